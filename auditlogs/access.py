@@ -1,0 +1,113 @@
+"""Who may read which part of an organization's log: the one place for that rule.
+
+Owners and admins read the whole log; members read the events of their assigned projects
+only; support staff read a whole log while their stated-reason access lasts; anyone else
+gets 404, exactly as for an organization that does not exist.
+"""
+
+import zoneinfo
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils import timezone
+
+from auditlogs.models import AuditEvent, SupportAccess
+from orgs.models import Membership, Organization
+from projects.models import Project
+
+
+class EnterpriseRequired(PermissionDenied):
+    """The organization's plan does not include Audit Logs."""
+
+
+@dataclass(frozen=True)
+class LogViewer:
+    organization: Organization
+    user: object
+    membership: Membership | None
+    support_access: SupportAccess | None
+    # None means the whole organization; otherwise the project ids this viewer may see.
+    project_ids: frozenset[int] | None
+
+    @property
+    def sees_whole_organization(self) -> bool:
+        return self.project_ids is None
+
+    @property
+    def is_support(self) -> bool:
+        return self.support_access is not None
+
+    @property
+    def timezone_name(self) -> str:
+        return self.user.timezone or self.organization.timezone
+
+    @property
+    def tzinfo(self):
+        try:
+            return zoneinfo.ZoneInfo(self.timezone_name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    def events(self):
+        events = AuditEvent.objects.filter(organization_id=self.organization.pk)
+        if self.project_ids is not None:
+            events = events.filter(project_id__in=self.project_ids)
+        return events
+
+    def projects(self):
+        """The existing projects this viewer may see and filter by."""
+        projects = Project.objects.filter(organization_id=self.organization.pk)
+        if self.project_ids is not None:
+            projects = projects.filter(id__in=self.project_ids)
+        return projects
+
+    def may_see_project(self, project_id: int) -> bool:
+        return self.project_ids is None or project_id in self.project_ids
+
+
+def log_viewer_for(user, org_slug: str) -> LogViewer:
+    """The viewer of an organization's log, or 404; raises EnterpriseRequired off Enterprise."""
+    if not user.is_authenticated:
+        raise Http404
+    viewer = _as_member(user, org_slug) or _as_support(user, org_slug)
+    if viewer is None:
+        raise Http404("No such organization.")
+    return viewer
+
+
+def require_enterprise(viewer: LogViewer) -> None:
+    if not viewer.organization.has_audit_logs:
+        raise EnterpriseRequired
+
+
+def _as_member(user, org_slug: str) -> LogViewer | None:
+    membership = (
+        Membership.objects.select_related("organization")
+        .filter(user=user, organization__slug=org_slug)
+        .first()
+    )
+    if membership is None:
+        return None
+    project_ids = None
+    if not membership.sees_whole_organization:
+        project_ids = frozenset(Project.objects.visible_to(membership).values_list("id", flat=True))
+    return LogViewer(membership.organization, user, membership, None, project_ids)
+
+
+def _as_support(user, org_slug: str) -> LogViewer | None:
+    if not (user.is_staff and user.is_active):
+        return None
+    access = (
+        SupportAccess.objects.select_related("organization")
+        .filter(
+            user=user,
+            organization__slug=org_slug,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+    if access is None:
+        return None
+    return LogViewer(access.organization, user, None, access, None)

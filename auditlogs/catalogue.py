@@ -1,0 +1,134 @@
+"""The event catalogue: every action the log knows, with its label and default severity.
+
+To add an event type, add one `EventType` to `EVENT_TYPES` below and call
+`auditlogs.record("<key>", organization=..., ...)` where it happens. An action that is not
+here is a programming error: `record` raises `UnknownAction`.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class Severity(models.IntegerChoices):
+    # Stored as numbers so that ordering and "at least Warning" are plain comparisons.
+    INFO = 10, "Info"
+    WARNING = 20, "Warning"
+    CRITICAL = 30, "Critical"
+
+    @classmethod
+    def from_name(cls, name: str) -> "Severity":
+        return cls[name.upper()]
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+
+class UnknownAction(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class EventType:
+    key: str
+    label: str
+    severity: Severity
+    description: str
+
+
+EVENT_TYPES = [
+    EventType("user.logged_in", "Signed in", Severity.INFO, "A member signed in."),
+    EventType("user.logged_out", "Signed out", Severity.INFO, "A member signed out."),
+    EventType(
+        "user.login_failed",
+        "Sign-in failed",
+        Severity.WARNING,
+        "Someone tried to sign in as a member with a wrong password.",
+    ),
+    EventType("project.viewed", "Project viewed", Severity.INFO, "Someone opened a project."),
+    EventType("project.created", "Project created", Severity.INFO, "A project was created."),
+    EventType(
+        "project.updated", "Project updated", Severity.INFO, "A project's settings changed."
+    ),
+    EventType(
+        "project.deleted",
+        "Project deleted",
+        Severity.CRITICAL,
+        "A project and its chatbots were deleted.",
+    ),
+    EventType("chatbot.created", "Chatbot created", Severity.INFO, "A chatbot was created."),
+    EventType(
+        "chatbot.updated", "Chatbot updated", Severity.INFO, "A chatbot's settings changed."
+    ),
+    EventType("chatbot.deleted", "Chatbot deleted", Severity.CRITICAL, "A chatbot was deleted."),
+    EventType(
+        "member.added", "Member added", Severity.INFO, "A person joined the organization."
+    ),
+    EventType(
+        "member.role_changed",
+        "Member role changed",
+        Severity.WARNING,
+        "A member's role, and with it their permissions, changed.",
+    ),
+    EventType(
+        "member.projects_changed",
+        "Member projects changed",
+        Severity.INFO,
+        "The projects a member is assigned to changed.",
+    ),
+    EventType(
+        "member.removed",
+        "Member removed",
+        Severity.WARNING,
+        "A person was removed from the organization.",
+    ),
+    EventType(
+        "organization.updated",
+        "Organization updated",
+        Severity.INFO,
+        "The organization's name or time zone changed.",
+    ),
+    EventType(
+        "organization.plan_changed",
+        "Plan changed",
+        Severity.WARNING,
+        "The organization's plan changed.",
+    ),
+    EventType(
+        "audit_log.viewed",
+        "Audit Logs viewed",
+        Severity.INFO,
+        "Someone opened the Audit Logs (recorded once per person per day).",
+    ),
+    EventType(
+        "support.access_granted",
+        "Support access granted",
+        Severity.WARNING,
+        "Support staff opened this organization's Audit Logs, stating a reason.",
+    ),
+]
+
+CATALOGUE: dict[str, EventType] = {event_type.key: event_type for event_type in EVENT_TYPES}
+
+
+def event_type(key: str) -> EventType:
+    try:
+        return CATALOGUE[key]
+    except KeyError:
+        raise UnknownAction(
+            f"{key!r} is not in the audit event catalogue (auditlogs/catalogue.py)."
+        ) from None
+
+
+def label_for(key: str) -> str:
+    known = CATALOGUE.get(key)
+    return known.label if known else key
+
+
+def actions_matching(text: str) -> list[str]:
+    """The action keys whose label or key contains the text (for free-text search)."""
+    needle = text.casefold()
+    return [
+        t.key for t in EVENT_TYPES if needle in t.label.casefold() or needle in t.key.casefold()
+    ]

@@ -1,0 +1,41 @@
+"""Before/after diffs of model fields, with secrets masked before they reach the log."""
+
+from decimal import Decimal
+
+MASK = "••••••••"
+_SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "private_key")
+
+
+def is_secret(field_name: str) -> bool:
+    name = field_name.lower()
+    return any(word in name for word in _SECRET_WORDS)
+
+
+def _plain(value):
+    """A JSON-friendly form of a field value, as it will be shown to people."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "pk"):
+        return str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted(str(item) for item in value)
+    return value
+
+
+def mask(field_name: str, value):
+    if is_secret(field_name):
+        return MASK if value not in (None, "") else ""
+    return _plain(value)
+
+
+def snapshot(instance, fields) -> dict:
+    return {field: getattr(instance, field) for field in fields}
+
+
+def diff(before: dict, after: dict) -> dict:
+    """{field: [before, after]} for the fields whose value changed, secrets masked."""
+    changed = {}
+    for field in after:
+        if before.get(field) != after[field]:
+            changed[field] = [mask(field, before.get(field)), mask(field, after[field])]
+    return changed

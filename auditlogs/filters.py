@@ -1,0 +1,175 @@
+"""The Audit Logs filters: one FilterSet over the viewer's already scoped events.
+
+Every filter is a query-string parameter (see DESIGN.md), so every view of the log is a URL.
+Invalid input becomes a form error next to the filters and no rows, never a server error.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from auditlogs.catalogue import EVENT_TYPES, Severity, actions_matching
+
+DATE_PRESETS = [
+    ("24h", "Last 24 hours", timedelta(hours=24)),
+    ("7d", "Last 7 days", timedelta(days=7)),
+    ("30d", "Last 30 days", timedelta(days=30)),
+    ("90d", "Last 90 days", timedelta(days=90)),
+    ("all", "All time", None),
+    ("custom", "Custom", None),
+]
+DEFAULT_RANGE = "7d"
+_PRESET_SPANS = {key: span for key, _, span in DATE_PRESETS}
+MAX_TEXT = 200
+
+
+class SeverityField(forms.MultipleChoiceField):
+    """Several severities may repeat in the query; "All" (empty) means no filter."""
+
+    def to_python(self, value):
+        return [item for item in super().to_python(value) if item]
+
+
+class SeverityFilter(django_filters.MultipleChoiceFilter):
+    field_class = SeverityField
+
+
+def parse_moment(text: str, tzinfo, *, end: bool) -> datetime:
+    """An ISO date or date-time in the viewer's zone. A date as an end means the whole day."""
+    text = text.strip()
+    if len(text) > 40:
+        raise forms.ValidationError("Enter a date like 2026-11-27 or a time like 2026-11-27T14:00.")
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
+            return timezone.make_aware(moment, tzinfo)
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = timezone.make_aware(moment, tzinfo)
+        moment.astimezone(tzinfo)  # out-of-range instants fail here, not later in the query
+        return moment
+    except (ValueError, OverflowError):
+        raise forms.ValidationError(
+            f"“{text}” is not a date. Enter a date like 2026-11-27 or a time like 2026-11-27T14:00."
+        ) from None
+
+
+class AuditLogFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        tzinfo = self.viewer.tzinfo
+        start = end = None
+        for name in ("start", "end"):
+            text = data.get(name) or ""
+            if text:
+                try:
+                    moment = parse_moment(text, tzinfo, end=(name == "end"))
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+                    continue
+                if name == "start":
+                    start = moment
+                else:
+                    end = moment
+        if start and end and end <= start:
+            self.add_error("end", "The end of the date range must be after its start.")
+        if start or end:
+            data["window"] = (start, end)
+        else:
+            span = _PRESET_SPANS.get(data.get("range") or DEFAULT_RANGE)
+            data["window"] = (timezone.now() - span, None) if span else (None, None)
+        return data
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    severity = SeverityFilter(
+        label="Severity",
+        choices=[(s.key, s.label) for s in Severity],
+        method="filter_severity",
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a severity. Choose Info, Warning or Critical."
+        },
+    )
+    project = django_filters.ChoiceFilter(
+        label="Project",
+        empty_label="All projects",
+        method="filter_project",
+        choices=[],
+        error_messages={
+            "invalid_choice": "That project does not exist or is not one you can see; "
+            "choose one from the list."
+        },
+    )
+    range = django_filters.ChoiceFilter(
+        label="Date range",
+        choices=[(key, label) for key, label, _ in DATE_PRESETS],
+        empty_label=None,
+        method="filter_nothing",  # applied with start and end in filter_queryset
+        error_messages={"invalid_choice": "Choose a date range from the list."},
+    )
+    start = django_filters.CharFilter(label="From", method="filter_nothing", max_length=40)
+    end = django_filters.CharFilter(label="To", method="filter_nothing", max_length=40)
+    action = django_filters.ChoiceFilter(
+        label="Event type",
+        empty_label="All events",
+        field_name="action",
+        lookup_expr="exact",
+        choices=sorted(((t.key, t.label) for t in EVENT_TYPES), key=lambda c: c[1]),
+        error_messages={"invalid_choice": "“%(value)s” is not an event type; choose one."},
+    )
+    actor = django_filters.CharFilter(
+        label="Actor", field_name="actor_label", lookup_expr="iexact", max_length=254
+    )
+    q = django_filters.CharFilter(label="Search", method="search", max_length=MAX_TEXT)
+
+    class Meta:
+        form = AuditLogFilterForm
+        fields: list[str] = []
+
+    def __init__(self, data=None, *, viewer, **kwargs):
+        self.viewer = viewer
+        super().__init__(data, queryset=viewer.events(), **kwargs)
+        self.project_choices = [(str(p.id), p.name) for p in viewer.projects().only("id", "name")]
+        self.filters["project"].extra["choices"] = self.project_choices
+
+    @property
+    def form(self):
+        form = super().form
+        form.viewer = self.viewer  # dates are read in the viewer's time zone
+        return form
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        start, end = self.form.cleaned_data["window"]
+        if start is not None:
+            queryset = queryset.filter(occurred_at__gte=start)
+        if end is not None:
+            queryset = queryset.filter(occurred_at__lt=end)
+        return queryset
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset
+
+    def filter_severity(self, queryset, name, value):
+        return queryset.filter(severity__in=[Severity.from_name(v) for v in value])
+
+    def filter_project(self, queryset, name, value):
+        return queryset.filter(project_id=int(value))
+
+    def search(self, queryset, name, value):
+        text = value.strip()
+        if not text:
+            return queryset
+        matches = Q(target_label__icontains=text) | Q(actor_label__icontains=text)
+        actions = actions_matching(text)
+        if actions:
+            matches |= Q(action__in=actions)
+        return queryset.filter(matches)
+
+    @property
+    def window(self) -> tuple[datetime | None, datetime | None]:
+        return self.form.cleaned_data.get("window", (None, None))

@@ -1,0 +1,130 @@
+"""The audit event: an immutable, chained record of one notable thing that happened."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from auditlogs.catalogue import Severity, label_for
+from auditlogs.context import ActorType
+
+
+class ImmutableEventError(Exception):
+    """Audit events are append-only: they are never changed or deleted through the app."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableEventError("Audit events cannot be changed.")
+
+    def delete(self):
+        raise ImmutableEventError("Audit events cannot be deleted.")
+
+    def newest_first(self):
+        return self.order_by("-occurred_at", "-id")
+
+
+class AuditEvent(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    sequence = models.BigIntegerField(help_text="Position in the organization's chain, from 1.")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=64)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+
+    # Ids without database constraints plus the names at the time: deleting a project or a
+    # person changes nothing in the log.
+    project_id = models.BigIntegerField(null=True, blank=True)
+    project_name = models.CharField(max_length=100, blank=True)
+    actor_type = models.CharField(max_length=10, choices=ActorType.CHOICES)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+
+    changes = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sequence"], name="audit_event_sequence_per_org"
+            ),
+        ]
+        # Every list query leads with the organization and reads newest first.
+        indexes = [
+            models.Index(fields=[*lead, "-occurred_at", "-id"], name=name)
+            for name, lead in [
+                ("audit_org_time", ["organization"]),
+                ("audit_org_sev_time", ["organization", "severity"]),
+                ("audit_org_proj_time", ["organization", "project_id"]),
+                ("audit_org_proj_sev_time", ["organization", "project_id", "severity"]),
+                ("audit_org_action_time", ["organization", "action"]),
+                ("audit_org_actor_time", ["organization", "actor_label"]),
+            ]
+        ]
+
+    def __str__(self):
+        return f"#{self.sequence} {self.action} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Audit events cannot be deleted.")
+
+    @property
+    def label(self) -> str:
+        return label_for(self.action)
+
+    @property
+    def severity_enum(self) -> Severity:
+        return Severity(self.severity)
+
+
+class ChainHead(models.Model):
+    """The newest link of each organization's chain; its row lock serializes writers."""
+
+    organization = models.OneToOneField(
+        "orgs.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    sequence = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+
+class SupportAccess(models.Model):
+    """Support staff's time-limited, reasoned, read-only access to one organization's log."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_accesses"
+    )
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="support_accesses"
+    )
+    reason = models.TextField()
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-granted_at"]
+        verbose_name_plural = "support accesses"
+
+    def __str__(self):
+        return f"{self.user} → {self.organization} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from orgs import views as org_views
+
+urlpatterns = [
+    path("", org_views.home, name="home"),
+    path("accounts/login/", org_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orgs/<slug:org_slug>/", include("projects.urls")),
+    path("orgs/<slug:org_slug>/settings/", include("orgs.urls")),
+    path("orgs/<slug:org_slug>/settings/audit-logs/", include("auditlogs.urls")),
+    path("support/", include("auditlogs.support_urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,187 @@
+"""Tenancy: people, organizations and what each person may do in each organization."""
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone as django_timezone
+
+
+def validate_timezone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone, such as Europe/Berlin.")
+
+
+def available_timezones() -> set[str]:
+    return zoneinfo.available_timezones()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("Users need an e-mail address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an e-mail address and a password."""
+
+    email = models.EmailField(unique=True, max_length=254)
+    name = models.CharField(max_length=150, blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="Times are shown in this zone; empty means the organization's zone.",
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Support staff: may open any organization's log with a reason."
+    )
+    date_joined = models.DateTimeField(default=django_timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.email
+
+    def get_full_name(self):
+        return self.name or self.email
+
+    def get_short_name(self):
+        return self.name or self.email
+
+
+class Plan(models.TextChoices):
+    FREE = "free", "Free"
+    TEAM = "team", "Team"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The organizations the user is a member of."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def has_audit_logs(self) -> bool:
+        return self.plan == Plan.ENTERPRISE
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class Membership(models.Model):
+    """A person's place in an organization: a role and, for members, the projects assigned.
+
+    Every rule of who may do what in the organization lives here, so views and templates ask
+    one place. Which projects it sees is `Project.objects.visible_to(membership)`.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    projects = models.ManyToManyField(
+        "projects.Project",
+        blank=True,
+        related_name="assigned_memberships",
+        help_text="The projects a member works on (owners and admins see every project).",
+    )
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        ordering = ["user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org")
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    @property
+    def is_admin_or_owner(self) -> bool:
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+    # Organization-wide permissions.
+    @property
+    def can_manage_organization(self) -> bool:
+        return self.is_admin_or_owner
+
+    @property
+    def can_manage_projects(self) -> bool:
+        return self.is_admin_or_owner
+
+    @property
+    def can_manage_members(self) -> bool:
+        return self.is_admin_or_owner
+
+    @property
+    def can_change_plan(self) -> bool:
+        return self.is_owner
+
+    @property
+    def sees_whole_organization(self) -> bool:
+        return self.is_admin_or_owner
+
+    def assignable_roles(self) -> list[tuple[str, str]]:
+        """Owners may hand out any role; admins may not make owners."""
+        if self.is_owner:
+            return list(Role.choices)
+        return [(value, label) for value, label in Role.choices if value != Role.OWNER]
+
+    def can_change_membership(self, other: "Membership") -> bool:
+        """Admins manage admins and members; only owners touch owners."""
+        if not self.can_manage_members:
+            return False
+        return self.is_owner or not other.is_owner

@@ -1,0 +1,166 @@
+"""Sign-in and the Settings pages: General, Members and Plan."""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from orgs import forms, services
+from orgs.models import Membership, Organization
+from orgs.tenancy import org_member_required, require
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "E-mail"
+        self.fields["username"].widget.attrs.update(type="email", autocomplete="email")
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    template_name = "orgs/login.html"
+    redirect_authenticated_user = True
+
+
+@login_required
+def home(request):
+    """Send a person to their first organization's dashboard."""
+    first = Organization.objects.for_user(request.user).first()
+    if first is not None:
+        return redirect("dashboard", first.slug)
+    return render(request, "orgs/no_organization.html")
+
+
+@org_member_required
+def settings_general(request):
+    membership = request.membership
+    organization = request.organization
+    form = forms.OrganizationForm(
+        request.POST or None,
+        initial={"name": organization.name, "timezone": organization.timezone},
+    )
+    if request.method == "POST":
+        require(membership.can_manage_organization)
+        if form.is_valid():
+            if services.organization_update(organization=organization, **form.cleaned_data):
+                messages.success(request, "Settings saved.")
+            return redirect("settings_general", organization.slug)
+    return render(request, "orgs/settings_general.html", {"form": form, "section": "general"})
+
+
+@org_member_required
+def settings_members(request):
+    membership = request.membership
+    memberships = (
+        Membership.objects.filter(organization=request.organization)
+        .select_related("user")
+        .prefetch_related("projects")
+    )
+    add_form = forms.MemberAddForm(organization=request.organization, acting=membership)
+    if request.method == "POST":
+        require(membership.can_manage_members)
+        add_form = forms.MemberAddForm(
+            request.POST, organization=request.organization, acting=membership
+        )
+        if add_form.is_valid():
+            services.member_add(organization=request.organization, **add_form.cleaned_data)
+            messages.success(request, f"{add_form.cleaned_data['email']} was added.")
+            return redirect("settings_members", request.organization.slug)
+    return render(
+        request,
+        "orgs/settings_members.html",
+        {
+            "memberships": [(m, membership.can_change_membership(m)) for m in memberships],
+            "add_form": add_form,
+            "section": "members",
+        },
+    )
+
+
+@org_member_required
+def settings_member_edit(request, membership_id: int):
+    acting = request.membership
+    require(acting.can_manage_members)
+    member = get_object_or_404(
+        Membership.objects.select_related("user", "organization"),
+        pk=membership_id,
+        organization=request.organization,
+    )
+    require(acting.can_change_membership(member))
+    role_form = forms.MemberRoleForm(initial={"role": member.role}, acting=acting)
+    projects_form = forms.MemberProjectsForm(
+        initial={"projects": member.projects.all()}, organization=request.organization
+    )
+    if request.method == "POST":
+        if "role" in request.POST:
+            role_form = forms.MemberRoleForm(request.POST, acting=acting)
+            if role_form.is_valid():
+                role = role_form.cleaned_data["role"]
+                if member.is_owner and role != member.role and _is_last_owner(member):
+                    role_form.add_error("role", "An organization needs at least one owner.")
+                else:
+                    if services.member_change_role(membership=member, role=role):
+                        messages.success(request, f"{member.user.email} is now {role}.")
+                    return redirect("settings_members", request.organization.slug)
+        else:
+            projects_form = forms.MemberProjectsForm(
+                request.POST, organization=request.organization
+            )
+            if projects_form.is_valid():
+                if services.member_set_projects(
+                    membership=member, projects=projects_form.cleaned_data["projects"]
+                ):
+                    messages.success(request, f"Projects of {member.user.email} saved.")
+                return redirect("settings_members", request.organization.slug)
+    return render(
+        request,
+        "orgs/settings_member_edit.html",
+        {
+            "member": member,
+            "role_form": role_form,
+            "projects_form": projects_form,
+            "section": "members",
+        },
+    )
+
+
+@require_POST
+@org_member_required
+def settings_member_remove(request, membership_id: int):
+    acting = request.membership
+    member = get_object_or_404(
+        Membership.objects.select_related("user", "organization"),
+        pk=membership_id,
+        organization=request.organization,
+    )
+    require(acting.can_change_membership(member))
+    if member.is_owner and _is_last_owner(member):
+        messages.error(request, "An organization needs at least one owner.")
+    else:
+        services.member_remove(membership=member)
+        messages.success(request, f"{member.user.email} was removed.")
+    if member.pk == acting.pk:
+        return redirect("home")
+    return redirect("settings_members", request.organization.slug)
+
+
+def _is_last_owner(member: Membership) -> bool:
+    return services.owners_left_after_removing(member) == 0
+
+
+@org_member_required
+def settings_plan(request):
+    membership = request.membership
+    form = forms.PlanForm(request.POST or None, initial={"plan": request.organization.plan})
+    if request.method == "POST":
+        require(membership.can_change_plan)
+        if form.is_valid():
+            if services.organization_change_plan(
+                organization=request.organization, plan=form.cleaned_data["plan"]
+            ):
+                messages.success(request, "Plan changed.")
+            return redirect("settings_plan", request.organization.slug)
+    return render(request, "orgs/settings_plan.html", {"form": form, "section": "plan"})
