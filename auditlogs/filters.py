@@ -59,6 +59,8 @@ def parse_moment(text: str, tzinfo, *, end: bool) -> datetime:
 
 
 class AuditLogFilterForm(forms.Form):
+    window: tuple[datetime | None, datetime | None] = (None, None)
+
     def clean(self):
         data = super().clean()
         tzinfo = self.viewer.tzinfo
@@ -78,10 +80,10 @@ class AuditLogFilterForm(forms.Form):
         if start and end and end <= start:
             self.add_error("end", "The end of the date range must be after its start.")
         if start or end:
-            data["window"] = (start, end)
+            self.window = (start, end)
         else:
             span = _PRESET_SPANS.get(data.get("range") or DEFAULT_RANGE)
-            data["window"] = (timezone.now() - span, None) if span else (None, None)
+            self.window = (timezone.now() - span, None) if span else (None, None)
         return data
 
 
@@ -144,7 +146,7 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
-        start, end = self.form.cleaned_data["window"]
+        start, end = self.form.window
         if start is not None:
             queryset = queryset.filter(occurred_at__gte=start)
         if end is not None:
@@ -169,7 +171,3 @@ class AuditEventFilter(django_filters.FilterSet):
         if actions:
             matches |= Q(action__in=actions)
         return queryset.filter(matches)
-
-    @property
-    def window(self) -> tuple[datetime | None, datetime | None]:
-        return self.form.cleaned_data.get("window", (None, None))

@@ -20,6 +20,13 @@ from auditlogs.presenters import present
 from auditlogs.recorder import record
 
 
+def _viewer(request, org_slug: str):
+    """The log viewer, also set on the request for the page frame (top bar, sidebar)."""
+    viewer = log_viewer_for(request.user, org_slug)
+    request.organization, request.membership = viewer.organization, viewer.membership
+    return viewer
+
+
 def _enterprise_page(request, viewer, status=200):
     return render(
         request, "auditlogs/enterprise_required.html", {"viewer": viewer}, status=status
@@ -29,7 +36,7 @@ def _enterprise_page(request, viewer, status=200):
 @login_required
 @vary_on_headers("HX-Request")
 def audit_log(request, org_slug: str):
-    viewer = log_viewer_for(request.user, org_slug)
+    viewer = _viewer(request, org_slug)
     try:
         require_enterprise(viewer)
     except EnterpriseRequired:
@@ -62,7 +69,7 @@ def audit_log(request, org_slug: str):
 @login_required
 @vary_on_headers("HX-Request")
 def event_detail(request, org_slug: str, event_id: int):
-    viewer = log_viewer_for(request.user, org_slug)
+    viewer = _viewer(request, org_slug)
     try:
         require_enterprise(viewer)
     except EnterpriseRequired:
