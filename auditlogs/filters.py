@@ -4,7 +4,7 @@ Every filter is a query-string parameter (see DESIGN.md), so every view of the l
 Invalid input becomes a form error next to the filters and no rows, never a server error.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -46,11 +46,12 @@ def parse_moment(text: str, tzinfo, *, end: bool) -> datetime:
         if len(text) == 10:
             day = date.fromisoformat(text)
             moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-            return timezone.make_aware(moment, tzinfo)
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
             moment = timezone.make_aware(moment, tzinfo)
-        moment.astimezone(tzinfo)  # out-of-range instants fail here, not later in the query
+        else:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = timezone.make_aware(moment, tzinfo)
+        moment.astimezone(UTC)  # out-of-range instants fail here, not later in the query
         return moment
     except (ValueError, OverflowError):
         raise forms.ValidationError(

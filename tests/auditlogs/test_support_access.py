@@ -1,0 +1,72 @@
+"""Support staff open an organization's log by stating a reason; the organization sees it."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from auditlogs.catalogue import Severity
+from auditlogs.models import SupportAccess
+
+LOG = "/orgs/acme/settings/audit-logs/"
+
+
+def grant(world, reason="Ticket #4411: customer asks who deleted Support Bot", org="acme"):
+    return world.client(world.staff).post("/support/", {"organization": org, "reason": reason})
+
+
+def test_staff_state_a_reason_and_the_access_is_an_event_the_admins_see(world, events):
+    response = grant(world)
+    assert response.status_code == 302 and response["Location"] == LOG
+    (event,) = events(world.acme, action="support.access_granted")
+    assert event.severity == Severity.WARNING
+    assert (event.actor_type, event.actor_label) == ("staff", "support@auditlogs.test")
+    assert event.metadata["reason"].startswith("Ticket #4411")
+    admin_view = world.client(world.admin).get(LOG)
+    assert "Support access granted" in admin_view.text
+    assert "support@auditlogs.test" in admin_view.text
+
+
+def test_with_access_staff_read_the_whole_log_read_only(world):
+    client = world.client(world.staff)
+    assert client.get(LOG).status_code == 404
+    grant(world)
+    response = client.get(LOG)
+    assert response.status_code == 200
+    assert "Support access" in response.text and "read-only" in response.text
+    assert 'href="/orgs/acme/settings/members/"' not in response.text
+    assert client.get("/orgs/acme/settings/members/").status_code == 404
+    assert client.get("/orgs/acme/").status_code == 404
+
+
+def test_access_expires(world):
+    grant(world)
+    SupportAccess.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert world.client(world.staff).get(LOG).status_code == 404
+
+
+def test_access_is_for_one_organization_only(world):
+    grant(world)
+    assert world.client(world.staff).get("/orgs/initech/settings/audit-logs/").status_code == 404
+
+
+def test_the_support_page_is_invisible_to_everyone_else(world):
+    for user in (world.owner, world.admin, world.member, world.outsider):
+        client = world.client(user)
+        assert client.get("/support/").status_code == 404
+        assert client.post("/support/", {"organization": "acme",
+                                         "reason": "I would like to look"}).status_code == 404
+    assert SupportAccess.objects.count() == 0
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"organization": "acme", "reason": ""}, "This field is required"),
+    ({"organization": "acme", "reason": "because"}, "at least 10 characters"),
+    ({"organization": "acme", "reason": "r" * 501}, "at most 500 characters"),
+    ({"organization": "nope", "reason": "A proper reason here"}, "Choose an organization"),
+    ({"organization": "", "reason": "A proper reason here"}, "This field is required"),
+])
+def test_bad_support_input(world, events, data, message):
+    response = world.client(world.staff).post("/support/", data)
+    assert response.status_code == 200 and message in response.text
+    assert SupportAccess.objects.count() == 0 and events() == []

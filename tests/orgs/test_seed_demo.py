@@ -1,0 +1,45 @@
+from django.core.management import call_command
+
+from auditlogs.catalogue import Severity
+from auditlogs.models import AuditEvent
+from orgs.models import Membership, Organization, User
+from projects.models import Chatbot, Project
+
+
+def snapshot():
+    return {
+        "users": sorted(User.objects.values_list("email", "is_staff", "is_superuser")),
+        "orgs": sorted(Organization.objects.values_list("slug", "plan", "timezone")),
+        "memberships": sorted(
+            Membership.objects.values_list("organization__slug", "user__email", "role")
+        ),
+        "projects": sorted(Project.objects.values_list("organization__slug", "slug")),
+        "chatbots": Chatbot.objects.count(),
+        "events": AuditEvent.objects.count(),
+    }
+
+
+def test_seed_demo_creates_the_demo_and_a_second_run_changes_nothing(db, capsys):
+    call_command("seed_demo")
+    first = snapshot()
+    call_command("seed_demo")
+    assert snapshot() == first
+    out = capsys.readouterr().out
+    assert "admin@acme.test" in out and "auditlogs-demo" in out
+
+    assert first["orgs"] == [("acme", "enterprise", "Europe/Berlin"),
+                             ("globex", "free", "America/New_York")]
+    assert ("acme", "member@acme.test", "member") in first["memberships"]
+    assert User.objects.get(email="ops@auditlogs.test").is_superuser
+    assert User.objects.get(email="support@auditlogs.test").is_staff
+    assert User.objects.get(email="admin@acme.test").check_password("auditlogs-demo")
+    member = Membership.objects.get(user__email="member@acme.test")
+    assert [p.name for p in member.projects.all()] == ["Customer Support"]
+
+    acme = AuditEvent.objects.filter(organization__slug="acme")
+    assert 1900 <= acme.count() <= 2300
+    assert acme.filter(severity=Severity.CRITICAL).exists()
+    deleted = acme.get(action="project.deleted")
+    assert not Project.objects.filter(pk=deleted.project_id).exists()
+    assert acme.filter(project_id=deleted.project_id).count() > 5
+    assert "sk-demo" not in str(list(acme.values_list("changes", flat=True)))

@@ -1,0 +1,200 @@
+"""Settings: General, Members and Plan, for every persona, with their events and bad input."""
+
+import pytest
+
+from auditlogs.catalogue import Severity
+from orgs.models import Membership, Role
+
+
+def get(world, user, path):
+    return world.client(user).get(path)
+
+
+class TestPersonas:
+    @pytest.mark.parametrize("path", ["/orgs/acme/settings/", "/orgs/acme/settings/members/",
+                                      "/orgs/acme/settings/plan/"])
+    def test_members_of_the_organization_can_open_settings(self, world, path):
+        for user in (world.owner, world.admin, world.member):
+            assert get(world, user, path).status_code == 200
+
+    @pytest.mark.parametrize("path", ["/orgs/acme/settings/", "/orgs/acme/settings/members/",
+                                      "/orgs/acme/settings/plan/"])
+    def test_outsiders_and_non_members_get_404(self, world, path):
+        assert get(world, world.outsider, path).status_code == 404
+        assert get(world, world.globex_owner, path).status_code == 404
+        assert get(world, world.staff, path).status_code == 404
+
+    def test_a_free_plan_owner_can_use_settings_and_sees_the_audit_logs_item(self, world):
+        response = get(world, world.globex_owner, "/orgs/globex/settings/plan/")
+        assert response.status_code == 200 and "Free" in response.text
+        assert "Audit Logs are available on the Enterprise plan only." in response.text
+
+    def test_member_edit_pages_are_404_across_organizations(self, world):
+        foreign = Membership.objects.get(organization=world.initech)
+        client = world.client(world.admin)
+        assert client.get(f"/orgs/acme/settings/members/{foreign.pk}/").status_code == 404
+        assert client.post(f"/orgs/acme/settings/members/{foreign.pk}/remove/").status_code == 404
+        assert Membership.objects.filter(pk=foreign.pk).exists()
+
+
+class TestGeneral:
+    def test_an_admin_renames_and_changes_the_timezone(self, world, events):
+        response = world.client(world.admin).post(
+            "/orgs/acme/settings/", {"name": "Acme Corp", "timezone": "Asia/Tokyo"}
+        )
+        assert response.status_code == 302
+        world.acme.refresh_from_db()
+        assert (world.acme.name, world.acme.timezone) == ("Acme Corp", "Asia/Tokyo")
+        (event,) = events(world.acme, action="organization.updated")
+        assert event.changes == {"name": ["Acme", "Acme Corp"],
+                                 "timezone": ["Europe/Berlin", "Asia/Tokyo"]}
+        assert event.actor_label == "admin@acme.test" and event.project_id is None
+
+    def test_saving_without_changes_records_nothing(self, world, events):
+        world.client(world.admin).post(
+            "/orgs/acme/settings/", {"name": "Acme", "timezone": "Europe/Berlin"}
+        )
+        assert events(world.acme) == []
+
+    def test_a_member_may_not_change_settings(self, world, events):
+        response = world.client(world.member).post(
+            "/orgs/acme/settings/", {"name": "Hacked", "timezone": "UTC"}
+        )
+        assert response.status_code == 403
+        world.acme.refresh_from_db()
+        assert world.acme.name == "Acme" and events() == []
+
+    @pytest.mark.parametrize("data, message", [
+        ({"name": "", "timezone": "UTC"}, "This field is required"),
+        ({"name": "   ", "timezone": "UTC"}, "This field is required"),
+        ({"name": "x" * 101, "timezone": "UTC"}, "at most 100 characters"),
+        ({"name": "Acme", "timezone": "Mars/Olympus"}, "Select a valid choice"),
+        ({"name": "Acme", "timezone": ["UTC", "Asia/Tokyo"]}, ""),
+    ])
+    def test_bad_input_shows_an_error_and_saves_nothing(self, world, events, data, message):
+        response = world.client(world.owner).post("/orgs/acme/settings/", data)
+        assert response.status_code in (200, 302)
+        if message:
+            assert response.status_code == 200 and message in response.text
+            world.acme.refresh_from_db()
+            assert world.acme.name == "Acme" and world.acme.timezone == "Europe/Berlin"
+            assert events() == []
+
+    def test_script_tags_are_escaped(self, world):
+        client = world.client(world.owner)
+        client.post("/orgs/acme/settings/", {"name": "<script>x</script>", "timezone": "UTC"})
+        response = client.get("/orgs/acme/settings/")
+        assert "<script>x</script>" not in response.text and "&lt;script&gt;" in response.text
+
+
+class TestMembers:
+    def test_an_admin_adds_a_person_by_email(self, world, events):
+        response = world.client(world.admin).post("/orgs/acme/settings/members/", {
+            "email": "New@Acme.test", "role": "member", "projects": [world.beta.pk],
+        })
+        assert response.status_code == 302
+        membership = Membership.objects.get(organization=world.acme, user__email="new@acme.test")
+        assert list(membership.projects.all()) == [world.beta]
+        (event,) = events(world.acme, action="member.added")
+        assert event.target_label == "new@acme.test" and event.severity == Severity.INFO
+        assert event.metadata == {"role": "member", "projects": ["Beta"]}
+
+    @pytest.mark.parametrize("data, message", [
+        ({"email": "", "role": "member"}, "This field is required"),
+        ({"email": "not-an-email", "role": "member"}, "Enter a valid email address"),
+        ({"email": "member@acme.test", "role": "member"}, "already a member"),
+        ({"email": "x@acme.test", "role": "emperor"}, "Select a valid choice"),
+        ({"email": "x@acme.test", "role": "member", "projects": ["999999"]},
+         "Select a valid choice"),
+        ({"email": "x@acme.test", "role": "owner"}, "Select a valid choice"),  # admins can't
+    ])
+    def test_bad_member_input(self, world, events, data, message):
+        response = world.client(world.admin).post("/orgs/acme/settings/members/", data)
+        assert response.status_code == 200 and message in response.text
+        assert Membership.objects.filter(organization=world.acme).count() == 3
+        assert events() == []
+
+    def test_another_organizations_project_cannot_be_assigned(self, world, events):
+        response = world.client(world.admin).post("/orgs/acme/settings/members/", {
+            "email": "x@acme.test", "role": "member", "projects": [world.initech_project.pk],
+        })
+        assert response.status_code == 200 and "Select a valid choice" in response.text
+        assert events() == []
+
+    def test_a_role_change_is_a_warning_with_a_diff(self, world, events):
+        response = world.client(world.owner).post(
+            f"/orgs/acme/settings/members/{world.member_membership.pk}/", {"role": "admin"}
+        )
+        assert response.status_code == 302
+        (event,) = events(world.acme, action="member.role_changed")
+        assert event.changes == {"role": ["member", "admin"]}
+        assert event.severity == Severity.WARNING and event.target_label == "member@acme.test"
+
+    def test_changing_a_members_projects(self, world, events):
+        world.client(world.admin).post(
+            f"/orgs/acme/settings/members/{world.member_membership.pk}/",
+            {"assign": "1", "projects": [world.beta.pk]},
+        )
+        assert list(world.member_membership.projects.all()) == [world.beta]
+        (event,) = events(world.acme, action="member.projects_changed")
+        assert event.changes == {"projects": [["Alpha"], ["Beta"]]}
+
+    def test_removing_a_member(self, world, events):
+        response = world.client(world.admin).post(
+            f"/orgs/acme/settings/members/{world.member_membership.pk}/remove/"
+        )
+        assert response.status_code == 302
+        assert not Membership.objects.filter(pk=world.member_membership.pk).exists()
+        (event,) = events(world.acme, action="member.removed")
+        assert event.severity == Severity.WARNING and event.metadata == {"role": "member"}
+
+    def test_admins_may_not_touch_owners(self, world, events):
+        owner = Membership.objects.get(organization=world.acme, role=Role.OWNER)
+        client = world.client(world.admin)
+        assert client.post(f"/orgs/acme/settings/members/{owner.pk}/",
+                           {"role": "member"}).status_code == 403
+        assert client.post(f"/orgs/acme/settings/members/{owner.pk}/remove/").status_code == 403
+        owner.refresh_from_db()
+        assert owner.role == Role.OWNER and events() == []
+
+    def test_members_may_not_manage_members(self, world, events):
+        client = world.client(world.member)
+        assert client.post("/orgs/acme/settings/members/",
+                           {"email": "x@acme.test", "role": "member"}).status_code == 403
+        admin = Membership.objects.get(organization=world.acme, role=Role.ADMIN)
+        assert client.post(f"/orgs/acme/settings/members/{admin.pk}/remove/").status_code == 403
+        assert events() == []
+
+    def test_the_last_owner_stays(self, world, events):
+        owner = Membership.objects.get(organization=world.acme, role=Role.OWNER)
+        client = world.client(world.owner)
+        response = client.post(f"/orgs/acme/settings/members/{owner.pk}/", {"role": "admin"})
+        assert response.status_code == 200 and "at least one owner" in response.text
+        client.post(f"/orgs/acme/settings/members/{owner.pk}/remove/")
+        assert Membership.objects.filter(pk=owner.pk, role=Role.OWNER).exists()
+        assert events() == []
+
+
+class TestPlan:
+    def test_an_owner_switches_the_plan(self, world, events):
+        response = world.client(world.owner).post("/orgs/acme/settings/plan/", {"plan": "team"})
+        assert response.status_code == 302
+        world.acme.refresh_from_db()
+        assert world.acme.plan == "team"
+        (event,) = events(world.acme, action="organization.plan_changed")
+        assert event.changes == {"plan": ["enterprise", "team"]}
+        assert event.severity == Severity.WARNING
+
+    @pytest.mark.parametrize("persona", ["admin", "member"])
+    def test_admins_and_members_may_not(self, world, events, persona):
+        response = world.client(getattr(world, persona)).post(
+            "/orgs/acme/settings/plan/", {"plan": "free"}
+        )
+        assert response.status_code == 403
+        world.acme.refresh_from_db()
+        assert world.acme.plan == "enterprise" and events() == []
+
+    def test_an_unknown_plan_is_an_error(self, world, events):
+        response = world.client(world.owner).post("/orgs/acme/settings/plan/", {"plan": "gold"})
+        assert response.status_code == 200 and "Select a valid choice" in response.text
+        assert events() == []

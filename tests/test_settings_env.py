@@ -1,0 +1,38 @@
+"""Settings come from the environment; production refuses to start without a secret."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_manage(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_without_debug_a_secret_key_is_required():
+    result = run_manage("check", DEBUG="false", ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="false", SECRET_KEY="x" * 60 + "-production-secret-value-1234567890",
+        ALLOWED_HOSTS="auditlogs.example.com", AUDITLOG_SIGNING_KEY=os.environ.get(
+            "AUDITLOG_SIGNING_KEY", ""),
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_a_malformed_boolean_is_a_clear_error():
+    result = run_manage("check", DEBUG="maybe")
+    assert result.returncode != 0 and "DEBUG must be a boolean" in result.stderr
