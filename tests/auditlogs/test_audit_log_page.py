@@ -314,3 +314,10 @@ class TestDailyView:
         assert viewed.count() == 1
         assert viewed.get().actor_label == "admin@acme.test"
         assert viewed.get().severity == Severity.INFO
+
+
+def test_restoring_history_gets_the_whole_page(world, log):
+    response = world.client(world.admin).get(
+        URL, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in response.text and 'id="filters"' in response.text
