@@ -24,8 +24,13 @@ class PlanForm(forms.Form):
 
 class MemberAddForm(forms.Form):
     email = forms.EmailField(max_length=254, label="E-mail")
-    role = forms.ChoiceField(choices=Role.choices)
-    projects = forms.ModelMultipleChoiceField(queryset=None, required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    projects = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Members see only these projects; owners and admins see all.",
+    )
 
     def __init__(self, *args, organization: Organization, acting: Membership, **kwargs):
         super().__init__(*args, **kwargs)

@@ -114,7 +114,8 @@ class History:
 
     def moments(self, count: int):
         span = (self.now - timedelta(minutes=5) - self.start).total_seconds()
-        return sorted(self.start + timedelta(seconds=self.rng.uniform(0, span)) for _ in range(count))
+        offsets = sorted(self.rng.uniform(0, span) for _ in range(count))
+        return [self.start + timedelta(seconds=offset) for offset in offsets]
 
     def at(self, when, email):
         ip, agent = self.rng.choice(CLIENTS)
@@ -135,7 +136,9 @@ class History:
         projects = {}
         for name, bots in [*ACME_PROJECTS.items(), DELETED_PROJECT]:
             with self.at(next(moments), owner):
-                projects[name] = project_services.project_create(organization=self.org, name=name)
+                projects[name] = project_services.project_create(
+                    organization=self.org, name=name
+                )
             for bot in bots:
                 with self.at(next(moments), owner):
                     project_services.chatbot_create(
