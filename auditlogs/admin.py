@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 from auditlogs.catalogue import EVENT_TYPES
-from auditlogs.models import AuditEvent, SupportAccess
+from auditlogs.models import AuditEvent, Checkpoint, SupportAccess
 
 COUNT_CAP = 10_000
 
@@ -68,4 +68,23 @@ class SupportAccessAdmin(admin.ModelAdmin):
         return False  # granted only through /support/, which records the access
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(admin.ModelAdmin):
+    """Signed checkpoints, read-only like events (the database refuses changes too)."""
+
+    list_display = ("signed_at", "organization", "sequence", "head_hash", "key_id")
+    list_filter = ("organization",)
+    ordering = ("-signed_at",)
+    list_select_related = ("organization",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

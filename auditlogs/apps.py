@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AuditlogsConfig(AppConfig):
@@ -6,4 +7,22 @@ class AuditlogsConfig(AppConfig):
     verbose_name = "Audit Logs"
 
     def ready(self):
-        from auditlogs import signals  # noqa: F401  (connects the sign-in and sign-out hooks)
+        from auditlogs import checks, signals  # noqa: F401  (sign-in hooks, system checks)
+        from auditlogs.partitions import create_partitions_after_migrate
+
+        post_migrate.connect(create_partitions_after_migrate, sender=self)
+        # After the partitions, so that new month partitions get their TRUNCATE guard too.
+        post_migrate.connect(_reinstall_guards, sender=self)
+
+
+def _reinstall_guards(sender, using, plan=None, **kwargs):
+    """SQLite drops a table's triggers when a migration rebuilds it: put them back."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from auditlogs import guards
+
+    connection = connections[using]
+    applied = MigrationRecorder(connection).applied_migrations()
+    if ("auditlogs", "0004_append_only_triggers") in applied:
+        guards.install(connection)

@@ -107,6 +107,61 @@ EVENT_TYPES = [
         Severity.WARNING,
         "Support staff opened this organization's Audit Logs, stating a reason.",
     ),
+    EventType(
+        "audit_log.exported",
+        "Audit Logs exported",
+        Severity.INFO,
+        "Someone downloaded the Audit Logs (the filters are in the event's details).",
+    ),
+    EventType(
+        "api_token.created",
+        "API token created",
+        Severity.WARNING,
+        "An organization API token that can read the Audit Logs was created.",
+    ),
+    EventType("api_token.revoked", "API token revoked", Severity.INFO, "An API token was revoked."),
+    EventType(
+        "destination.created",
+        "Log destination created",
+        Severity.WARNING,
+        "A webhook destination that receives every event of the organization was added.",
+    ),
+    EventType(
+        "destination.updated",
+        "Log destination updated",
+        Severity.WARNING,
+        "A webhook destination's address, secret or state changed.",
+    ),
+    EventType(
+        "destination.deleted", "Log destination deleted", Severity.INFO,
+        "A webhook destination was removed.",
+    ),
+    EventType(
+        "destination.paused",
+        "Log destination paused",
+        Severity.WARNING,
+        "Deliveries to a webhook destination kept failing, so it was paused.",
+    ),
+    EventType(
+        "audit_log.integrity_failed",
+        "Integrity check failed",
+        Severity.CRITICAL,
+        "Verification found the log altered: an event modified, missing, inserted or "
+        "reordered, or its newest events cut (the details name the event).",
+    ),
+    EventType(
+        "audit_log.retention_applied",
+        "Retention applied",
+        Severity.WARNING,
+        "Events older than the organization's retention period were removed; a signed "
+        "checkpoint vouches for the first event kept.",
+    ),
+    EventType(
+        "audit_log.integrity_exported",
+        "Integrity export downloaded",
+        Severity.INFO,
+        "Someone downloaded the events and signed checkpoints to verify them offline.",
+    ),
 ]
 
 CATALOGUE: dict[str, EventType] = {event_type.key: event_type for event_type in EVENT_TYPES}

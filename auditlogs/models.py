@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from auditlogs.catalogue import Severity, label_for
@@ -71,8 +73,13 @@ class AuditEvent(models.Model):
                 ("audit_org_proj_time", ["organization", "project_id"]),
                 ("audit_org_proj_sev_time", ["organization", "project_id", "severity"]),
                 ("audit_org_action_time", ["organization", "action"]),
-                ("audit_org_actor_time", ["organization", "actor_label"]),
             ]
+        ] + [
+            # The Actor filter matches case-insensitively (UPPER(actor_label) = UPPER(%s)).
+            models.Index(
+                F("organization"), Upper("actor_label"), F("occurred_at").desc(), F("id").desc(),
+                name="audit_org_actor_time",
+            ),
         ]
 
     def __str__(self):
@@ -104,6 +111,9 @@ class ChainHead(models.Model):
     sequence = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
 
+    def __str__(self):
+        return f"chain head #{self.sequence} of organization {self.organization_id}"
+
 
 class SupportAccess(models.Model):
     """Support staff's time-limited, reasoned, read-only access to one organization's log."""
@@ -128,3 +138,58 @@ class SupportAccess(models.Model):
     @property
     def is_active(self) -> bool:
         return self.expires_at > timezone.now()
+
+
+class Checkpoint(models.Model):
+    """A signed statement that an organization's chain had `head_hash` at `sequence`.
+
+    The signature is made with a key that is not in the database (auditlogs/signing.py), so a
+    cut tail or a chain recomputed by someone with database access no longer matches it.
+    Checkpoints are append-only like events. See docs/integrity.md for the signed bytes.
+    """
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    sequence = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["organization", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sequence"], name="audit_checkpoint_per_sequence"
+            ),
+        ]
+
+    def __str__(self):
+        return f"checkpoint #{self.sequence} of organization {self.organization_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError("Checkpoints cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Checkpoints cannot be deleted.")
+
+
+class DeletionGrant(models.Model):
+    """The switch the append-only triggers honour: while a row here says so, inside the one
+    transaction that inserted it, events of `organization_id` up to `through_sequence` may be
+    deleted (retention). A row with no organization allows erasing the whole table (the
+    `flush` command, used by tests). Unmanaged, so `flush` itself never empties it."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization_id = models.BigIntegerField(null=True)
+    through_sequence = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "auditlogs_deletion_grant"
+
+    def __str__(self):
+        return f"deletion grant: organization {self.organization_id} to #{self.through_sequence}"

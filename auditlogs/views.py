@@ -14,6 +14,7 @@ from auditlogs.access import EnterpriseRequired, log_viewer_for, require_enterpr
 from auditlogs.context import Actor, ActorType
 from auditlogs.filters import AuditEventFilter
 from auditlogs.forms import SupportAccessForm
+from auditlogs.integrity import integrity_status
 from auditlogs.models import AuditEvent, SupportAccess
 from auditlogs.paging import Cursor, InvalidCursor, keyset_page
 from auditlogs.presenters import present
@@ -27,10 +28,20 @@ def _viewer(request, org_slug: str):
     return viewer
 
 
+def _wants_fragment(request) -> bool:
+    """HTMX swaps a fragment in, except when restoring history, which needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _render(request, viewer, template: str, context: dict | None = None, status: int = 200):
+    """Render in the viewer's time zone, inside the Settings frame with Audit Logs current."""
+    with timezone.override(viewer.tzinfo):
+        context = {"viewer": viewer, "section": "audit_logs", **(context or {})}
+        return render(request, template, context, status=status)
+
+
 def _enterprise_page(request, viewer, status=200):
-    return render(
-        request, "auditlogs/enterprise_required.html", {"viewer": viewer}, status=status
-    )
+    return _render(request, viewer, "auditlogs/enterprise_required.html", status=status)
 
 
 @login_required
@@ -40,30 +51,33 @@ def audit_log(request, org_slug: str):
     try:
         require_enterprise(viewer)
     except EnterpriseRequired:
-        return _enterprise_page(request, viewer, status=403 if request.htmx else 200)
+        return _enterprise_page(request, viewer, status=403 if _wants_fragment(request) else 200)
 
-    filters = AuditEventFilter(request.GET or None, viewer=viewer)
+    filters = AuditEventFilter(request.GET, viewer=viewer)  # bound: the default range applies
     cursor, cursor_error = _cursor(request.GET.get("cursor", ""))
-    if filters.is_bound and not filters.is_valid():
+    if not filters.is_valid():
         page, rows = None, []
     else:
         page = keyset_page(filters.qs, cursor, settings.AUDITLOG_PAGE_SIZE)
         rows = present(page.rows, viewer)
     _note_daily_view(viewer)
 
-    with timezone.override(viewer.tzinfo):
-        context = {
-            "viewer": viewer,
+    fragment = _wants_fragment(request)
+    return _render(
+        request,
+        viewer,
+        "auditlogs/log.html#results" if fragment else "auditlogs/log.html",
+        {
             "filters": filters,
             "form": filters.form,
             "rows": rows,
             "page": page,
             "cursor_error": cursor_error,
-            "updated_at": timezone.localtime(),
+            "updated_at": timezone.now(),
             "query": _query_without_cursor(request),
-        }
-        template = "auditlogs/log.html#results" if request.htmx else "auditlogs/log.html"
-        return render(request, template, context)
+            "integrity": integrity_status(viewer.organization),
+        },
+    )
 
 
 @login_required
@@ -76,12 +90,13 @@ def event_detail(request, org_slug: str, event_id: int):
         return _enterprise_page(request, viewer, status=403)
     event = get_object_or_404(viewer.events(), pk=event_id)
     (row,) = present([event], viewer)
-    with timezone.override(viewer.tzinfo):
-        template = (
-            "auditlogs/event_detail.html#details" if request.htmx
-            else "auditlogs/event_detail.html"
-        )
-        return render(request, template, {"viewer": viewer, "row": row, "event": event})
+    fragment = _wants_fragment(request)
+    return _render(
+        request,
+        viewer,
+        "auditlogs/event_detail.html#details" if fragment else "auditlogs/event_detail.html",
+        {"row": row, "event": event},
+    )
 
 
 @login_required

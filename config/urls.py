@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from integrations.api import api as integrations_api
 from orgs import views as org_views
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("orgs/<slug:org_slug>/", include("projects.urls")),
     path("orgs/<slug:org_slug>/settings/", include("orgs.urls")),
     path("orgs/<slug:org_slug>/settings/audit-logs/", include("auditlogs.urls")),
+    path("orgs/<slug:org_slug>/settings/", include("integrations.urls")),
+    path("api/v1/", integrations_api.urls),
     path("support/", include("auditlogs.support_urls")),
     path("admin/", admin.site.urls),
 ]

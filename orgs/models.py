@@ -96,6 +96,12 @@ class Organization(models.Model):
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=django_timezone.now)
+    audit_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Audit events older than this many days are removed by the retention "
+        "command (apply_audit_retention); empty keeps them forever.",
+    )
 
     objects = OrganizationQuerySet.as_manager()
 

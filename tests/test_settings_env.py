@@ -1,15 +1,20 @@
 """Settings come from the environment; production refuses to start without a secret."""
 
+import base64
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_manage(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    inherited = ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    environment = {k: v for k, v in os.environ.items() if k not in inherited}
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
@@ -27,10 +32,22 @@ def test_check_deploy_is_clean_with_production_settings():
     result = run_manage(
         "check", "--deploy", "--fail-level", "WARNING",
         DEBUG="false", SECRET_KEY="x" * 60 + "-production-secret-value-1234567890",
-        ALLOWED_HOSTS="auditlogs.example.com", AUDITLOG_SIGNING_KEY=os.environ.get(
-            "AUDITLOG_SIGNING_KEY", ""),
+        ALLOWED_HOSTS="auditlogs.example.com", AUDITLOG_SIGNING_KEY=a_signing_key(),
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_without_debug_a_signing_key_is_required():
+    result = run_manage("check", DEBUG="false", SECRET_KEY="s" * 60,
+                        ALLOWED_HOSTS="example.com", AUDITLOG_SIGNING_KEY="")
+    assert result.returncode != 0 and "AUDITLOG_SIGNING_KEY" in result.stderr
+
+
+def a_signing_key() -> str:
+    key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return base64.b64encode(key).decode()
 
 
 def test_a_malformed_boolean_is_a_clear_error():

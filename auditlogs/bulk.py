@@ -1,0 +1,251 @@
+"""The bulk path: many chained events at once, by COPY on PostgreSQL, batched inserts elsewhere.
+
+Used by `generate_audit_events` (benchmarks, demos). Events are described by templates:
+everything an event says except its time, request id and place in the chain. A template's
+canonical form (auditlogs.chain) is computed once with placeholder values; per event only the
+time, the request id and the sequence are spliced in, and the link hash is computed from that
+body. Every batch re-checks its first event with `chain.link_hash` itself, and
+tests/auditlogs/test_bulk.py checks whole chains against `chain.link_hash`, so the two can
+never silently disagree. (chain.canonical_event builds the same text field by field; splicing a
+precomputed template is about three times faster, which is what lets generation keep up with
+COPY.)
+
+Writers of one organization are serialized by the same ChainHead row lock as `record`; each
+batch is its own transaction, so a long generation can be interrupted and continued, and
+`record` calls from other requests interleave between batches.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from json.encoder import encode_basestring
+
+from django.db import connection, transaction
+
+from auditlogs import chain, partitions, recorder
+from auditlogs.models import AuditEvent
+
+# The columns COPY writes, in order; `id` comes from the table's identity sequence.
+COPY_COLUMNS = (
+    "organization_id", "sequence", "occurred_at",
+    "action", "severity", "project_id", "project_name", "actor_type", "actor_id",
+    "actor_label", "target_type", "target_id", "target_label", "changes", "metadata", "ip",
+    "user_agent",
+    "request_id", "prev_hash", "hash",
+)
+_FIXED_COLUMNS = COPY_COLUMNS[3:17]
+_VARYING = ("sequence", "occurred_at", "request_id")
+# Placeholders whose canonical JSON is unmistakable; replaced by each event's own values.
+_PLACEHOLDERS = {
+    "sequence": 918_273_645_546_372_819,
+    "occurred_at": datetime.fromisoformat("1111-11-11T11:11:11.111111+00:00"),
+    "request_id": "bulk-request-id-placeholder",
+}
+_PLACEHOLDER_TEXT = {
+    "sequence": str(_PLACEHOLDERS["sequence"]),
+    "occurred_at": f'"{chain.format_time(_PLACEHOLDERS["occurred_at"])}"',
+    "request_id": f'"{_PLACEHOLDERS["request_id"]}"',
+}
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+DEFAULT_BATCH = 50_000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_US = 86_400_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """One event to write: a template and the values that vary per event. Its time is in
+    microseconds since the Unix epoch, which formats far faster than a datetime."""
+
+    template: "Template"
+    epoch_us: int
+    request_id: str
+
+    @property
+    def occurred_at(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self.epoch_us)
+
+    @classmethod
+    def at(cls, template: "Template", moment: datetime, request_id: str) -> "Draw":
+        return cls(template, (moment - _EPOCH) // timedelta(microseconds=1), request_id)
+
+
+class _TimeText:
+    """`chain.format_time` for epoch microseconds, caching the date part of each day."""
+
+    def __init__(self):
+        self._days: dict[int, str] = {}
+
+    def __call__(self, epoch_us: int) -> str:
+        day, rest = divmod(epoch_us, _DAY_US)
+        prefix = self._days.get(day)
+        if prefix is None:
+            prefix = self._days[day] = (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+        seconds, micro = divmod(rest, 1_000_000)
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}Z"
+
+
+class Template:
+    """The fixed fields of a family of events (action, severity, project, actor, target...)."""
+
+    def __init__(self, organization_id: int, **fields):
+        missing = set(_FIXED_COLUMNS) - set(fields)
+        if missing:
+            raise ValueError(f"A template needs {sorted(missing)}.")
+        self.organization_id = organization_id
+        self.fields = {name: fields[name] for name in _FIXED_COLUMNS}
+        body = chain.canonical_json(
+            chain.payload(organization_id, {**self.fields, **_PLACEHOLDERS})
+        )
+        self._parts, self._slots = _split(body)
+        self._copy_fixed = "\t".join(_copy_text(self.fields[name]) for name in _FIXED_COLUMNS)
+
+    def canonical(self, sequence: int, occurred_text: str, request_id: str) -> str:
+        values = {
+            "sequence": str(sequence),
+            "occurred_at": f'"{occurred_text}"',
+            "request_id": encode_basestring(request_id),
+        }
+        parts = self._parts
+        pieces = [parts[0]]
+        for slot, part in zip(self._slots, parts[1:], strict=True):
+            pieces.append(values[slot])
+            pieces.append(part)
+        return "".join(pieces)
+
+    def event_fields(self, sequence: int, occurred_at: datetime, request_id: str) -> dict:
+        return {
+            **self.fields, "sequence": sequence, "occurred_at": occurred_at,
+            "request_id": request_id,
+        }
+
+
+def write(
+    organization_id: int,
+    draws: Iterable[Draw],
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+    keep_last_batch: bool = False,
+) -> "WriteResult":
+    """Chain the drawn events onto the organization's log and insert them; returns the count
+    (and, with keep_last_batch, the last batch's COPY text for a raw-COPY comparison)."""
+    draws = iter(draws)
+    written, last_text = 0, None
+    copy = connection.vendor == "postgresql"
+    while True:
+        batch = list(islice(draws, batch_size))
+        if not batch:
+            break
+        with transaction.atomic():
+            head = recorder._locked_head(organization_id)
+            rows = _link(organization_id, head, batch)
+            if copy:
+                text = "".join(_copy_lines(organization_id, rows))
+                copy_text(text)
+                if keep_last_batch:
+                    last_text = text
+            else:
+                _insert(organization_id, rows)
+            head.save(update_fields=["sequence", "hash"])
+        written += len(batch)
+        if on_batch:
+            on_batch(written)
+    return WriteResult(written, last_text)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: int
+    last_batch_copy_text: str | None
+
+
+def copy_text(text: str) -> None:
+    """COPY rows in PostgreSQL's text format into the event table (through the parent, so
+    each row lands in its month's partition)."""
+    columns = ", ".join(f'"{c}"' for c in COPY_COLUMNS)
+    with connection.cursor() as cursor:
+        raw = cursor.connection.cursor()
+        with raw.copy(f'COPY "{AuditEvent._meta.db_table}" ({columns}) FROM STDIN') as pipe:
+            for start in range(0, len(text), 1 << 20):
+                pipe.write(text[start : start + (1 << 20)])
+
+
+def prepare_partitions(first: datetime, last: datetime) -> None:
+    """Give every month between `first` and `last` its partition before rows arrive."""
+    partitions.ensure_partitions(partitions.month_start(first), partitions.month_start(last))
+
+
+def _link(organization_id: int, head, batch: list[Draw]) -> list[tuple]:
+    rows = []
+    prev = head.hash
+    sequence = head.sequence
+    time_text, hash_body = _TimeText(), chain.hash_body
+    for draw in batch:
+        sequence += 1
+        occurred_text = time_text(draw.epoch_us)
+        digest = hash_body(prev, draw.template.canonical(sequence, occurred_text, draw.request_id))
+        rows.append((draw, sequence, occurred_text, prev, digest))
+        prev = digest
+    _check_first_link(organization_id, head.hash, rows[0])
+    head.sequence, head.hash = sequence, prev
+    return rows
+
+
+def _check_first_link(organization_id: int, prev_hash: str, row: tuple) -> None:
+    draw, sequence, _, _, digest = row
+    fields = draw.template.event_fields(sequence, draw.occurred_at, draw.request_id)
+    if chain.link_hash(prev_hash, organization_id, fields) != digest:
+        raise AssertionError("auditlogs.bulk disagrees with auditlogs.chain.link_hash.")
+
+
+def _copy_lines(organization_id: int, rows: list[tuple]) -> Iterator[str]:
+    org = str(organization_id)
+    for draw, sequence, occurred_text, prev, digest in rows:
+        yield (
+            f"{org}\t{sequence}\t{occurred_text}\t{draw.template._copy_fixed}\t"
+            f"{_copy_text(draw.request_id)}\t{prev}\t{digest}\n"
+        )
+
+
+def _insert(organization_id: int, rows: list[tuple]) -> None:
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                organization_id=organization_id,
+                prev_hash=prev,
+                hash=digest,
+                **draw.template.event_fields(sequence, draw.occurred_at, draw.request_id),
+            )
+            for draw, sequence, _, prev, digest in rows
+        ],
+        batch_size=500,
+    )
+
+
+def _split(body: str) -> tuple[list[str], list[str]]:
+    """The canonical text cut around each placeholder: parts, and which slot sits between."""
+    found = sorted((body.index(_PLACEHOLDER_TEXT[name]), name) for name in _VARYING)
+    parts, slots, position = [], [], 0
+    for index, name in found:
+        if body.count(_PLACEHOLDER_TEXT[name]) != 1:
+            raise ValueError(f"A template's fields contain the {name} placeholder.")
+        parts.append(body[position:index])
+        slots.append(name)
+        position = index + len(_PLACEHOLDER_TEXT[name])
+    parts.append(body[position:])
+    return parts, slots
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, dict | list):
+        value = chain.canonical_json(value)
+    return str(value).translate(_COPY_ESCAPES)

@@ -1,0 +1,174 @@
+"""Signed checkpoints: "organization O's chain had hash H at event #N, at time T".
+
+The signed bytes are the canonical JSON (auditlogs/chain.py) of
+
+    {"type": "auditlogs.checkpoint", "version": 1, "organization": O, "sequence": N,
+     "head_hash": H, "signed_at": "<UTC ISO 8601, µs, Z>"}
+
+signed with Ed25519 (auditlogs/signing.py). A checkpoint is made only after the chain up to
+it has been verified, so "checkpoint #N" also means "verified through event #N".
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from auditlogs import chain, signing
+from auditlogs.models import AuditEvent, Checkpoint
+
+STATEMENT_TYPE = "auditlogs.checkpoint"
+STATEMENT_VERSION = 1
+
+
+class IntegrityBroken(Exception):
+    """The chain did not verify, so no checkpoint was signed."""
+
+    def __init__(self, report):
+        super().__init__(str(report.problem))
+        self.report = report
+
+
+@dataclass(frozen=True)
+class SignedStatement:
+    """A checkpoint as signed, from the database or from the witness file."""
+
+    organization_id: int
+    sequence: int
+    head_hash: str
+    signed_at: datetime
+    key_id: str
+    signature: str
+    source: str = "database"
+
+    def statement(self) -> dict:
+        return statement(self.organization_id, self.sequence, self.head_hash, self.signed_at)
+
+    def message(self) -> bytes:
+        return chain.canonical_json(self.statement()).encode()
+
+    def is_valid(self, keys: dict) -> bool:
+        key = keys.get(self.key_id)
+        return key is not None and signing.signature_is_valid(key, self.message(), self.signature)
+
+    def as_json(self) -> dict:
+        return {**self.statement(), "key_id": self.key_id, "signature": self.signature}
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint) -> "SignedStatement":
+        return cls(
+            checkpoint.organization_id, checkpoint.sequence, checkpoint.head_hash,
+            checkpoint.signed_at, checkpoint.key_id, checkpoint.signature,
+        )
+
+
+def statement(organization_id: int, sequence: int, head_hash: str, signed_at: datetime) -> dict:
+    return {
+        "type": STATEMENT_TYPE,
+        "version": STATEMENT_VERSION,
+        "organization": int(organization_id),
+        "sequence": int(sequence),
+        "head_hash": head_hash,
+        "signed_at": chain.format_time(signed_at),
+    }
+
+
+def sign(organization_id: int, sequence: int, head_hash: str) -> Checkpoint:
+    """Sign and store a checkpoint (the caller has verified the chain through `sequence`)."""
+    signed_at = timezone.now()
+    message = chain.canonical_json(
+        statement(organization_id, sequence, head_hash, signed_at)
+    ).encode()
+    key_id, signature = signing.sign(message)
+    checkpoint = Checkpoint.objects.create(
+        organization_id=organization_id, sequence=sequence, head_hash=head_hash,
+        signed_at=signed_at, key_id=key_id, signature=signature,
+    )
+    transaction.on_commit(lambda: _witness(checkpoint))
+    return checkpoint
+
+
+def checkpoint(organization, *, progress=None) -> tuple[Checkpoint | None, bool]:
+    """Verify the chain since the newest valid checkpoint and sign its head.
+
+    After a recorded failure the whole chain is verified instead, so checkpoints (and the
+    page's "Verified through") resume only once the log verifies from its start again.
+    Returns (the newest checkpoint, whether it is new). Raises IntegrityBroken, signing
+    nothing, when the chain does not verify.
+    """
+    from auditlogs.integrity import failure_since_last_checkpoint, verify
+
+    incremental = not failure_since_last_checkpoint(organization)
+    report = verify(organization, incremental=incremental, progress=progress)
+    if not report.ok:
+        raise IntegrityBroken(report)
+    if report.last_sequence == 0:
+        return None, False
+    existing = Checkpoint.objects.filter(
+        organization_id=organization.pk, sequence=report.last_sequence
+    ).first()
+    if existing is not None:
+        return existing, False
+    return sign(organization.pk, report.last_sequence, report.head_hash), True
+
+
+def anchor(organization, sequence: int) -> Checkpoint:
+    """A checkpoint at exactly `sequence`, made after verifying the chain through it: retention
+    needs one to vouch for the first event it keeps."""
+    from auditlogs.integrity import verify
+
+    existing = Checkpoint.objects.filter(organization_id=organization.pk, sequence=sequence).first()
+    report = verify(organization, through=sequence)
+    if not report.ok:
+        raise IntegrityBroken(report)
+    if existing is not None:
+        return existing
+    event = AuditEvent.objects.only("hash").get(organization_id=organization.pk, sequence=sequence)
+    return sign(organization.pk, sequence, event.hash)
+
+
+def signed_statements(organization_id: int) -> list[SignedStatement]:
+    """The organization's checkpoints from the database and the witness file, in order."""
+    found = {
+        (s.sequence, s.head_hash, s.signature): s
+        for s in map(SignedStatement.of, Checkpoint.objects.filter(organization_id=organization_id))
+    }
+    for witnessed in _witnessed(organization_id):
+        found.setdefault((witnessed.sequence, witnessed.head_hash, witnessed.signature), witnessed)
+    return sorted(found.values(), key=lambda s: (s.sequence, s.signed_at))
+
+
+def _witness(checkpoint: Checkpoint) -> None:
+    """Append the checkpoint to the out-of-database witness file, when one is configured."""
+    path = settings.AUDITLOG_CHECKPOINT_WITNESS_FILE
+    if not path:
+        return
+    line = json.dumps(SignedStatement.of(checkpoint).as_json(), sort_keys=True) + "\n"
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(descriptor, line.encode())
+    finally:
+        os.close(descriptor)
+
+
+def _witnessed(organization_id: int):
+    path = settings.AUDITLOG_CHECKPOINT_WITNESS_FILE
+    if not path or not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if data.get("organization") != organization_id:
+                continue
+            yield SignedStatement(
+                organization_id, data["sequence"], data["head_hash"],
+                datetime.fromisoformat(data["signed_at"].replace("Z", "+00:00")),
+                data["key_id"], data["signature"], source="witness file",
+            )

@@ -1,0 +1,164 @@
+"""Integrity benchmark: prints figures, asserts nothing about speed.
+
+    createdb -h 127.0.0.1 -U postgres bench_integrity
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_integrity \\
+        .venv/bin/python bench/integrity.py --events 1000000 --seconds 5
+
+Measures, on the database DATABASE_URL names (it migrates it first, and refuses the shared
+`postgres` database and test databases):
+
+1. chained bulk insert rate: `recorder.append` (the chain logic `record` uses) in batches;
+2. verification throughput: `integrity.verify` over every event of that organization;
+3. chained single-event transactions (`record` inside `transaction.atomic()`), with 1 and 4
+   concurrent writer processes on one organization and on four organizations.
+"""
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from auditlogs.integrity import verify  # noqa: E402
+from auditlogs.models import AuditEvent  # noqa: E402
+from auditlogs.recorder import append, record  # noqa: E402
+from orgs.models import Organization, Plan  # noqa: E402
+
+ACTIONS = [("project.viewed", 10), ("chatbot.updated", 10), ("member.role_changed", 20),
+           ("chatbot.deleted", 30)]
+
+
+def organization(slug: str) -> Organization:
+    org, _ = Organization.objects.get_or_create(
+        slug=slug, defaults={"name": slug.title(), "plan": Plan.ENTERPRISE}
+    )
+    return org
+
+
+def synthetic(org_id: int, count: int):
+    start = timezone.now() - timedelta(seconds=count // 100)
+    for n in range(count):
+        action, severity = ACTIONS[n % len(ACTIONS)]
+        yield AuditEvent(
+            organization_id=org_id, occurred_at=start + timedelta(milliseconds=10 * n),
+            action=action, severity=severity, project_id=n % 7 or None,
+            project_name=f"Project {n % 7}" if n % 7 else "", actor_type="user",
+            actor_id=n % 13, actor_label=f"user{n % 13}@bench.test", target_type="chatbot",
+            target_id=str(n % 101), target_label=f"Bot {n % 101}",
+            changes={"name": [f"old {n}", f"new {n}"]} if n % 5 == 0 else {},
+            metadata={"n": n} if n % 3 == 0 else {}, ip="203.0.113.9",
+            user_agent="Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+            request_id=f"{n:032x}",
+        )
+
+
+def top_up(org: Organization, count: int) -> None:
+    """Make sure the organization has `count` events (fill it faster beforehand with
+    `manage.py generate_audit_events`, which uses COPY)."""
+    missing = count - AuditEvent.objects.filter(organization=org).count()
+    if missing > 0:
+        append(org.pk, synthetic(org.pk, missing), batch_size=5000)
+
+
+def bench_bulk(org: Organization, count: int) -> None:
+    missing = count
+    started = time.perf_counter()
+    written, chunk = 0, 100_000
+    while written < missing:
+        size = min(chunk, missing - written)
+        written += append(org.pk, synthetic(org.pk, size), batch_size=5000)
+    seconds = time.perf_counter() - started
+    print(f"chained bulk insert (recorder.append, batches of 5000): {written:,} events in "
+          f"{seconds:.1f}s = {written / seconds:,.0f} events/s")
+
+
+def bench_verify(org: Organization) -> None:
+    for batch_size in (5000, 20000):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        report = verify(org, batch_size=batch_size)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        assert report.ok, report.problem
+        print(f"verification (batch {batch_size}): {report.checked:,} events in {seconds:.1f}s "
+              f"= {report.checked / seconds:,.0f} events/s wall clock (one process); "
+              f"{report.checked / cpu:,.0f} events per CPU-second of the verifier")
+
+
+def _writer(slug: str, start_at: float, seconds: float, results) -> None:
+    connections.close_all()
+    org = Organization.objects.get(slug=slug)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    done, deadline = 0, start_at + seconds
+    while time.time() < deadline:
+        with transaction.atomic():
+            record("project.viewed", organization=org, metadata={"n": done})
+        done += 1
+    results.put(done)
+
+
+def bench_writers(slugs: list[str], seconds: float) -> None:
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start_at = time.time() + 1.0
+    processes = [
+        context.Process(target=_writer, args=(slug, start_at, seconds, results))
+        for slug in slugs
+    ]
+    for process in processes:
+        process.start()
+    total = sum(results.get() for _ in processes)
+    for process in processes:
+        process.join()
+    orgs = len(set(slugs))
+    print(f"single-event transactions, {len(slugs)} writer(s) on {orgs} organization(s): "
+          f"{total / seconds:,.0f} events/s ({total:,} in {seconds:.0f}s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="events to verify (the organization is topped up to this)")
+    parser.add_argument("--verify-org", default="bench-verify")
+    parser.add_argument("--bulk-events", type=int, default=100_000)
+    parser.add_argument("--verify-only", action="store_true")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    options = parser.parse_args()
+    name = connection.settings_dict["NAME"]
+    if connection.vendor != "postgresql" or name == "postgres" or name.startswith("test"):
+        sys.exit("Point DATABASE_URL at a PostgreSQL database of its own, e.g. bench_integrity.")
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    print(f"PostgreSQL {version}, database {name}, {os.cpu_count()} CPUs")
+
+    if not options.verify_only:
+        bench_bulk(organization("bench-bulk"), options.bulk_events)
+    big = organization(options.verify_org)
+    top_up(big, options.events)
+    bench_verify(big)
+    if options.verify_only:
+        return
+    for slug in ("bench-w1", "bench-w2", "bench-w3", "bench-w4"):
+        organization(slug)
+    bench_writers(["bench-w1"], options.seconds)
+    bench_writers(["bench-w1"] * 4, options.seconds)
+    bench_writers(["bench-w1", "bench-w2", "bench-w3", "bench-w4"], options.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""The read API: `GET /api/v1/orgs/<slug>/audit-events`, authenticated by organization tokens.
+
+The same viewer rules and FilterSet as the Audit Logs page; the OpenAPI description is served
+at /api/v1/openapi.json (and browsable at /api/v1/docs). Fields: docs/integrations.md.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from ninja import Field, NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer
+
+from auditlogs.access import LogViewer
+from auditlogs.context import Actor, ActorType, acting_as
+from auditlogs.filters import AuditEventFilter
+from auditlogs.models import AuditEvent
+from auditlogs.paging import OLDER, Cursor, InvalidCursor, keyset_page
+from auditlogs.recorder import record
+from integrations.models import ApiToken
+from integrations.serializers import FIELDS, event_dict
+
+api = NinjaAPI(
+    title="Audit Logs API",
+    version="1",
+    description=(
+        "Read an organization's audit events with an organization API token "
+        "(`Authorization: Bearer <token>`), created by its admins in Settings → API tokens."
+    ),
+    urls_namespace="api_v1",
+)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.headers = status, detail, headers or {}
+
+
+class OrganizationToken(HttpBearer):
+    def authenticate(self, request, token):
+        return ApiToken.objects.authenticate(token.strip())
+
+
+class ErrorOut(Schema):
+    detail: str = Field(description="What went wrong, in words.")
+    parameter: str | None = Field(None, description="The query parameter at fault, for 400.")
+
+
+class EventOut(Schema):
+    id: int = Field(description="Unique id of the event.")
+    organization_id: int
+    sequence: int = Field(description="Position in the organization's hash chain, from 1.")
+    occurred_at: str = Field(
+        description="UTC, ISO 8601 with microseconds, e.g. 2026-11-27T14:01:09.123456Z."
+    )
+    action: str = Field(description="Catalogue key, e.g. chatbot.deleted.")
+    label: str = Field(description="Human label of the action, e.g. Chatbot deleted.")
+    severity: str = Field(description="info, warning or critical.")
+    project_id: int | None
+    project_name: str = Field(description="The project's name when the event happened.")
+    actor_type: str = Field(description="user, staff, system or api.")
+    actor_id: int | None
+    actor_label: str = Field(description="E-mail of the person (at the time), or a name.")
+    target_type: str
+    target_id: str
+    target_label: str
+    changes: dict = Field(description="{field: [before, after]}, secrets masked.")
+    metadata: dict
+    ip: str | None
+    user_agent: str
+    request_id: str
+    prev_hash: str = Field(description="Hash of the previous event of the organization.")
+    hash: str = Field(description="SHA-256 chain hash of this event (see the docs).")
+
+
+class EventPage(Schema):
+    events: list[EventOut]
+    next: str | None = Field(
+        description="Opaque cursor of the next (older) page; null on the last page."
+    )
+
+
+class EventQuery(Schema):
+    severity: list[str] = Field(
+        default_factory=list, description="info, warning or critical; may repeat."
+    )
+    project: str | None = Field(None, description="A project id.")
+    range: str | None = Field(
+        None, description="24h, 7d, 30d, 90d or all; 7d when any filter but no dates is given."
+    )
+    start: str | None = Field(None, description="ISO date or date-time (UTC unless an offset).")
+    end: str | None = Field(None, description="ISO date (whole day) or date-time, exclusive.")
+    action: str | None = Field(None, description="A catalogue key such as project.deleted.")
+    actor: str | None = Field(None, description="Exact actor label (e-mail), any case.")
+    q: str | None = Field(None, description="Free text in the target, actor or event type.")
+    cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    limit: int = Field(100, ge=1, le=500, description="Events per page, 1 to 500.")
+
+
+@dataclass(frozen=True)
+class _ApiReader:
+    """Who reads through a token: the whole organization, dates without an offset in UTC."""
+
+    timezone: str = "UTC"
+
+
+@api.get(
+    "/orgs/{slug}/audit-events",
+    auth=OrganizationToken(),
+    response={200: EventPage, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+              429: ErrorOut},
+    summary="List audit events, newest first",
+    tags=["Audit events"],
+)
+def list_audit_events(request, slug: str, params: Query[EventQuery]):
+    """Pages of the organization's events with the Audit Logs page's filters. Follow `next`
+    until it is null; pages stay stable while new events arrive (they appear on a new first
+    page, never shifting the pages you are reading)."""
+    token: ApiToken = request.auth
+    _rate_limit(token)
+    if token.organization.slug != slug:
+        raise ApiError(404, "No such organization.")
+    organization = token.organization
+    if not organization.has_audit_logs:
+        raise ApiError(403, "Audit Logs and their API are available on the Enterprise plan only.")
+    token.note_use()
+
+    viewer = LogViewer(organization, _ApiReader(), None, None, None)
+    data = request.GET.copy()
+    for name in ("cursor", "limit"):
+        data.pop(name, None)
+    if not any(name in data for name in ("range", "start", "end")):
+        data["range"] = "all"  # an API reader pulls the whole log unless it asks for a window
+    filters = AuditEventFilter(data, viewer=viewer)
+    if not filters.is_valid():
+        name, errors = next(iter(filters.form.errors.items()))
+        raise ApiError(400, f"{name}: {' '.join(errors)}", {"parameter": name})
+    cursor = None
+    if params.cursor:
+        try:
+            cursor = Cursor.decode(params.cursor)
+        except InvalidCursor:
+            cursor = None
+        if cursor is None or cursor.direction != OLDER:
+            raise ApiError(400, "cursor: not a cursor from this API; start again without it.",
+                           {"parameter": "cursor"})
+    page = keyset_page(filters.qs, cursor, params.limit)
+    _note_daily_read(token)
+    return {
+        "events": [event_dict(tuple(getattr(e, f) for f in FIELDS)) for e in page.rows],
+        "next": page.older.encode() if page.older else None,
+    }
+
+
+def _rate_limit(token: ApiToken) -> None:
+    """A fixed window per token in the cache: at most AUDITLOG_API_RATE_LIMIT requests."""
+    window = settings.AUDITLOG_API_RATE_WINDOW
+    now = time.time()
+    window_start = int(now // window) * window
+    key = f"integrations:api-rate:{token.pk}:{window_start}"
+    cache.add(key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 5)
+        count = 1
+    if count > settings.AUDITLOG_API_RATE_LIMIT:
+        retry_after = max(1, math.ceil(window_start + window - now))
+        raise ApiError(
+            429,
+            f"Too many requests: at most {settings.AUDITLOG_API_RATE_LIMIT} per {window} seconds "
+            f"per token. Retry after {retry_after} seconds.",
+            {"retry_after": retry_after},
+        )
+
+
+def _note_daily_read(token: ApiToken) -> None:
+    """`audit_log.viewed` once per token per day, as the page does for people."""
+    start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    seen_today = AuditEvent.objects.filter(
+        organization_id=token.organization_id,
+        action="audit_log.viewed",
+        actor_type=ActorType.API,
+        actor_id=token.pk,
+        occurred_at__gte=start_of_day,
+    )
+    if not seen_today.exists():
+        actor = Actor(type=ActorType.API, id=token.pk, label=f"API token “{token.name}”")
+        with acting_as(actor):
+            record("audit_log.viewed", organization=token.organization, target=token)
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc: ApiError):
+    body = {"detail": exc.detail}
+    if "parameter" in exc.headers:
+        body["parameter"] = exc.headers["parameter"]
+    response = api.create_response(request, body, status=exc.status)
+    if "retry_after" in exc.headers:
+        response["Retry-After"] = str(exc.headers["retry_after"])
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    response = api.create_response(
+        request,
+        {"detail": "A valid organization API token is required: "
+                   "send the header Authorization: Bearer <token>."},
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="audit-logs"'
+    return response
+
+
+@api.exception_handler(ValidationError)
+def _invalid_parameters(request, exc: ValidationError):
+    error = exc.errors[0] if exc.errors else {}
+    location = [str(p) for p in error.get("loc", ()) if p not in ("query", "path", "params")]
+    name = location[0] if location else "request"
+    message = error.get("msg", "is not valid")
+    return api.create_response(
+        request, {"detail": f"{name}: {message}", "parameter": name}, status=400
+    )

@@ -1,0 +1,124 @@
+"""Exports of exactly the filtered events a viewer sees, as CSV or NDJSON, streamed.
+
+The rows come from one streaming cursor in the page's keyset order and are written a chunk at a
+time, so memory stays flat however many rows there are and the download starts at once. On
+PostgreSQL the database formats the rows itself (integrations/postgresql.py); elsewhere Python
+does, from `iterator(chunk_size)`. Formats and offline verification: docs/integrations.md.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from itertools import islice
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.utils import timezone
+
+from auditlogs import signing
+from auditlogs.chain import format_time
+from auditlogs.checkpoints import SignedStatement
+from auditlogs.models import Checkpoint
+from integrations import postgresql
+from integrations.serializers import FIELDS, csv_values, export_rows, ndjson_line, to_json
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson; charset=utf-8",
+}
+
+
+def export_integrity_trailer(organization) -> dict | None:
+    """The newest signed checkpoint of the organization's chain, to close an export with.
+
+    Read at the end of the export, so it is the newest one when the last row was written. It
+    is the signed statement of auditlogs/checkpoints.py (docs/integrity.md) plus the public
+    key named by its key_id; None when no checkpoint has been signed yet.
+    """
+    newest = (
+        Checkpoint.objects.filter(organization_id=organization.pk)
+        .order_by("-sequence", "-signed_at")
+        .first()
+    )
+    if newest is None:
+        return None
+    trailer = SignedStatement.of(newest).as_json()
+    try:
+        key = signing.verification_keys().get(newest.key_id)
+    except ImproperlyConfigured:
+        key = None
+    trailer["public_key"] = signing.encode_public_key(key) if key is not None else None
+    return trailer
+
+
+def describe_filters(filterset) -> dict:
+    """What was exported: the query as given and the time window it resolved to, in UTC."""
+    data = filterset.data if filterset.is_bound else None
+    query = [] if data is None else [
+        (name, value)
+        for name, values in data.lists()
+        for value in values
+        if name != "cursor" and value != ""
+    ]
+    start, end = filterset.form.window if filterset.is_bound else (None, None)
+    return {
+        "query": urlencode(query),
+        "from": format_time(start) if start else None,
+        "to": format_time(end) if end else None,
+    }
+
+
+def export_chunks(
+    fmt: str, *, organization, events, filters: dict, exported_at=None
+) -> Iterator[str | bytes]:
+    """The export file, piece by piece: a header, the rows newest first, then the trailer."""
+    exported_at = exported_at or timezone.now()
+    header = {
+        "organization": organization.slug,
+        "organization_id": organization.pk,
+        "exported_at": format_time(exported_at),
+        "filters": filters["query"],
+        "from": filters["from"],
+        "to": filters["to"],
+    }
+    events = events.order_by("-occurred_at", "-id")
+    if fmt == "csv":
+        described = " ".join(f"{k}={'' if v is None else v}" for k, v in header.items())
+        yield f"# audit-logs-export {described}\n" + ",".join(FIELDS) + "\n"
+    else:
+        yield to_json({"export": header}) + "\n"
+    if connection.vendor == "postgresql":
+        yield from (postgresql.csv_chunks if fmt == "csv" else postgresql.ndjson_chunks)(events)
+    else:
+        yield from (_csv_chunks if fmt == "csv" else _ndjson_chunks)(events)
+    checkpoint = export_integrity_trailer(organization)
+    if checkpoint is not None:
+        if fmt == "csv":
+            yield f"# checkpoint {to_json(checkpoint)}\n"
+        else:
+            yield to_json({"checkpoint": checkpoint}) + "\n"
+
+
+def _row_batches(events) -> Iterator[list]:
+    """Rows of `export_rows`, a chunk at a time, from one streaming cursor."""
+    size = settings.AUDITLOG_EXPORT_CHUNK_SIZE
+    iterator = export_rows(events).iterator(chunk_size=size)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _csv_chunks(events) -> Iterator[str]:
+    buffer = io.StringIO()
+    rows = csv.writer(buffer, lineterminator="\n")
+    for batch in _row_batches(events):
+        rows.writerows(map(csv_values, batch))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _ndjson_chunks(events) -> Iterator[str]:
+    for batch in _row_batches(events):
+        yield "".join([ndjson_line(row) for row in batch])

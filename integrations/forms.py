@@ -1,0 +1,66 @@
+from django import forms
+
+from integrations import ssrf
+
+EXPIRY_CHOICES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        help_text="What uses it, e.g. “Splunk import”.",
+        error_messages={"required": "Give the token a name."},
+    )
+    expires_in = forms.ChoiceField(choices=EXPIRY_CHOICES, required=False, label="Expires")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the token a name.")
+        return name
+
+    def clean_expires_in(self):
+        value = self.cleaned_data["expires_in"]
+        return int(value) if value else None
+
+
+class DestinationForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, error_messages={"required": "Give the destination a name."}
+    )
+    url = forms.CharField(
+        max_length=2000, label="URL", help_text="An https address on the public internet."
+    )
+    secret = forms.CharField(
+        max_length=200,
+        min_length=16,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Signs every delivery. Leave empty to generate one (new) or keep it (edit).",
+    )
+    paused = forms.BooleanField(required=False, label="Paused")
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not editing:
+            del self.fields["paused"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the destination a name.")
+        return name
+
+    def clean_url(self):
+        url = self.cleaned_data["url"].strip()
+        try:
+            ssrf.validate(url)
+        except ssrf.UnsafeDestination as error:
+            raise forms.ValidationError(str(error)) from None
+        return url
+
+
+class AlertPreferenceForm(forms.Form):
+    critical_events = forms.BooleanField(
+        required=False, label="E-mail me about Critical events I can see"
+    )

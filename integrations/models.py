@@ -1,0 +1,190 @@
+"""Ways to get events out of the log: API tokens, webhook destinations and e-mail alerts.
+
+Delivery state lives on the rows themselves: the events table is the outbox, and each
+destination (and each alert subscription) keeps a cursor, the organization sequence number of
+the last event it has handled. Sequences are committed in order per organization (writers
+serialize on the chain head), so "sequence > cursor" never skips a committed event.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+TOKEN_PREFIX = "alk_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+    def authenticate(self, raw: str) -> "ApiToken | None":
+        """The usable token whose secret is `raw`, with its organization; None otherwise."""
+        if not raw or len(raw) > 200:
+            return None
+        tokens = self.usable().select_related("organization")
+        return tokens.filter(token_hash=hash_token(raw)).first()
+
+
+class ApiToken(models.Model):
+    """An organization's read-only key to the Audit Logs API; only its SHA-256 is stored."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16, help_text="The first characters, to recognize it.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def new_secret() -> str:
+        return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+    def note_use(self) -> None:
+        """Last-used time to the minute: one write a minute per token, not one per request."""
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at > timedelta(minutes=1):
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+
+class DestinationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    FAILING = "failing", "Failing, retrying"
+    PAUSED = "paused", "Paused"
+
+
+class Destination(models.Model):
+    """A customer's webhook (their SIEM) that receives every new event of the organization."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="log_destinations"
+    )
+    name = models.CharField(max_length=100)
+    url = models.CharField(max_length=2000)
+    # Kept in clear: the worker needs it to sign each delivery (HMAC-SHA256).
+    secret = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=10, choices=DestinationStatus.choices, default=DestinationStatus.ACTIVE
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    cursor = models.BigIntegerField(
+        default=0, help_text="Sequence of the last event delivered (the organization's chain)."
+    )
+    last_delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveIntegerField(
+        default=0, help_text="Consecutive failed attempts since the last success."
+    )
+    failing_since = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def new_secret() -> str:
+        return "whsec_" + secrets.token_urlsafe(32)
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status == DestinationStatus.PAUSED
+
+    def due(self, now) -> bool:
+        return not self.is_paused and (self.next_attempt_at is None or self.next_attempt_at <= now)
+
+    def delivered(self, sequence: int, now) -> None:
+        self.cursor = sequence
+        self.last_delivered_at = now
+        self.failed_attempts = 0
+        self.failing_since = None
+        self.next_attempt_at = None
+        self.status = DestinationStatus.ACTIVE
+        self.save(
+            update_fields=[
+                "cursor", "last_delivered_at", "failed_attempts", "failing_since",
+                "next_attempt_at", "status",
+            ]
+        )
+
+    def failed(self, error: str, now) -> bool:
+        """Note a failed attempt and schedule the next one; True when this pauses it."""
+        self.failed_attempts += 1
+        self.failing_since = self.failing_since or now
+        self.last_error = error[:2000]
+        self.last_error_at = now
+        delay = min(
+            settings.AUDITLOG_WEBHOOK_BACKOFF_BASE * 2 ** min(self.failed_attempts - 1, 30),
+            settings.AUDITLOG_WEBHOOK_BACKOFF_MAX,
+        )
+        self.next_attempt_at = now + timedelta(seconds=delay)
+        pausing = (now - self.failing_since).total_seconds() >= (
+            settings.AUDITLOG_WEBHOOK_PAUSE_AFTER
+        )
+        self.status = DestinationStatus.PAUSED if pausing else DestinationStatus.FAILING
+        if pausing:
+            self.paused_at = now
+        self.save(
+            update_fields=[
+                "failed_attempts", "failing_since", "last_error", "last_error_at",
+                "next_attempt_at", "status", "paused_at",
+            ]
+        )
+        return pausing
+
+
+class AlertSubscription(models.Model):
+    """A member's choice to be e-mailed about the Critical events they may see."""
+
+    membership = models.OneToOneField(
+        "orgs.Membership", on_delete=models.CASCADE, related_name="alert_subscription"
+    )
+    critical_events = models.BooleanField(default=False)
+    cursor = models.BigIntegerField(
+        default=0, help_text="Sequence of the last event considered for this person's alerts."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Alerts for {self.membership}"

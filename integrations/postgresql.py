@@ -1,0 +1,84 @@
+"""PostgreSQL writes export rows itself: `COPY (<the filtered query>) TO STDOUT`.
+
+The same ORM queryset (viewer scope and filters) is compiled to SQL; the database formats each
+row exactly as Python would (UTC time with microseconds and a Z, severity by name, the
+catalogue label, the address without a mask) and streams the result, which this module passes
+on in blocks of about 256 KiB. No Python work per field is what makes a million rows fast,
+and COPY needs neither a transaction nor a cursor held open on the server.
+"""
+
+from collections.abc import Iterator
+
+from django.db import connection
+from django.db.models import Case, CharField, F, Func, TextField, Value, When
+from django.db.models.functions import Cast
+
+from auditlogs.catalogue import EVENT_TYPES
+from integrations.serializers import FIELDS, JSON_FIELDS, SEVERITY_NAMES
+
+BLOCK_BYTES = 256 * 1024
+
+
+def _utc_iso(field: str):
+    return Func(
+        F(field),
+        template="to_char(%(expressions)s AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+        output_field=CharField(),
+    )
+
+
+def _expressions(raw_json: bool) -> dict:
+    severity = Case(
+        *[When(severity=number, then=Value(name)) for number, name in SEVERITY_NAMES.items()],
+        output_field=CharField(),
+    )
+    label = Case(
+        *[When(action=kind.key, then=Value(kind.label)) for kind in EVENT_TYPES],
+        default=F("action"),
+        output_field=CharField(),
+    )
+    special = {
+        "occurred_at": _utc_iso("occurred_at"),
+        "severity": severity,
+        "label": label,
+        "ip": Func(F("ip"), function="host", output_field=CharField()),
+    }
+    if raw_json:
+        special["changes"] = Cast("changes", TextField())
+        special["metadata"] = Cast("metadata", TextField())
+    return special
+
+
+def _copy(sql: str, params, unescape: bool = False) -> Iterator[bytes]:
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
+        pending, size = [], 0
+        for data in copy:
+            # COPY's text format doubles backslashes (JSON escapes every other control
+            # character, so nothing else is escaped): undone per message, never across two.
+            pending.append(bytes(data).replace(b"\\\\", b"\\") if unescape else bytes(data))
+            size += len(data)
+            if size >= BLOCK_BYTES:
+                yield b"".join(pending)
+                pending, size = [], 0
+        if pending:
+            yield b"".join(pending)
+
+
+def csv_chunks(events) -> Iterator[bytes]:
+    special = _expressions(raw_json=True)
+    columns = {f"export_{name}": special.get(name, F(name)) for name in FIELDS}
+    query = events.annotate(**columns).values_list(*columns)
+    sql, params = query.query.sql_with_params()
+    yield from _copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)
+
+
+def ndjson_chunks(events) -> Iterator[bytes]:
+    special = _expressions(raw_json=False)
+    pairs = []
+    for name in JSON_FIELDS:
+        pairs += [Cast(Value(name), TextField()), special.get(name, F(name))]
+    line = Cast(Func(*pairs, function="json_build_object", output_field=TextField()), TextField())
+    query = events.annotate(export_line=line).values_list("export_line")
+    sql, params = query.query.sql_with_params()
+    yield from _copy(f"COPY ({sql}) TO STDOUT", params, unescape=True)

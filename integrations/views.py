@@ -1,0 +1,201 @@
+"""The export download and the Settings pages: API tokens, Log destinations, Alerts."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from auditlogs.access import EnterpriseRequired, log_viewer_for, require_enterprise
+from auditlogs.context import Actor, ActorType, acting_as
+from auditlogs.filters import AuditEventFilter
+from auditlogs.recorder import record
+from integrations import exports, forms, services, webhooks
+from integrations.models import AlertSubscription, ApiToken, Destination
+from orgs.tenancy import org_member_required, require
+
+
+@login_required
+def export(request, org_slug: str, fmt: str):
+    if fmt not in exports.FORMATS:
+        raise Http404
+    viewer = log_viewer_for(request.user, org_slug)
+    try:
+        require_enterprise(viewer)
+    except EnterpriseRequired:
+        return HttpResponse(
+            "Audit Logs are available on the Enterprise plan only.\n",
+            status=403, content_type="text/plain; charset=utf-8",
+        )
+    data = request.GET.copy()
+    data.pop("cursor", None)
+    filters = AuditEventFilter(data, viewer=viewer)  # bound, like the page: same default range
+    if not filters.is_valid():
+        problems = [
+            f"{filters.form.fields[name].label if name in filters.form.fields else name}: {error}"
+            for name, errors in filters.form.errors.items()
+            for error in errors
+        ]
+        return HttpResponse(
+            "Nothing was exported: the filters are not valid.\n" + "\n".join(problems) + "\n",
+            status=400, content_type="text/plain; charset=utf-8",
+        )
+    exported_at = timezone.now()
+    described = exports.describe_filters(filters)
+    actor_type = ActorType.STAFF if viewer.is_support else ActorType.USER
+    with acting_as(Actor.for_user(request.user, actor_type)):
+        record(
+            "audit_log.exported",
+            organization=viewer.organization,
+            metadata={"format": fmt, **described},
+        )
+    response = StreamingHttpResponse(
+        exports.export_chunks(
+            fmt, organization=viewer.organization, events=filters.qs,
+            filters=described, exported_at=exported_at,
+        ),
+        content_type=exports.FORMATS[fmt],
+    )
+    stamp = exported_at.strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-logs-{viewer.organization.slug}-{stamp}.{fmt}"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _posted(request):
+    """The form data of a POST (even an empty one: an unticked checkbox), else None."""
+    return request.POST if request.method == "POST" else None
+
+
+def _enterprise_or_page(request, section: str):
+    """The Enterprise page (or 403 for a change) when the organization is not on Enterprise."""
+    if request.organization.has_audit_logs:
+        return None
+    if request.method != "GET":
+        return HttpResponse("Available on the Enterprise plan only.", status=403)
+    return render(request, "integrations/enterprise_required.html", {"section": section})
+
+
+@org_member_required
+def api_tokens(request):
+    require(request.membership.can_manage_organization)
+    if (page := _enterprise_or_page(request, "api_tokens")) is not None:
+        return page
+    form = forms.ApiTokenForm(_posted(request))
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        token, new_secret = services.api_token_create(
+            organization=request.organization,
+            name=form.cleaned_data["name"],
+            created_by=request.user,
+            expires_in_days=form.cleaned_data["expires_in"],
+        )
+        form = forms.ApiTokenForm()
+    tokens = ApiToken.objects.filter(organization=request.organization).select_related(
+        "created_by"
+    )
+    response = render(
+        request,
+        "integrations/api_tokens.html",
+        {"form": form, "tokens": tokens, "new_secret": new_secret, "section": "api_tokens"},
+    )
+    response["Cache-Control"] = "no-store"  # the new secret must not linger in caches
+    return response
+
+
+@require_POST
+@org_member_required
+def api_token_revoke(request, token_id: int):
+    require(request.membership.can_manage_organization)
+    if (page := _enterprise_or_page(request, "api_tokens")) is not None:
+        return page
+    token = get_object_or_404(ApiToken, pk=token_id, organization=request.organization)
+    if services.api_token_revoke(token=token):
+        messages.success(request, f"The token “{token.name}” was revoked.")
+    return redirect("settings_api_tokens", request.organization.slug)
+
+
+@org_member_required
+def destinations(request):
+    require(request.membership.can_manage_organization)
+    if (page := _enterprise_or_page(request, "destinations")) is not None:
+        return page
+    form = forms.DestinationForm(_posted(request))
+    new_destination = None
+    if request.method == "POST" and form.is_valid():
+        new_destination = services.destination_create(
+            organization=request.organization, created_by=request.user, **form.cleaned_data
+        )
+        form = forms.DestinationForm()
+    response = render(
+        request,
+        "integrations/destinations.html",
+        {
+            "form": form,
+            "destinations": Destination.objects.filter(organization=request.organization),
+            "new_destination": new_destination,
+            "timestamp_header": webhooks.TIMESTAMP_HEADER,
+            "signature_header": webhooks.SIGNATURE_HEADER,
+            "section": "destinations",
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@org_member_required
+def destination_edit(request, destination_id: int):
+    require(request.membership.can_manage_organization)
+    if (page := _enterprise_or_page(request, "destinations")) is not None:
+        return page
+    destination = get_object_or_404(
+        Destination, pk=destination_id, organization=request.organization
+    )
+    initial = {"name": destination.name, "url": destination.url, "paused": destination.is_paused}
+    form = forms.DestinationForm(_posted(request), initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        if services.destination_update(destination=destination, **form.cleaned_data):
+            messages.success(request, f"“{destination.name}” was saved.")
+        return redirect("settings_destinations", request.organization.slug)
+    return render(
+        request,
+        "integrations/destination_edit.html",
+        {"form": form, "destination": destination, "section": "destinations"},
+    )
+
+
+@require_POST
+@org_member_required
+def destination_delete(request, destination_id: int):
+    require(request.membership.can_manage_organization)
+    if (page := _enterprise_or_page(request, "destinations")) is not None:
+        return page
+    destination = get_object_or_404(
+        Destination, pk=destination_id, organization=request.organization
+    )
+    services.destination_delete(destination=destination)
+    messages.success(request, f"“{destination.name}” was deleted.")
+    return redirect("settings_destinations", request.organization.slug)
+
+
+@org_member_required
+def alerts(request):
+    if (page := _enterprise_or_page(request, "alerts")) is not None:
+        return page
+    subscription = AlertSubscription.objects.filter(membership=request.membership).first()
+    enabled = subscription is not None and subscription.critical_events
+    form = forms.AlertPreferenceForm(_posted(request), initial={"critical_events": enabled})
+    if request.method == "POST" and form.is_valid():
+        services.alert_preference_set(
+            membership=request.membership, critical_events=form.cleaned_data["critical_events"]
+        )
+        messages.success(request, "Your alert settings were saved.")
+        return redirect("settings_alerts", request.organization.slug)
+    return render(
+        request,
+        "integrations/alerts.html",
+        {"form": form, "enabled": enabled, "section": "alerts"},
+    )

@@ -1,0 +1,218 @@
+"""Delivery of new events to webhook destinations: signed, in order, at least once.
+
+The events table is the outbox. For each due destination the worker sends the events after its
+cursor, oldest first, in batches; a 2xx answer moves the cursor past them, anything else
+schedules a retry with exponential backoff. A crash between sending and saving the cursor
+sends the batch again (at least once): receivers deduplicate on the event `id`.
+
+Signature (documented in docs/integrations.md):
+    X-AuditLogs-Timestamp: <unix seconds>
+    X-AuditLogs-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import socket
+import ssl
+import time
+import uuid
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from auditlogs.context import Actor, acting_as
+from auditlogs.models import AuditEvent
+from auditlogs.recorder import record
+from integrations import ssrf
+from integrations.alerts import absolute_url
+from integrations.models import Destination, DestinationStatus
+from integrations.serializers import event_dict, event_rows
+from orgs.models import Membership, Plan, Role
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-AuditLogs-Signature"
+TIMESTAMP_HEADER = "X-AuditLogs-Timestamp"
+DELIVERY_HEADER = "X-AuditLogs-Delivery"
+USER_AGENT = "AuditLogs-Webhook/1"
+MAX_BATCHES_PER_PASS = 20
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str, tolerance=300) -> bool:
+    """What a receiver does (see the docs): recompute, compare in constant time, check age."""
+    if abs(time.time() - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def deliver_due(now=None) -> int:
+    """One pass over every due destination; the number of events delivered."""
+    now = now or timezone.now()
+    delivered = 0
+    due = Destination.objects.filter(organization__plan=Plan.ENTERPRISE).exclude(
+        status=DestinationStatus.PAUSED
+    )
+    for destination_id in due.values_list("id", flat=True):
+        delivered += deliver_destination(destination_id, now=now)
+    return delivered
+
+
+def deliver_destination(destination_id: int, now=None) -> int:
+    """Send the destination's pending events, a batch at a time, while they are accepted."""
+    now = now or timezone.now()
+    delivered = 0
+    for _ in range(MAX_BATCHES_PER_PASS):
+        sent = _deliver_batch(destination_id, now)
+        if not sent:
+            break
+        delivered += sent
+    return delivered
+
+
+def _deliver_batch(destination_id: int, now) -> int:
+    # Each batch under its own lock and transaction: its cursor is committed as soon as the
+    # receiver has accepted it, so a crash re-sends at most one batch.
+    with _claimed(destination_id) as destination:
+        if destination is None or not destination.due(now):
+            return 0
+        rows = list(
+            event_rows(
+                AuditEvent.objects.filter(
+                    organization_id=destination.organization_id,
+                    sequence__gt=destination.cursor,
+                ).order_by("sequence")
+            )[: settings.AUDITLOG_WEBHOOK_BATCH_SIZE]
+        )
+        if not rows:
+            return 0
+        events = [event_dict(row) for row in rows]
+        try:
+            post(destination, events)
+        except (DeliveryFailed, ssrf.UnsafeDestination) as error:
+            if destination.failed(str(error), now):
+                _announce_pause(destination)
+            return 0
+        destination.delivered(events[-1]["sequence"], now)
+        return len(events)
+
+
+@contextmanager
+def _claimed(destination_id: int):
+    """The destination, locked so that two workers never send the same destination's events
+    at once (PostgreSQL: skip a row another worker holds). SQLite runs one worker."""
+    if connection.vendor != "postgresql":
+        yield Destination.objects.select_related("organization").filter(pk=destination_id).first()
+        return
+    with transaction.atomic():
+        yield (
+            Destination.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("organization")
+            .filter(pk=destination_id)
+            .first()
+        )
+
+
+def post(destination: Destination, events: list[dict]) -> None:
+    body = json.dumps(
+        {"destination": destination.pk, "organization": destination.organization.slug,
+         "events": events},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    timestamp = str(int(time.time()))
+    scheme, host, port, path = ssrf.check_url(destination.url)
+    address = ssrf.safe_address(host, port)  # again, now, after DNS: no rebinding
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(destination.secret, timestamp, body),
+        DELIVERY_HEADER: uuid.uuid4().hex,
+    }
+    timeout = settings.AUDITLOG_WEBHOOK_TIMEOUT
+    if scheme == "https":
+        conn = _PinnedHTTPSConnection(host, port, address, timeout)
+    else:
+        conn = _PinnedHTTPConnection(host, port, address, timeout)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read(65536)
+    except (OSError, http.client.HTTPException) as error:
+        reason = str(error) or type(error).__name__
+        raise DeliveryFailed(f"Could not deliver to {host}: {reason}") from None
+    finally:
+        conn.close()
+    if not 200 <= response.status < 300:
+        raise DeliveryFailed(f"The receiver answered HTTP {response.status} {response.reason}.")
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that passed the SSRF check, whatever DNS says by now."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _announce_pause(destination: Destination) -> None:
+    """Record the pause in the log and tell the organization's owners and admins."""
+    organization = destination.organization
+    with acting_as(Actor.system("webhook delivery")):
+        record(
+            "destination.paused",
+            organization=organization,
+            target=destination,
+            metadata={"name": destination.name, "last_error": destination.last_error[:500]},
+        )
+    recipients = list(
+        Membership.objects.filter(
+            organization=organization, role__in=[Role.OWNER, Role.ADMIN]
+        ).values_list("user__email", flat=True)
+    )
+    if not recipients:
+        return
+    link = absolute_url(reverse("settings_destinations", args=[organization.slug]))
+    send_mail(
+        f"[{organization.name}] Log destination “{destination.name}” was paused",
+        (
+            f"Deliveries of audit events to “{destination.name}” ({destination.url}) have "
+            f"failed since {destination.failing_since:%Y-%m-%d %H:%M} UTC, so it was paused.\n\n"
+            f"Last error: {destination.last_error}\n\n"
+            f"No event is lost: once you fix the receiver and resume the destination, it gets "
+            f"every event from where it stopped.\n\n{link}\n"
+        ),
+        None,
+        recipients,
+        fail_silently=True,
+    )
+    logger.warning("Paused destination %s: %s", destination.pk, destination.last_error)

@@ -1,0 +1,141 @@
+"""Admins download the checkpoints and events and verify them offline with the standalone
+script; the page shows the integrity state."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from auditlogs import signing
+from auditlogs.checkpoints import checkpoint
+from auditlogs.integrity import record_failure, verify
+from auditlogs.models import AuditEvent
+from tests.auditlogs.integrity_support import EVENTS, fill, rehash_from, tamper
+
+SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "verify_audit_export.py"
+URL = "/orgs/{}/settings/audit-logs/integrity/export/"
+
+
+def download(client, slug="acme", query=""):
+    response = client.get(URL.format(slug) + query)
+    assert response.status_code == 200, response.status_code
+    assert response["Content-Type"].startswith("application/x-ndjson")
+    assert "attachment" in response["Content-Disposition"]
+    return b"".join(response.streaming_content).decode()
+
+
+def run_script(export: Path, *extra) -> subprocess.CompletedProcess:
+    key = signing.encode_public_key(signing.signing_key().public_key())
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), str(export), "--public-key", key, *extra],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.fixture
+def signed_log(world):
+    fill(world.acme, 8)
+    checkpoint(world.acme)
+    fill(world.acme, 2)
+    return world
+
+
+def test_an_owner_downloads_an_export_the_script_verifies(signed_log, tmp_path):
+    text = download(signed_log.client(signed_log.owner))
+    lines = [json.loads(line) for line in text.splitlines()]
+    header, *rest = lines
+    assert header["type"] == "auditlogs.export" and header["organization"] == signed_log.acme.pk
+    assert [line["type"] for line in rest][:1] == ["auditlogs.checkpoint"]
+    assert [line["event"]["sequence"] for line in rest if line["type"] == "event"] == list(
+        range(1, 12)  # the download itself is recorded first, as #11
+    )
+    export = tmp_path / "export.jsonl"
+    export.write_text(text)
+    result = run_script(export)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: organization" in result.stdout and "11 events #1–#11 verified" in result.stdout
+    assert AuditEvent.objects.filter(action="audit_log.integrity_exported").count() == 1
+
+
+def test_the_script_finds_a_tampered_export(signed_log, tmp_path):
+    lines = download(signed_log.client(signed_log.admin)).splitlines()
+    export = tmp_path / "export.jsonl"
+
+    def tampered(edit) -> str:
+        rows = [json.loads(line) for line in lines]
+        edit(rows)
+        export.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        return run_script(export).stdout
+
+    def event(rows, sequence):
+        return next(r for r in rows if r["type"] == "event" and r["event"]["sequence"] == sequence)
+
+    assert "BROKEN: modified event at event #4" in tampered(
+        lambda rows: event(rows, 4)["event"].update(severity="info" if
+                                                    event(rows, 4)["event"]["severity"] != "info"
+                                                    else "critical"))
+    assert "BROKEN: missing event at event #5" in tampered(lambda rows: rows.remove(event(rows, 5)))
+    assert "BROKEN: cut tail at event #7" in tampered(lambda rows: rows.__delitem__(
+        slice(rows.index(event(rows, 7)), None)))
+    assert "BROKEN: invalid checkpoint at event #8" in tampered(
+        lambda rows: rows[1].update(signed_at="2020-01-01T00:00:00.000000Z"))
+
+
+def test_checkpoints_kept_from_an_earlier_download_catch_a_later_cut(signed_log, tmp_path):
+    owner = signed_log.client(signed_log.owner)
+    kept = tmp_path / "checkpoints.jsonl"
+    kept.write_text(download(owner, query="?part=checkpoints"))
+    # Someone with database access cuts the newest events, deletes the checkpoints and
+    # rewinds the chain head: the server's own records no longer contradict the cut.
+    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 6",
+           [signed_log.acme.pk])
+    tamper("DELETE FROM auditlogs_checkpoint")
+    rehash_from(signed_log.acme, 6)
+    export = tmp_path / "export.jsonl"
+    export.write_text(download(owner))
+
+    assert run_script(export).returncode == 0
+    with_kept = run_script(export, "--checkpoints", str(kept))
+    assert with_kept.returncode == 1
+    assert "BROKEN: cut tail at event #7" in with_kept.stdout
+
+
+def test_only_owners_admins_and_support_may_download(signed_log):
+    world = signed_log
+    assert world.client(world.member).get(URL.format("acme")).status_code == 403
+    assert world.client(world.outsider).get(URL.format("acme")).status_code == 404
+    assert world.client(None).get(URL.format("acme")).status_code == 302
+    assert world.client(world.globex_owner).get(URL.format("globex")).status_code == 403
+    assert world.client(world.owner).post(URL.format("acme")).status_code == 405
+    staff = world.client(world.staff)
+    assert staff.get(URL.format("acme")).status_code == 404  # no stated reason yet
+    staff.post("/support/", {"organization": "acme", "reason": "Incident 42 review"})
+    download(staff)
+
+
+def test_the_page_shows_the_integrity_state(signed_log):
+    world = signed_log
+    page = world.client(world.admin).get("/orgs/acme/settings/audit-logs/")
+    assert "Verified through event #8 at" in page.text
+    assert "newer events not yet checkpointed" in page.text
+    assert "Download events and signed checkpoints" in page.text
+    member_page = world.client(world.member).get("/orgs/acme/settings/audit-logs/")
+    assert "Verified through event #8" in member_page.text
+    assert "Download events and signed checkpoints" not in member_page.text
+
+    tamper(f"UPDATE {EVENTS} SET severity = 20 WHERE organization_id = %s AND sequence = 3",
+           [world.acme.pk])
+    record_failure(world.acme, verify(world.acme))
+    page = world.client(world.admin).get("/orgs/acme/settings/audit-logs/")
+    assert "Integrity warning" in page.text and "modified event at event #3" in page.text
+
+
+def test_a_new_log_is_not_verified_yet(world):
+    page = world.client(world.owner).get("/orgs/acme/settings/audit-logs/")
+    assert "not verified yet" in page.text
+    call_command("checkpoint_audit_log", "--no-progress")
+    page = world.client(world.owner).get("/orgs/acme/settings/audit-logs/")
+    assert "Verified through event #1 at" in page.text

@@ -1,0 +1,64 @@
+"""Query counts that must not depend on how many events there are or how many are shown."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from projects.models import Project
+from tests.conftest import make_user
+
+
+def generate(count: int, seed: int):
+    call_command(
+        "generate_audit_events", org="acme", count=count, days=20, projects=4, seed=seed,
+        stdout=StringIO(), stderr=StringIO(),
+    )
+
+
+def page(client, query=None):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/orgs/acme/settings/audit-logs/", query or {"range": "all"})
+    assert response.status_code == 200
+    return len(response.context["rows"]), len(queries.captured_queries)
+
+
+@pytest.mark.parametrize("who", ["owner", "member"])
+def test_queries_per_page_do_not_grow_with_the_rows_shown(world, who):
+    generate(5, seed=1)  # projects live and deleted, many actors
+    if who == "member":
+        world.member_membership.projects.set(Project.objects.filter(organization=world.acme))
+    client = world.client(getattr(world, who))
+    client.get("/orgs/acme/settings/audit-logs/")  # today's "viewed" event, recorded once
+
+    few_rows, few_queries = page(client)
+    generate(600, seed=2)
+    many_rows, many_queries = page(client)
+    info_rows, info_queries = page(client, {"range": "all", "severity": "info"})
+
+    assert few_rows <= 6 and many_rows == info_rows == 50
+    assert many_queries == few_queries == info_queries
+
+
+@pytest.fixture
+def ops(world):
+    return world.client(make_user("ops@auditlogs.test", is_staff=True, is_superuser=True))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?q=person", "?severity__exact=30", "?action=project.deleted&organization__id__exact=1",
+     "?p=3"],
+)
+def test_the_admin_list_never_counts_without_a_limit(world, ops, query):
+    generate(400, seed=3)
+    with CaptureQueriesContext(connection) as queries:
+        response = ops.get(f"/admin/auditlogs/auditevent/{query}")
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries.captured_queries if re.search(r"COUNT\(", q["sql"])]
+    assert counts, "the paginator counts (up to its cap)"
+    unbounded = [sql for sql in counts if "auditlogs_auditevent" in sql and "LIMIT" not in sql]
+    assert not unbounded

@@ -1,0 +1,125 @@
+"""Fixtures for getting events out: tokens, a history of events, and a real webhook receiver."""
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from auditlogs.context import Actor, acting_as
+from auditlogs.recorder import record
+from integrations import services
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def history(world):
+    """A dozen events over the last days: org-level ones and ones of Alpha and Beta."""
+    now = timezone.now()
+    made = []
+    plan = [
+        (timedelta(days=20), "organization.updated", None),
+        (timedelta(days=3), "project.created", world.alpha),
+        (timedelta(days=3, minutes=-5), "project.created", world.beta),
+        (timedelta(days=2), "chatbot.created", world.alpha),
+        (timedelta(days=1), "member.role_changed", None),
+        (timedelta(hours=20), "chatbot.deleted", world.alpha),
+        (timedelta(hours=10), "project.updated", world.beta),
+        (timedelta(hours=5), "project.deleted", world.beta),
+        (timedelta(hours=2), "project.viewed", world.alpha),
+        (timedelta(hours=1), "project.viewed", world.beta),
+        (timedelta(minutes=30), "organization.plan_changed", None),
+        (timedelta(minutes=5), "project.viewed", world.alpha),
+    ]
+    for ago, action, project in plan:
+        with acting_as(Actor.for_user(world.admin), at=now - ago):
+            made.append(
+                record(action, organization=world.acme, project=project, target=project,
+                       changes={"name": ["old", "new"]} if action.endswith("updated") else None,
+                       metadata={"note": "ünïcode, \"quotes\", commas"})
+            )
+    return made
+
+
+@dataclass
+class IssuedToken:
+    token: object
+    secret: str
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.secret}"}
+
+
+@pytest.fixture
+def acme_token(world) -> IssuedToken:
+    token, secret = services.api_token_create(
+        organization=world.acme, name="SIEM import", created_by=world.owner, expires_in_days=None
+    )
+    return IssuedToken(token, secret)
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on 127.0.0.1 recording every request; it can be told to fail."""
+
+    server: ThreadingHTTPServer
+    requests: list = field(default_factory=list)
+    fail_next: int = 0
+    status_when_failing: int = 503
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://127.0.0.1:{port}/hook"
+
+    @property
+    def delivered(self) -> list[dict]:
+        """The events of the successful deliveries, in arrival order."""
+        return [
+            event
+            for request in self.requests
+            if request["status"] == 200
+            for event in json.loads(request["body"])["events"]
+        ]
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.AUDITLOG_WEBHOOK_ALLOW_LOOPBACK = True
+    state: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            me = state["receiver"]
+            status = 200
+            if me.fail_next > 0:
+                me.fail_next -= 1
+                status = me.status_when_failing
+            me.requests.append({"headers": dict(self.headers), "body": body, "status": status,
+                                "path": self.path})
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state["receiver"] = Receiver(server)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state["receiver"]
+    server.shutdown()
+    server.server_close()

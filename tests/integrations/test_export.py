@@ -1,0 +1,231 @@
+"""The export: exactly the filtered set the viewer sees, streamed, verifiable offline."""
+
+import csv
+import io
+import json
+from urllib.parse import parse_qs
+
+import pytest
+from django.urls import reverse
+
+from auditlogs.access import log_viewer_for
+from auditlogs.filters import AuditEventFilter
+from auditlogs.models import AuditEvent
+from integrations import verify_export
+from integrations.serializers import FIELDS
+
+
+def export_url(world, fmt, query=""):
+    url = reverse("audit_log_export", args=[world.acme.slug, fmt])
+    return f"{url}?{query}" if query else url
+
+
+def download(client, url):
+    response = client.get(url)
+    body = b"".join(response.streaming_content).decode() if response.streaming else ""
+    return response, body
+
+
+def page_set(user, query: dict) -> list[int]:
+    """The ids the Audit Logs page's own filters give this viewer, newest first."""
+    from django.http import QueryDict
+
+    data = QueryDict(mutable=True)
+    for key, values in query.items():
+        data.setlist(key, values if isinstance(values, list) else [values])
+    viewer = log_viewer_for(user, "acme")
+    filters = AuditEventFilter(data, viewer=viewer)
+    assert filters.is_valid()
+    return list(filters.qs.order_by("-occurred_at", "-id").values_list("id", flat=True))
+
+
+def ndjson_lines(body):
+    return [json.loads(line) for line in body.splitlines()]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"range": "all"},
+        {"range": "7d"},
+        {"severity": ["critical", "warning"], "range": "30d"},
+        {"action": "project.viewed", "range": "all"},
+        {"q": "beta", "range": "all"},
+        {"actor": "ADMIN@acme.test", "range": "all"},
+        {},
+    ],
+)
+def test_it_exports_exactly_the_filtered_page_set_for_admins(world, history, query):
+    from urllib.parse import urlencode
+
+    client = world.client(world.admin)
+    response, body = download(client, export_url(world, "ndjson", urlencode(query, doseq=True)))
+    assert response.status_code == 200
+    lines = ndjson_lines(body)
+    header, rows = lines[0]["export"], lines[1:]
+    # The export event itself is recorded before the rows are read: it is part of the set
+    # whenever the filters include it, as on the page right after.
+    assert [row["id"] for row in rows] == page_set(world.admin, query)
+    assert parse_qs(header["filters"]) == {k: v if isinstance(v, list) else [v]
+                                           for k, v in query.items()}
+
+
+def test_members_export_only_their_projects_events(world, history):
+    client = world.client(world.member)
+    response, body = download(client, export_url(world, "csv", "range=all"))
+    assert response.status_code == 200
+    rows = list(csv.DictReader(line for line in body.splitlines() if not line.startswith("#")))
+    assert rows, "the member sees Alpha's events"
+    assert {row["project_id"] for row in rows} == {str(world.alpha.pk)}
+    assert [int(row["id"]) for row in rows] == page_set(world.member, {"range": "all"})
+
+
+def test_csv_names_the_filters_and_export_time_first(world, history):
+    client = world.client(world.owner)
+    response, body = download(client, export_url(world, "csv", "severity=critical&range=30d"))
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    first, columns = body.splitlines()[:2]
+    assert first.startswith("# audit-logs-export organization=acme ")
+    assert "filters=severity=critical&range=30d" in first and "exported_at=20" in first
+    assert "from=20" in first
+    assert columns.split(",") == list(FIELDS)
+
+
+def test_rows_carry_utc_times_sequences_and_hashes_that_verify_offline(world, history, tmp_path):
+    client = world.client(world.owner)
+    for fmt in ("csv", "ndjson"):
+        _, body = download(client, export_url(world, fmt, "range=all"))
+        path = tmp_path / f"export.{fmt}"
+        path.write_text(body, encoding="utf-8")
+        events = verify_export.read_events(str(path))
+        assert len(events) == AuditEvent.objects.filter(organization=world.acme).count()
+        assert all(e["occurred_at"].endswith("Z") and "T" in e["occurred_at"] for e in events)
+        assert verify_export.verify(events) == []
+        assert verify_export.main(["verify", str(path)]) == 0
+
+
+def test_a_tampered_export_does_not_verify(world, history, tmp_path):
+    _, body = download(world.client(world.owner), export_url(world, "ndjson", "range=all"))
+    lines = ndjson_lines(body)
+    lines[3]["actor_label"] = "someone-else@acme.test"
+    path = tmp_path / "tampered.ndjson"
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    problems = verify_export.verify(verify_export.read_events(str(path)))
+    assert problems == [f"sequence {lines[3]['sequence']}: the hash does not match the row"]
+
+
+def test_exporting_is_recorded_with_the_filters(world, history, events):
+    client = world.client(world.admin)
+    download(client, export_url(world, "csv", "severity=critical&range=all"))
+    (event,) = events(world.acme, action="audit_log.exported")
+    assert event.actor_label == "admin@acme.test"
+    assert event.metadata["format"] == "csv"
+    assert event.metadata["query"] == "severity=critical&range=all"
+
+
+def test_invalid_filters_give_400_naming_them_and_record_nothing(world, history, events):
+    client = world.client(world.admin)
+    response = client.get(export_url(world, "csv", "severity=loud&start=yesterday"))
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "Severity:" in text and "“loud” is not a severity" in text
+    assert "From:" in text
+    assert events(world.acme, action="audit_log.exported") == []
+
+
+def test_members_may_not_export_another_project_by_filter(world, history):
+    response = world.client(world.member).get(export_url(world, "csv", f"project={world.beta.pk}"))
+    assert response.status_code == 400
+
+
+def test_outsiders_get_404_and_free_plans_403(world):
+    assert world.client(world.outsider).get(export_url(world, "csv")).status_code == 404
+    anonymous = world.client(None).get(export_url(world, "csv"))
+    assert anonymous.status_code == 302
+    url = reverse("audit_log_export", args=["globex", "csv"])
+    assert world.client(world.globex_owner).get(url).status_code == 403
+    assert world.client(world.owner).get(export_url(world, "xlsx")).status_code == 404
+
+
+def test_the_page_offers_export_links_with_the_current_filters(world, history):
+    client = world.client(world.admin)
+    response = client.get(reverse("audit_log", args=["acme"]) + "?severity=critical&range=30d")
+    html = response.content.decode()
+    assert "Export CSV" in html and "Export NDJSON" in html
+    assert export_url(world, "csv") + "?severity=critical&amp;range=30d" in html
+
+
+def test_the_export_is_streamed(world, history):
+    response = world.client(world.owner).get(export_url(world, "ndjson", "range=all"))
+    assert response.streaming
+    first_piece = next(iter(response.streaming_content))
+    assert json.loads(first_piece)["export"]["organization"] == "acme"
+    response.close()
+
+
+def test_csv_round_trips_awkward_text(world, history):
+    _, body = download(world.client(world.owner), export_url(world, "csv", "range=all"))
+    rows = list(csv.DictReader(io.StringIO("\n".join(body.splitlines()[1:]))))
+    assert {json.loads(r["metadata"]).get("note") for r in rows} >= {
+        "ünïcode, \"quotes\", commas"
+    }
+
+
+def test_backslashes_newlines_and_tabs_survive_both_formats(world, tmp_path):
+    from auditlogs.recorder import record
+
+    record("organization.updated", organization=world.acme, target=world.acme,
+           changes={"name": ["C:\\temp\\new", "line\nbreak\ttab \"q\" \\\\"]},
+           metadata={"path": "\\\\server\\share", "emoji": "🔒"})
+    client = world.client(world.owner)
+    for fmt in ("csv", "ndjson"):
+        _, body = download(client, export_url(world, fmt, "range=all"))
+        path = tmp_path / f"export.{fmt}"
+        path.write_text(body, encoding="utf-8")
+        events = verify_export.read_events(str(path))
+        assert verify_export.verify(events) == []
+        (updated,) = [e for e in events if e["action"] == "organization.updated"]
+        assert updated["changes"]["name"][1] == "line\nbreak\ttab \"q\" \\\\"
+        assert updated["metadata"] == {"path": "\\\\server\\share", "emoji": "🔒"}
+
+
+def test_exports_end_with_the_newest_signed_checkpoint(world, history, tmp_path):
+    from auditlogs.checkpoints import checkpoint
+
+    signed, _ = checkpoint(world.acme)
+    client = world.client(world.owner)
+    for fmt in ("csv", "ndjson"):
+        _, body = download(client, export_url(world, fmt, "range=all"))
+        path = tmp_path / f"export.{fmt}"
+        path.write_text(body, encoding="utf-8")
+        events, trailer = verify_export.read_export(str(path))
+        assert trailer["sequence"] == signed.sequence == history[-1].sequence
+        assert trailer["head_hash"] == history[-1].hash and trailer["public_key"]
+        assert verify_export.verify_checkpoint(trailer, events) == []
+        assert verify_export.main(["verify", str(path)]) == 0
+        forged = dict(trailer, head_hash="0" * 64)
+        assert "the checkpoint's signature does not verify" in verify_export.verify_checkpoint(
+            forged, events)
+
+
+def test_without_a_checkpoint_exports_end_after_their_rows(world, history):
+    _, body = download(world.client(world.owner), export_url(world, "ndjson", "range=all"))
+    assert "checkpoint" not in ndjson_lines(body)[-1]
+
+
+def test_support_staff_with_access_export_and_are_recorded_as_staff(world, history, events):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from auditlogs.models import SupportAccess
+
+    client = world.client(world.staff)
+    assert client.get(export_url(world, "csv")).status_code == 404  # no access yet
+    SupportAccess.objects.create(user=world.staff, organization=world.acme, reason="ticket 42",
+                                 expires_at=timezone.now() + timedelta(minutes=30))
+    response, _ = download(client, export_url(world, "csv", "range=all"))
+    assert response.status_code == 200
+    (exported,) = events(world.acme, action="audit_log.exported")
+    assert exported.actor_type == "staff" and exported.actor_label == "support@auditlogs.test"

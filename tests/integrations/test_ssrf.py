@@ -1,0 +1,89 @@
+"""Destination URLs: https on the public internet only, checked at save and at delivery."""
+
+import pytest
+from django.urls import reverse
+
+from integrations import ssrf
+from integrations.forms import DestinationForm
+from integrations.models import Destination
+
+
+def form_errors(url):
+    form = DestinationForm({"name": "SIEM", "url": url})
+    return form.errors.get("url", [])
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    answers = {"siem.example.com": ["93.184.215.14"], "localhost": ["127.0.0.1", "::1"],
+               "rebind.example.com": ["93.184.215.14", "192.168.0.10"],
+               "metadata.example.com": ["169.254.169.254"]}
+
+    def resolve(host, port):
+        if host in answers:
+            return answers[host]
+        return [host.strip("[]")]  # a literal address resolves to itself
+
+    monkeypatch.setattr(ssrf, "resolve", resolve)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://siem.example.com/hook", "must start with https://"),
+        ("ftp://siem.example.com/", "must start with https://"),
+        ("siem.example.com/hook", "must start with https://"),
+        ("https://", "Enter a valid URL"),
+        ("https://user:pw@siem.example.com/", "credentials"),
+        ("https://siem.example.com:99999/", "Enter a valid URL"),
+        ("https://127.0.0.1/", "a loopback address"),
+        ("https://localhost:8443/", "a loopback address"),
+        ("https://[::1]/", "a loopback address"),
+        ("https://10.1.2.3/", "a private network address"),
+        ("https://172.16.0.1/", "a private network address"),
+        ("https://192.168.1.1/", "a private network address"),
+        ("https://169.254.169.254/latest/meta-data", "a link-local address"),
+        ("https://metadata.example.com/", "a link-local address"),
+        ("https://[fe80::1]/", "a link-local address"),
+        ("https://[::ffff:10.0.0.1]/", "a private network address"),
+        ("https://0.0.0.0/", "not on the public internet"),
+        ("https://100.64.0.1/", "not on the public internet"),
+        ("https://240.0.0.1/", "not on the public internet"),
+        ("https://224.0.0.1/", "not on the public internet"),
+        ("https://rebind.example.com/", "192.168.0.10, a private network address"),
+    ],
+)
+def test_unsafe_urls_are_refused_when_saved(dns, url, reason):
+    (error,) = form_errors(url)
+    assert reason in error
+
+
+def test_a_public_https_url_is_accepted(dns):
+    assert form_errors("https://siem.example.com/hook?source=acme") == []
+
+
+def test_unresolvable_hosts_are_refused(monkeypatch):
+    def fail(host, port):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(ssrf, "resolve", fail)
+    (error,) = form_errors("https://nowhere.invalid/")
+    assert "could not be resolved" in error
+
+
+def test_the_loopback_setting_allows_http_and_loopback_only(dns, settings):
+    settings.AUDITLOG_WEBHOOK_ALLOW_LOOPBACK = True
+    assert form_errors("http://127.0.0.1:8080/hook") == []
+    assert form_errors("http://localhost:8080/hook") == []
+    assert "a private network address" in form_errors("http://10.0.0.1/")[0]
+    assert "a link-local address" in form_errors("https://169.254.169.254/")[0]
+
+
+def test_the_page_refuses_an_unsafe_destination(world, dns):
+    response = world.client(world.admin).post(
+        reverse("settings_destinations", args=["acme"]),
+        {"name": "Internal", "url": "https://192.168.1.1/hook"},
+    )
+    assert response.status_code == 200
+    assert "a private network address" in response.content.decode()
+    assert not Destination.objects.exists()
