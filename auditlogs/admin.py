@@ -19,6 +19,19 @@ class CappedCountPaginator(Paginator):
         return self.object_list[: COUNT_CAP].count()
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Append-only rows: operators browse them; nobody adds, changes or deletes them here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ActionFilter(admin.SimpleListFilter):
     """Choices from the catalogue, not from a DISTINCT over the whole table."""
 
@@ -33,7 +46,7 @@ class ActionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = (
         "occurred_at", "organization", "sequence", "action", "severity", "project_name",
         "actor_label", "target_label",
@@ -46,15 +59,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 100
     date_hierarchy = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SupportAccess)
@@ -72,19 +76,10 @@ class SupportAccessAdmin(admin.ModelAdmin):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(admin.ModelAdmin):
+class CheckpointAdmin(ReadOnlyAdmin):
     """Signed checkpoints, read-only like events (the database refuses changes too)."""
 
     list_display = ("signed_at", "organization", "sequence", "head_hash", "key_id")
     list_filter = ("organization",)
     ordering = ("-signed_at",)
     list_select_related = ("organization",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -39,7 +39,7 @@ HASHED_FIELDS = (
     "request_id",
 )
 
-_SEVERITY_NAMES = {10: "info", 20: "warning", 30: "critical"}
+SEVERITY_NAMES = {10: "info", 20: "warning", 30: "critical"}  # as in the canonical form
 
 
 def format_time(moment: datetime | str) -> str:
@@ -61,7 +61,7 @@ def payload(organization_id: int, fields: dict) -> dict:
     data = {name: fields[name] for name in HASHED_FIELDS}
     data["organization"] = organization_id
     data["occurred_at"] = format_time(fields["occurred_at"])
-    data["severity"] = _SEVERITY_NAMES[int(fields["severity"])]
+    data["severity"] = SEVERITY_NAMES[int(fields["severity"])]
     return data
 
 
@@ -95,7 +95,7 @@ def canonical_event(organization_id: int, values) -> str:
         f'"organization":{int(organization_id)},"project_id":{_number(project_id)},'
         f'"project_name":{encode_basestring(project_name)},'
         f'"request_id":{encode_basestring(request_id)},"sequence":{int(sequence)},'
-        f'"severity":"{_SEVERITY_NAMES[int(severity)]}",'
+        f'"severity":"{SEVERITY_NAMES[int(severity)]}",'
         f'"target_id":{encode_basestring(target_id)},'
         f'"target_label":{encode_basestring(target_label)},'
         f'"target_type":{encode_basestring(target_type)},'

@@ -12,35 +12,13 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from auditlogs.catalogue import CATALOGUE
-from auditlogs.chain import format_time
+from auditlogs.chain import HASHED_FIELDS, SEVERITY_NAMES, format_time
 
-FIELDS = (
-    "id",
-    "organization_id",
-    "sequence",
-    "occurred_at",
-    "action",
-    "severity",
-    "project_id",
-    "project_name",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "target_type",
-    "target_id",
-    "target_label",
-    "changes",
-    "metadata",
-    "ip",
-    "user_agent",
-    "request_id",
-    "prev_hash",
-    "hash",
-)
+# Exactly what the hash chain covers, with the row's id and its place in the chain.
+FIELDS = ("id", "organization_id", *HASHED_FIELDS, "prev_hash", "hash")
 # The JSON shape adds the human label of the action after it.
 JSON_FIELDS = (*FIELDS[:5], "label", *FIELDS[5:])
 
-SEVERITY_NAMES = {10: "info", 20: "warning", 30: "critical"}
 _OCCURRED_AT = FIELDS.index("occurred_at")
 _ACTION = FIELDS.index("action")
 _SEVERITY = FIELDS.index("severity")

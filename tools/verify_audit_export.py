@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Verify an Audit Logs integrity export offline, without trusting the server that made it.
+"""Verify an Audit Logs export offline, without trusting the server that made it.
 
 Needs only Python 3.11+ and the `cryptography` package; it shares no code with the server.
 
     python verify_audit_export.py EXPORT.jsonl --public-key BASE64 [--checkpoints OLD.jsonl ...]
+    python verify_audit_export.py FILTERED.ndjson|FILTERED.csv [--public-key BASE64]
 
 EXPORT.jsonl is the download from Settings > Audit Logs ("Download events and signed
 checkpoints"). Pass the server's public key as published to you out of band (`--public-key`,
@@ -20,6 +21,7 @@ and the kind of break. The procedure is described in docs/integrity.md.
 import argparse
 import base64
 import binascii
+import csv
 import hashlib
 import json
 import sys
@@ -28,6 +30,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 GENESIS_HASH = "0" * 64
+# The event fields the chain covers, besides the organization (docs/integrity.md).
+HASHED_FIELDS = (
+    "sequence", "occurred_at", "action", "severity", "project_id", "project_name", "actor_type",
+    "actor_id", "actor_label", "target_type", "target_id", "target_label", "changes",
+    "metadata", "ip", "user_agent", "request_id",
+)
 STATEMENT_KEYS = ("type", "version", "organization", "sequence", "head_hash", "signed_at")
 
 
@@ -168,14 +176,100 @@ def verify(path: str, public_keys: list[str], kept: list[str], out=sys.stdout) -
     return 0
 
 
+# Filtered exports (CSV or NDJSON from the Audit Logs page, docs/integrations.md) hold the rows
+# the filters chose, so their sequences have gaps; each row must match its own hash, neighbours
+# in the chain must link, and the signed checkpoint that closes the file must verify.
+
+_CSV_INTEGERS = ("sequence", "project_id", "actor_id", "organization_id")
+
+
+def read_filtered_export(path: str) -> tuple[list[dict], dict | None]:
+    """(the event rows, the signed checkpoint that closes the export or None)."""
+    checkpoint = None
+    with open(path, encoding="utf-8", newline="") as file:
+        if path.endswith(".csv"):
+            lines = []
+            for line in file:
+                if line.startswith("# checkpoint "):
+                    checkpoint = json.loads(line[len("# checkpoint "):])
+                elif not line.startswith("#"):
+                    lines.append(line)
+            return [_from_csv(row) for row in csv.DictReader(lines)], checkpoint
+        items = [json.loads(line) for line in file if line.strip()]
+    events = []
+    for item in items:
+        if "checkpoint" in item:
+            checkpoint = item["checkpoint"]
+        elif "export" not in item:
+            events.append(item)
+    return events, checkpoint
+
+
+def _from_csv(row: dict) -> dict:
+    """CSV holds text: empty integers and addresses are null, changes and metadata JSON."""
+    event = dict(row)
+    for name in _CSV_INTEGERS:
+        event[name] = int(event[name]) if event[name] != "" else None
+    event["ip"] = event["ip"] or None
+    event["changes"] = json.loads(event["changes"])
+    event["metadata"] = json.loads(event["metadata"])
+    return event
+
+
+def row_hash(event: dict) -> str:
+    payload = {name: event[name] for name in HASHED_FIELDS}
+    payload["organization"] = event["organization_id"]
+    return link(event["prev_hash"], payload)
+
+
+def filtered_export_problems(events: list[dict], checkpoint: dict | None,
+                             public_keys: list[str] = ()) -> list[str]:
+    """Problems found; empty when every row and the closing checkpoint verify."""
+    problems = []
+    by_sequence = {}
+    for event in events:
+        if row_hash(event) != event["hash"]:
+            problems.append(f"sequence {event['sequence']}: the hash does not match the row")
+        by_sequence[event["sequence"]] = event
+    for sequence, event in by_sequence.items():
+        previous = by_sequence.get(sequence - 1)
+        if previous is not None and event["prev_hash"] != previous["hash"]:
+            problems.append(f"sequence {sequence}: prev_hash is not the hash of {sequence - 1}")
+    if checkpoint is not None:
+        keys = load_keys(public_keys or [checkpoint["public_key"]])
+        if not signature_ok(keys, checkpoint):
+            problems.append("the checkpoint's signature does not verify")
+        signed = by_sequence.get(checkpoint["sequence"])
+        if signed is not None and signed["hash"] != checkpoint["head_hash"]:
+            problems.append(f"sequence {signed['sequence']}: the hash is not the signed head")
+    return problems
+
+
+def verify_filtered(path: str, public_keys: list[str], out=sys.stdout) -> int:
+    events, checkpoint = read_filtered_export(path)
+    if checkpoint is not None and not public_keys:
+        print("warning: no --public-key given; trusting the key inside the export itself",
+              file=sys.stderr)
+    problems = filtered_export_problems(events, checkpoint, public_keys)
+    for problem in problems:
+        print(f"BROKEN: {problem}", file=out)
+    signed = f", checkpoint #{checkpoint['sequence']}" if checkpoint else ", no checkpoint"
+    print(f"{'BROKEN' if problems else 'OK'}: {len(events)} rows{signed}, "
+          f"{len(problems)} problems", file=out)
+    return 1 if problems else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("export", help="the .jsonl integrity export")
+    parser.add_argument("export", help="an integrity export (.jsonl) or a filtered export "
+                        "(.ndjson or .csv)")
     parser.add_argument("--public-key", action="append", default=[],
                         help="the server's Ed25519 public key, base64 (repeatable)")
     parser.add_argument("--checkpoints", action="append", default=[], metavar="FILE",
                         help="checkpoints kept from earlier downloads (repeatable)")
     options = parser.parse_args(argv)
+    if options.export.endswith((".csv", ".ndjson")):
+        return verify_filtered(options.export, options.public_key)
     return verify(options.export, options.public_key, options.checkpoints)
 
 

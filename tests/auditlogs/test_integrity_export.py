@@ -139,3 +139,10 @@ def test_a_new_log_is_not_verified_yet(world):
     call_command("checkpoint_audit_log", "--no-progress")
     page = world.client(world.owner).get("/orgs/acme/settings/audit-logs/")
     assert "Verified through event #1 at" in page.text
+
+
+def test_the_offline_tool_hashes_exactly_the_fields_the_server_chains():
+    from auditlogs.chain import HASHED_FIELDS
+    from tools import verify_audit_export
+
+    assert verify_audit_export.HASHED_FIELDS == HASHED_FIELDS

@@ -11,8 +11,8 @@ from django.urls import reverse
 from auditlogs.access import log_viewer_for
 from auditlogs.filters import AuditEventFilter
 from auditlogs.models import AuditEvent
-from integrations import verify_export
 from integrations.serializers import FIELDS
+from tools import verify_audit_export as verifier
 
 
 def export_url(world, fmt, query=""):
@@ -98,11 +98,11 @@ def test_rows_carry_utc_times_sequences_and_hashes_that_verify_offline(world, hi
         _, body = download(client, export_url(world, fmt, "range=all"))
         path = tmp_path / f"export.{fmt}"
         path.write_text(body, encoding="utf-8")
-        events = verify_export.read_events(str(path))
+        events, checkpoint = verifier.read_filtered_export(str(path))
         assert len(events) == AuditEvent.objects.filter(organization=world.acme).count()
         assert all(e["occurred_at"].endswith("Z") and "T" in e["occurred_at"] for e in events)
-        assert verify_export.verify(events) == []
-        assert verify_export.main(["verify", str(path)]) == 0
+        assert verifier.filtered_export_problems(events, checkpoint) == []
+        assert verifier.main([str(path)]) == 0
 
 
 def test_a_tampered_export_does_not_verify(world, history, tmp_path):
@@ -111,8 +111,9 @@ def test_a_tampered_export_does_not_verify(world, history, tmp_path):
     lines[3]["actor_label"] = "someone-else@acme.test"
     path = tmp_path / "tampered.ndjson"
     path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
-    problems = verify_export.verify(verify_export.read_events(str(path)))
+    problems = verifier.filtered_export_problems(*verifier.read_filtered_export(str(path)))
     assert problems == [f"sequence {lines[3]['sequence']}: the hash does not match the row"]
+    assert verifier.main([str(path)]) == 1
 
 
 def test_exporting_is_recorded_with_the_filters(world, history, events):
@@ -183,8 +184,8 @@ def test_backslashes_newlines_and_tabs_survive_both_formats(world, tmp_path):
         _, body = download(client, export_url(world, fmt, "range=all"))
         path = tmp_path / f"export.{fmt}"
         path.write_text(body, encoding="utf-8")
-        events = verify_export.read_events(str(path))
-        assert verify_export.verify(events) == []
+        events, checkpoint = verifier.read_filtered_export(str(path))
+        assert verifier.filtered_export_problems(events, checkpoint) == []
         (updated,) = [e for e in events if e["action"] == "organization.updated"]
         assert updated["changes"]["name"][1] == "line\nbreak\ttab \"q\" \\\\"
         assert updated["metadata"] == {"path": "\\\\server\\share", "emoji": "🔒"}
@@ -199,14 +200,14 @@ def test_exports_end_with_the_newest_signed_checkpoint(world, history, tmp_path)
         _, body = download(client, export_url(world, fmt, "range=all"))
         path = tmp_path / f"export.{fmt}"
         path.write_text(body, encoding="utf-8")
-        events, trailer = verify_export.read_export(str(path))
+        events, trailer = verifier.read_filtered_export(str(path))
         assert trailer["sequence"] == signed.sequence == history[-1].sequence
         assert trailer["head_hash"] == history[-1].hash and trailer["public_key"]
-        assert verify_export.verify_checkpoint(trailer, events) == []
-        assert verify_export.main(["verify", str(path)]) == 0
+        assert verifier.filtered_export_problems(events, trailer) == []
+        assert verifier.main([str(path), "--public-key", trailer["public_key"]]) == 0
         forged = dict(trailer, head_hash="0" * 64)
-        assert "the checkpoint's signature does not verify" in verify_export.verify_checkpoint(
-            forged, events)
+        assert "the checkpoint's signature does not verify" in (
+            verifier.filtered_export_problems(events, forged))
 
 
 def test_without_a_checkpoint_exports_end_after_their_rows(world, history):
