@@ -12,6 +12,7 @@ NOT_FOUND = "Project not found"
 @dataclass(frozen=True)
 class ProjectCell:
     project: Project | None = None  # a live project the viewer may open
+    url: str = ""  # the live project's page
     not_found: bool = False
     remembered_name: str = ""  # shown beside "Project not found" where the viewer may know it
 
@@ -30,7 +31,14 @@ def present(events: list[AuditEvent], viewer: LogViewer) -> list[EventRow]:
         .select_related("organization")
         .only("id", "name", "slug", "organization__slug")
     }
-    return [EventRow(event, project_cell(event, viewer, live)) for event in events]
+    cells: dict[tuple, ProjectCell] = {}  # rows of one project share one cell (and one URL)
+    rows = []
+    for event in events:
+        key = (event.project_id, event.project_name)
+        if key not in cells:
+            cells[key] = project_cell(event, viewer, live)
+        rows.append(EventRow(event, cells[key]))
+    return rows
 
 
 def project_cell(event: AuditEvent, viewer: LogViewer, live: dict[int, Project]) -> ProjectCell:
@@ -38,7 +46,7 @@ def project_cell(event: AuditEvent, viewer: LogViewer, live: dict[int, Project])
         return ProjectCell()
     project = live.get(event.project_id)
     if project is not None and viewer.may_see_project(project.id):
-        return ProjectCell(project=project)
+        return ProjectCell(project=project, url=project.get_absolute_url())
     # Deleted, or outside this viewer's access: the old name only for those who may know it.
     knows_name = viewer.sees_whole_organization or viewer.may_see_project(event.project_id)
     return ProjectCell(not_found=True, remembered_name=event.project_name if knows_name else "")
