@@ -1,7 +1,7 @@
 from django.core.management import call_command
 
 from auditlogs.catalogue import Severity
-from auditlogs.models import AuditEvent
+from auditlogs.models import AuditEvent, Checkpoint
 from orgs.models import Membership, Organization, User
 from projects.models import Chatbot, Project
 
@@ -43,3 +43,5 @@ def test_seed_demo_creates_the_demo_and_a_second_run_changes_nothing(db, capsys)
     assert not Project.objects.filter(pk=deleted.project_id).exists()
     assert acme.filter(project_id=deleted.project_id).count() > 5
     assert "sk-demo" not in str(list(acme.values_list("changes", flat=True)))
+    # The demo log is vouched for, so the page shows "Verified through event #N".
+    assert Checkpoint.objects.filter(organization__slug="acme").count() == 1

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from auditlogs.checkpoints import checkpoint
 from auditlogs.context import Actor, AuditContext, using_context
 from auditlogs.models import AuditEvent
 from auditlogs.recorder import record
@@ -78,7 +79,11 @@ class Command(BaseCommand):
                 self.stdout.write("The demo history exists already; nothing to add.")
             else:
                 written = History(acme, users, random.Random(20261127)).write()
-                self.stdout.write(f"Wrote {written} events of demo history for Acme.")
+                signed, _ = checkpoint(acme)
+                self.stdout.write(
+                    f"Wrote {written} events of demo history for Acme; signed a checkpoint "
+                    f"through event #{signed.sequence}."
+                )
         self._print_logins()
 
     def _person(self, email, staff, superuser) -> User:
