@@ -8,17 +8,12 @@ gets 404, exactly as for an organization that does not exist.
 import zoneinfo
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 
 from auditlogs.models import AuditEvent, SupportAccess
 from orgs.models import Membership, Organization
 from projects.models import Project
-
-
-class EnterpriseRequired(PermissionDenied):
-    """The organization's plan does not include Audit Logs."""
 
 
 @dataclass(frozen=True)
@@ -67,18 +62,13 @@ class LogViewer:
 
 
 def log_viewer_for(user, org_slug: str) -> LogViewer:
-    """The viewer of an organization's log, or 404; raises EnterpriseRequired off Enterprise."""
+    """The viewer of an organization's log, or 404 (auditlogs/viewing.py adds the plan gate)."""
     if not user.is_authenticated:
         raise Http404
     viewer = _as_member(user, org_slug) or _as_support(user, org_slug)
     if viewer is None:
         raise Http404("No such organization.")
     return viewer
-
-
-def require_enterprise(viewer: LogViewer) -> None:
-    if not viewer.organization.has_audit_logs:
-        raise EnterpriseRequired
 
 
 def _as_member(user, org_slug: str) -> LogViewer | None:

@@ -4,33 +4,26 @@ its admins to verify offline with tools/verify_audit_export.py (docs/integrity.m
 import json
 from collections.abc import Iterator
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from auditlogs import chain, signing
-from auditlogs.access import EnterpriseRequired, require_enterprise
 from auditlogs.checkpoints import signed_statements
 from auditlogs.models import AuditEvent
 from auditlogs.recorder import record
-from auditlogs.views import _enterprise_page, _viewer
+from auditlogs.viewing import log_view
 
 EXPORT_TYPE = "auditlogs.export"
 EXPORT_VERSION = 1
 BATCH = 5000
 
 
-@login_required
 @require_GET
-def integrity_export(request, org_slug: str):
+@log_view()
+def integrity_export(request, viewer):
     """Everything (`?part=checkpoints` for the checkpoints alone, small enough to keep)."""
-    viewer = _viewer(request, org_slug)
-    try:
-        require_enterprise(viewer)
-    except EnterpriseRequired:
-        return _enterprise_page(request, viewer, status=403)
     if not viewer.sees_whole_organization:
         raise PermissionDenied("Only owners and admins may download the whole log.")
     organization = viewer.organization

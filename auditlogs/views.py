@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
-from auditlogs.access import EnterpriseRequired, log_viewer_for, require_enterprise
 from auditlogs.context import Actor, ActorType
 from auditlogs.filters import AuditEventFilter
 from auditlogs.forms import SupportAccessForm
@@ -19,39 +18,12 @@ from auditlogs.models import AuditEvent, SupportAccess
 from auditlogs.paging import Cursor, InvalidCursor, keyset_page
 from auditlogs.presenters import present
 from auditlogs.recorder import record
+from auditlogs.viewing import log_view, render_for_viewer, wants_fragment
 
 
-def _viewer(request, org_slug: str):
-    """The log viewer, also set on the request for the page frame (top bar, sidebar)."""
-    viewer = log_viewer_for(request.user, org_slug)
-    request.organization, request.membership = viewer.organization, viewer.membership
-    return viewer
-
-
-def _wants_fragment(request) -> bool:
-    """HTMX swaps a fragment in, except when restoring history, which needs the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _render(request, viewer, template: str, context: dict | None = None, status: int = 200):
-    """Render in the viewer's time zone, inside the Settings frame with Audit Logs current."""
-    with timezone.override(viewer.tzinfo):
-        context = {"viewer": viewer, "section": "audit_logs", **(context or {})}
-        return render(request, template, context, status=status)
-
-
-def _enterprise_page(request, viewer, status=200):
-    return _render(request, viewer, "auditlogs/enterprise_required.html", status=status)
-
-
-@login_required
 @vary_on_headers("HX-Request")
-def audit_log(request, org_slug: str):
-    viewer = _viewer(request, org_slug)
-    try:
-        require_enterprise(viewer)
-    except EnterpriseRequired:
-        return _enterprise_page(request, viewer, status=403 if _wants_fragment(request) else 200)
+@log_view(page=True)
+def audit_log(request, viewer):
 
     filters = AuditEventFilter(request.GET, viewer=viewer)  # bound: the default range applies
     cursor, cursor_error = _cursor(request.GET.get("cursor", ""))
@@ -62,8 +34,8 @@ def audit_log(request, org_slug: str):
         rows = present(page.rows, viewer)
     _note_daily_view(viewer)
 
-    fragment = _wants_fragment(request)
-    return _render(
+    fragment = wants_fragment(request)
+    return render_for_viewer(
         request,
         viewer,
         "auditlogs/log.html#results" if fragment else "auditlogs/log.html",
@@ -80,18 +52,13 @@ def audit_log(request, org_slug: str):
     )
 
 
-@login_required
 @vary_on_headers("HX-Request")
-def event_detail(request, org_slug: str, event_id: int):
-    viewer = _viewer(request, org_slug)
-    try:
-        require_enterprise(viewer)
-    except EnterpriseRequired:
-        return _enterprise_page(request, viewer, status=403)
+@log_view()
+def event_detail(request, viewer, event_id: int):
     event = get_object_or_404(viewer.events(), pk=event_id)
     (row,) = present([event], viewer)
-    fragment = _wants_fragment(request)
-    return _render(
+    fragment = wants_fragment(request)
+    return render_for_viewer(
         request,
         viewer,
         "auditlogs/event_detail.html#details" if fragment else "auditlogs/event_detail.html",

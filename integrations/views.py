@@ -1,33 +1,24 @@
 """The export download and the Settings pages: API tokens, Log destinations, Alerts."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from auditlogs.access import EnterpriseRequired, log_viewer_for, require_enterprise
 from auditlogs.context import Actor, ActorType, acting_as
 from auditlogs.filters import AuditEventFilter
 from auditlogs.recorder import record
+from auditlogs.viewing import ENTERPRISE_TEMPLATE, log_view
 from integrations import exports, forms, services, webhooks
 from integrations.models import AlertSubscription, ApiToken, Destination
 from orgs.tenancy import org_member_required, require
 
 
-@login_required
-def export(request, org_slug: str, fmt: str):
+@log_view()
+def export(request, viewer, fmt: str):
     if fmt not in exports.FORMATS:
         raise Http404
-    viewer = log_viewer_for(request.user, org_slug)
-    try:
-        require_enterprise(viewer)
-    except EnterpriseRequired:
-        return HttpResponse(
-            "Audit Logs are available on the Enterprise plan only.\n",
-            status=403, content_type="text/plain; charset=utf-8",
-        )
     data = request.GET.copy()
     data.pop("cursor", None)
     filters = AuditEventFilter(data, viewer=viewer)  # bound, like the page: same default range
@@ -70,13 +61,16 @@ def _posted(request):
     return request.POST if request.method == "POST" else None
 
 
+FEATURES = {"api_tokens": "API tokens", "destinations": "Log destinations", "alerts": "Alerts"}
+
+
 def _enterprise_or_page(request, section: str):
     """The Enterprise page (or 403 for a change) when the organization is not on Enterprise."""
     if request.organization.has_audit_logs:
         return None
     if request.method != "GET":
         return HttpResponse("Available on the Enterprise plan only.", status=403)
-    return render(request, "integrations/enterprise_required.html", {"section": section})
+    return render(request, ENTERPRISE_TEMPLATE, {"section": section, "feature": FEATURES[section]})
 
 
 @org_member_required

@@ -1,0 +1,48 @@
+"""How every view of an organization's log starts: resolve the viewer (404 for anyone who may
+not read it), stop at the Enterprise gate, and render in the viewer's time zone."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from auditlogs.access import log_viewer_for
+
+ENTERPRISE_TEMPLATE = "auditlogs/enterprise_required.html"
+
+
+def wants_fragment(request) -> bool:
+    """HTMX swaps a fragment in, except when restoring history, which needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def render_for_viewer(request, viewer, template: str, context=None, status: int = 200):
+    """Render in the viewer's time zone, inside the Settings frame with Audit Logs current."""
+    with timezone.override(viewer.tzinfo):
+        context = {"viewer": viewer, "section": "audit_logs", **(context or {})}
+        return render(request, template, context, status=status)
+
+
+def log_view(*, page: bool = False):
+    """Decorate a view taking (request, viewer, ...) from a URL with `org_slug`.
+
+    Off Enterprise, the Audit Logs page itself (`page=True`) explains the plan with 200;
+    every endpoint under it (fragments, details, downloads) refuses with 403.
+    """
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, org_slug: str, *args, **kwargs):
+            viewer = log_viewer_for(request.user, org_slug)
+            # The page frame (top bar, sidebar) reads these.
+            request.organization, request.membership = viewer.organization, viewer.membership
+            if not viewer.organization.has_audit_logs:
+                status = 200 if page and not wants_fragment(request) else 403
+                return render_for_viewer(request, viewer, ENTERPRISE_TEMPLATE, status=status)
+            return view(request, viewer, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
