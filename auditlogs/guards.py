@@ -89,7 +89,7 @@ def install(connection) -> None:
             statements += _postgresql_triggers(table)
         # Row triggers reach every partition by themselves; a TRUNCATE of one partition
         # does not fire the parent's statement trigger, so each partition gets its own.
-        for partition in _partitions(connection, "auditlogs_auditevent"):
+        for partition in child_tables(connection, "auditlogs_auditevent"):
             statements.append(partition_truncate_trigger(partition))
     elif connection.vendor == "sqlite":
         statements = [_SQLITE_GRANT_TABLE]
@@ -116,7 +116,8 @@ def guard_new_partition(cursor, partition: str) -> None:
         cursor.execute(partition_truncate_trigger(partition))
 
 
-def _partitions(connection, table: str) -> list[str]:
+def child_tables(connection, table: str) -> list[str]:
+    """The names of the partitions (child tables) of a PostgreSQL table."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -132,7 +133,7 @@ def uninstall(connection) -> None:
             if connection.vendor == "postgresql":
                 cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"')
                 cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"')
-                for partition in _partitions(connection, table):
+                for partition in child_tables(connection, table):
                     cursor.execute(
                         f'DROP TRIGGER IF EXISTS "auditlogs_no_truncate" ON "{partition}"'
                     )

@@ -81,13 +81,14 @@ def verify(
     org_id = organization.pk
     keys = signing.verification_keys()
     statements = signed_statements(org_id)
-    valid = [s for s in statements if s.is_valid(keys)]
-    forged_checkpoint = next((s for s in statements if not s.is_valid(keys)), None)
+    valid, forged_checkpoint = [], None
+    for statement in statements:  # each signature is checked once
+        if statement.is_valid(keys):
+            valid.append(statement)
+        elif forged_checkpoint is None:
+            forged_checkpoint = statement
     events = AuditEvent.objects.filter(organization_id=org_id)
-    head_sequence = (
-        ChainHead.objects.filter(organization_id=org_id).values_list("sequence", flat=True).first()
-        or 0
-    )
+    head_sequence = ChainHead.sequence_for(org_id)
     report = Report(org_id)
 
     start = _start(events, valid, incremental, through, report)
@@ -375,28 +376,26 @@ def _latest_failure(organization):
     )
 
 
-def failure_since_last_checkpoint(organization) -> bool:
-    latest, failure = _latest_checkpoint(organization), _latest_failure(organization)
+def _failed_since(latest, failure) -> bool:
+    """Whether the newest recorded failure is newer than the newest checkpoint."""
     return failure is not None and (latest is None or failure[0] > latest[1])
+
+
+def failure_since_last_checkpoint(organization) -> bool:
+    return _failed_since(_latest_checkpoint(organization), _latest_failure(organization))
 
 
 def integrity_status(organization) -> IntegrityStatus:
     """What the Audit Logs page says about integrity: three indexed reads, no verification."""
     latest, failure = _latest_checkpoint(organization), _latest_failure(organization)
-    if failure is not None and (latest is None or failure[0] > latest[1]):
+    if _failed_since(latest, failure):
         return IntegrityStatus(
             "broken", failure[1].get("sequence"), failure[0], failure[1].get("problem", "")
         )
     if latest is None:
         return IntegrityStatus("unverified", None, None)
     sequence, signed_at = latest
-    head = (
-        ChainHead.objects.filter(organization_id=organization.pk)
-        .values_list("sequence", flat=True)
-        .first()
-        or 0
-    )
-    pending = max(head - sequence, 0)
+    pending = max(ChainHead.sequence_for(organization.pk) - sequence, 0)
     max_age = timedelta(hours=settings.AUDITLOG_CHECKPOINT_MAX_AGE_HOURS)
     state = "stale" if pending and timezone.now() - signed_at > max_age else "verified"
     return IntegrityStatus(state, sequence, signed_at, pending=pending)
@@ -410,8 +409,8 @@ def record_failure(organization, report: Report) -> bool:
     problem = report.problem
     metadata = {"kind": str(problem.kind), "sequence": problem.sequence, "problem": str(problem)}
     previous = _latest_failure(organization)
-    if previous is not None and previous[1] == metadata and (
-        failure_since_last_checkpoint(organization)
+    if previous is not None and previous[1] == metadata and _failed_since(
+        _latest_checkpoint(organization), previous
     ):
         return False
     record(FAILURE_ACTION, organization=organization, metadata=metadata, actor=Actor.system())

@@ -1,7 +1,6 @@
 """The integrity download: an organization's signed checkpoints and events as JSON Lines, for
 its admins to verify offline with tools/verify_audit_export.py (docs/integrity.md)."""
 
-import json
 from collections.abc import Iterator
 
 from django.core.exceptions import PermissionDenied
@@ -9,7 +8,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from auditlogs import chain, signing
+from auditlogs import chain, integrity, signing
 from auditlogs.checkpoints import signed_statements
 from auditlogs.models import AuditEvent
 from auditlogs.recorder import record
@@ -64,13 +63,12 @@ def export_lines(organization, *, with_events: bool = True) -> Iterator[str]:
     if not with_events:
         return
     events = AuditEvent.objects.filter(organization_id=organization.pk)
-    columns = (*chain.HASHED_FIELDS, "prev_hash", "hash")
     last = None
     while True:
         batch = events.order_by("sequence", "id")
         if last is not None:
             batch = batch.filter(sequence__gte=last[0]).exclude(sequence=last[0], id__lte=last[1])
-        rows = list(batch.values_list("id", *columns)[:BATCH])
+        rows = list(batch.values_list(*integrity.COLUMNS)[:BATCH])
         if not rows:
             return
         for row in rows:
@@ -85,4 +83,4 @@ def export_lines(organization, *, with_events: bool = True) -> Iterator[str]:
 
 
 def _line(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+    return chain.canonical_json(data) + "\n"

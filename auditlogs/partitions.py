@@ -65,15 +65,8 @@ def month_partitions(connection=default_connection) -> list[date]:
     """The months that have their own partition, oldest first."""
     if not is_partitioned(connection):
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = %s::regclass",
-            [TABLE],
-        )
-        names = [name for (name,) in cursor.fetchall()]
     months = []
-    for name in names:
+    for name in guards.child_tables(connection, TABLE):
         match = _MONTH_NAME.match(name)
         if match:
             months.append(date(int(match[1]), int(match[2]), 1))

@@ -16,14 +16,6 @@ from integrations.models import (
 )
 
 
-def current_sequence(organization) -> int:
-    """The sequence of the organization's newest committed event (0 before the first)."""
-    head = ChainHead.objects.filter(organization_id=organization.pk).values_list(
-        "sequence", flat=True
-    )
-    return head.first() or 0
-
-
 def api_token_create(*, organization, name: str, created_by, expires_in_days: int | None):
     """A new token and its secret, which is shown once and never stored."""
     secret = ApiToken.new_secret()
@@ -74,7 +66,7 @@ def destination_create(*, organization, name: str, url: str, secret: str, create
             secret=secret or Destination.new_secret(),
             created_by=created_by,
             # Every event from now on: what is already in the log can be exported instead.
-            cursor=current_sequence(organization),
+            cursor=ChainHead.sequence_for(organization.pk),
         )
         record(
             "destination.created",
@@ -134,7 +126,7 @@ def alert_preference_set(*, membership, critical_events: bool) -> AlertSubscript
     subscription, _ = AlertSubscription.objects.get_or_create(membership=membership)
     if critical_events and not subscription.critical_events:
         # Alerts are about what happens from now on, not the log's history.
-        subscription.cursor = current_sequence(membership.organization)
+        subscription.cursor = ChainHead.sequence_for(membership.organization_id)
     subscription.critical_events = critical_events
     subscription.save()
     return subscription

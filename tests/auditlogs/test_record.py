@@ -125,3 +125,9 @@ def test_deleting_a_project_or_a_person_changes_nothing_in_the_log(world, events
     assert viewed.project_id == deleted.project_id == project_id
     assert deleted.project_name == "Alpha" and deleted.actor_label == "admin@acme.test"
     assert deleted.actor_id is not None
+
+
+def test_the_hashed_severity_names_match_the_catalogue():
+    from auditlogs.chain import SEVERITY_NAMES
+
+    assert {int(severity): severity.key for severity in Severity} == SEVERITY_NAMES
