@@ -111,14 +111,14 @@ class ChainHead(models.Model):
     sequence = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
 
+    def __str__(self):
+        return f"chain head #{self.sequence} of organization {self.organization_id}"
+
     @classmethod
     def sequence_for(cls, organization_id: int) -> int:
         """The sequence of the organization's newest committed event (0 before the first)."""
         heads = cls.objects.filter(organization_id=organization_id)
         return heads.values_list("sequence", flat=True).first() or 0
-
-    def __str__(self):
-        return f"chain head #{self.sequence} of organization {self.organization_id}"
 
 
 class SupportAccess(models.Model):
