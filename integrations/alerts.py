@@ -8,7 +8,6 @@ up to AUDITLOG_ALERT_BATCH_SIZE events a mail.
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.http import Http404
 from django.urls import reverse
 
 from auditlogs.access import log_viewer_for
@@ -35,10 +34,7 @@ def send_alerts() -> int:
 
 def _alert(subscription: AlertSubscription) -> int:
     membership = subscription.membership
-    try:
-        viewer = log_viewer_for(membership.user, membership.organization.slug)
-    except Http404:
-        return 0
+    viewer = None  # built only when there is something to send
     sent = 0
     batch_size = settings.AUDITLOG_ALERT_BATCH_SIZE
     for _ in range(MAX_MAILS_PER_PASS):
@@ -52,6 +48,7 @@ def _alert(subscription: AlertSubscription) -> int:
         considered = list(critical.values_list("id", "sequence")[:batch_size])
         if not considered:
             break
+        viewer = viewer or log_viewer_for(membership.user, membership.organization.slug)
         visible = list(
             viewer.events().filter(id__in=[pk for pk, _ in considered]).order_by("sequence")
         )

@@ -22,7 +22,7 @@ from auditlogs.chain import format_time
 from auditlogs.checkpoints import SignedStatement
 from auditlogs.models import Checkpoint
 from integrations import postgresql
-from integrations.serializers import FIELDS, csv_values, export_rows, ndjson_line, to_json
+from integrations.serializers import FIELDS, export_rows, ndjson_line, plain_values, to_json
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -83,7 +83,7 @@ def export_chunks(
         "from": filters["from"],
         "to": filters["to"],
     }
-    events = events.order_by("-occurred_at", "-id")
+    events = events.newest_first()
     if fmt == "csv":
         described = " ".join(f"{k}={'' if v is None else v}" for k, v in header.items())
         yield f"# audit-logs-export {described}\n" + ",".join(FIELDS) + "\n"
@@ -113,7 +113,7 @@ def _csv_chunks(events) -> Iterator[str]:
     buffer = io.StringIO()
     rows = csv.writer(buffer, lineterminator="\n")
     for batch in _row_batches(events):
-        rows.writerows(map(csv_values, batch))
+        rows.writerows(map(plain_values, batch))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -69,10 +69,6 @@ class ApiToken(models.Model):
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
-    @property
-    def is_usable(self) -> bool:
-        return self.revoked_at is None and not self.is_expired
-
     def note_use(self) -> None:
         """Last-used time to the minute: one write a minute per token, not one per request."""
         now = timezone.now()

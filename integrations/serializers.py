@@ -11,7 +11,7 @@ import json
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from auditlogs.catalogue import CATALOGUE
+from auditlogs.catalogue import label_for
 from auditlogs.chain import HASHED_FIELDS, SEVERITY_NAMES, format_time
 
 # Exactly what the hash chain covers, with the row's id and its place in the chain.
@@ -36,9 +36,12 @@ def plain_values(row: tuple) -> list:
 
 
 def event_dict(row: tuple) -> dict:
-    values = plain_values(row)
-    known = CATALOGUE.get(values[_ACTION])
-    values.insert(_ACTION + 1, known.label if known else values[_ACTION])
+    return _labelled(plain_values(row))
+
+
+def _labelled(values: list) -> dict:
+    """The JSON shape: the values with the action's human label after the action."""
+    values.insert(_ACTION + 1, label_for(values[_ACTION]))
     return dict(zip(JSON_FIELDS, values, strict=True))
 
 
@@ -59,11 +62,6 @@ def export_rows(queryset):
     ).values_list(*[f"{name}_json" if name in _RAW_JSON else name for name in FIELDS])
 
 
-def csv_values(row: tuple) -> list:
-    """A row of `export_rows` as CSV values."""
-    return plain_values(row)
-
-
 _PLACEHOLDER = '"changes":null,"metadata":null'
 
 
@@ -72,8 +70,6 @@ def ndjson_line(row: tuple) -> str:
     values = plain_values(row)
     changes, metadata = values[_CHANGES], values[_METADATA]
     values[_CHANGES] = values[_METADATA] = None
-    known = CATALOGUE.get(values[_ACTION])
-    values.insert(_ACTION + 1, known.label if known else values[_ACTION])
-    text = to_json(dict(zip(JSON_FIELDS, values, strict=True)))
+    text = to_json(_labelled(values))
     # Keys are fixed and string values escape their quotes, so the placeholder is unique.
     return text.replace(_PLACEHOLDER, f'"changes":{changes},"metadata":{metadata}', 1) + "\n"

@@ -13,7 +13,6 @@ Signature (documented in docs/integrations.md):
 import hashlib
 import hmac
 import http.client
-import json
 import logging
 import socket
 import ssl
@@ -24,6 +23,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,8 +33,8 @@ from auditlogs.recorder import record
 from integrations import ssrf
 from integrations.alerts import absolute_url
 from integrations.models import Destination, DestinationStatus
-from integrations.serializers import event_dict, event_rows
-from orgs.models import Membership, Plan, Role
+from integrations.serializers import event_dict, event_rows, to_json
+from orgs.models import Membership, Plan
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +65,11 @@ def deliver_due(now=None) -> int:
     """One pass over every due destination; the number of events delivered."""
     now = now or timezone.now()
     delivered = 0
-    due = Destination.objects.filter(organization__plan=Plan.ENTERPRISE).exclude(
-        status=DestinationStatus.PAUSED
+    # Waiting out a backoff costs nothing; `due` is checked again under the row lock.
+    due = (
+        Destination.objects.filter(organization__plan=Plan.ENTERPRISE)
+        .exclude(status=DestinationStatus.PAUSED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     )
     for destination_id in due.values_list("id", flat=True):
         delivered += deliver_destination(destination_id, now=now)
@@ -129,11 +132,9 @@ def _claimed(destination_id: int):
 
 
 def post(destination: Destination, events: list[dict]) -> None:
-    body = json.dumps(
+    body = to_json(
         {"destination": destination.pk, "organization": destination.organization.slug,
-         "events": events},
-        ensure_ascii=False,
-        separators=(",", ":"),
+         "events": events}
     ).encode()
     timestamp = str(int(time.time()))
     scheme, host, port, path = ssrf.check_url(destination.url)
@@ -194,11 +195,14 @@ def _announce_pause(destination: Destination) -> None:
             target=destination,
             metadata={"name": destination.name, "last_error": destination.last_error[:500]},
         )
-    recipients = list(
-        Membership.objects.filter(
-            organization=organization, role__in=[Role.OWNER, Role.ADMIN]
-        ).values_list("user__email", flat=True)
-    )
+    # Those who may manage destinations, by the same rule as the destination pages.
+    recipients = [
+        membership.user.email
+        for membership in Membership.objects.filter(organization=organization).select_related(
+            "user"
+        )
+        if membership.can_manage_organization
+    ]
     if not recipients:
         return
     link = absolute_url(reverse("settings_destinations", args=[organization.slug]))
