@@ -49,6 +49,25 @@ def record(
     return event
 
 
+def record_once_a_day(action: str, *, organization, actor: Actor, tzinfo, target=None) -> bool:
+    """Record a read (`audit_log.viewed`) once per actor per day in `tzinfo`, not per request:
+    recording every page view or API call would flood the log. True when it recorded."""
+    start_of_day = timezone.localtime(timezone=tzinfo).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    seen_today = AuditEvent.objects.filter(
+        organization_id=organization.pk,
+        action=action,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        occurred_at__gte=start_of_day,
+    )
+    if seen_today.exists():
+        return False
+    record(action, organization=organization, actor=actor, target=target)
+    return True
+
+
 def build_event(
     action, *, organization, project=None, target=None, changes=None, metadata=None,
     severity=None, actor=None, occurred_at=None,

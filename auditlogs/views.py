@@ -14,10 +14,10 @@ from auditlogs.context import Actor, ActorType
 from auditlogs.filters import AuditEventFilter
 from auditlogs.forms import SupportAccessForm
 from auditlogs.integrity import integrity_status
-from auditlogs.models import AuditEvent, SupportAccess
+from auditlogs.models import SupportAccess
 from auditlogs.paging import Cursor, InvalidCursor, keyset_page
 from auditlogs.presenters import present
-from auditlogs.recorder import record
+from auditlogs.recorder import record, record_once_a_day
 from auditlogs.viewing import log_view, render_for_viewer, wants_fragment
 
 
@@ -110,18 +110,9 @@ def _query_without_cursor(request) -> str:
 
 
 def _note_daily_view(viewer) -> None:
-    """`audit_log.viewed` once per person per day, not per page view (that would flood the
-    log). Support access is recorded when it is granted instead."""
-    if viewer.is_support:
-        return
-    start_of_day = timezone.localtime(timezone=viewer.tzinfo).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    seen_today = AuditEvent.objects.filter(
-        organization_id=viewer.organization.pk,
-        action="audit_log.viewed",
-        actor_id=viewer.user.pk,
-        occurred_at__gte=start_of_day,
-    )
-    if not seen_today.exists():
-        record("audit_log.viewed", organization=viewer.organization)
+    """Support access is recorded when it is granted; people's reads once a day."""
+    if not viewer.is_support:
+        record_once_a_day(
+            "audit_log.viewed", organization=viewer.organization,
+            actor=Actor.for_user(viewer.user), tzinfo=viewer.tzinfo,
+        )

@@ -7,20 +7,19 @@ at /api/v1/openapi.json (and browsable at /api/v1/docs). Fields: docs/integratio
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
 from auditlogs.access import LogViewer
-from auditlogs.context import Actor, ActorType, acting_as
+from auditlogs.context import Actor, ActorType
 from auditlogs.filters import AuditEventFilter
-from auditlogs.models import AuditEvent
 from auditlogs.paging import OLDER, Cursor, InvalidCursor, keyset_page
-from auditlogs.recorder import record
+from auditlogs.recorder import record_once_a_day
 from integrations.models import ApiToken
 from integrations.serializers import FIELDS, event_dict
 
@@ -181,18 +180,10 @@ def _rate_limit(token: ApiToken) -> None:
 
 def _note_daily_read(token: ApiToken) -> None:
     """`audit_log.viewed` once per token per day, as the page does for people."""
-    start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    seen_today = AuditEvent.objects.filter(
-        organization_id=token.organization_id,
-        action="audit_log.viewed",
-        actor_type=ActorType.API,
-        actor_id=token.pk,
-        occurred_at__gte=start_of_day,
+    record_once_a_day(
+        "audit_log.viewed", organization=token.organization, target=token, tzinfo=UTC,
+        actor=Actor(type=ActorType.API, id=token.pk, label=f"API token “{token.name}”"),
     )
-    if not seen_today.exists():
-        actor = Actor(type=ActorType.API, id=token.pk, label=f"API token “{token.name}”")
-        with acting_as(actor):
-            record("audit_log.viewed", organization=token.organization, target=token)
 
 
 @api.exception_handler(ApiError)
