@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from auditlogs.models import AuditEvent, SupportAccess
 from orgs.models import Membership, Organization
+from orgs.tenancy import membership_for
 from projects.models import Project
 
 
@@ -72,12 +73,9 @@ def log_viewer_for(user, org_slug: str) -> LogViewer:
 
 
 def _as_member(user, org_slug: str) -> LogViewer | None:
-    membership = (
-        Membership.objects.select_related("organization")
-        .filter(user=user, organization__slug=org_slug)
-        .first()
-    )
-    if membership is None:
+    try:
+        membership = membership_for(user, org_slug)
+    except Http404:
         return None
     project_ids = None
     if not membership.sees_whole_organization:

@@ -55,7 +55,7 @@ def keyset_page(events, cursor: Cursor | None, size: int) -> Page:
             events = events.filter(occurred_at__lte=cursor.occurred_at).filter(
                 Q(occurred_at__lt=cursor.occurred_at) | Q(id__lt=cursor.id)
             )
-        rows = list(events.order_by("-occurred_at", "-id")[: size + 1])
+        rows = list(events.newest_first()[: size + 1])
         has_older, has_newer = len(rows) > size, cursor is not None
         rows = rows[:size]
     else:

@@ -6,8 +6,6 @@ from auditlogs.access import LogViewer
 from auditlogs.models import AuditEvent
 from projects.models import Project
 
-NOT_FOUND = "Project not found"
-
 
 @dataclass(frozen=True)
 class ProjectCell:
@@ -48,5 +46,5 @@ def project_cell(event: AuditEvent, viewer: LogViewer, live: dict[int, Project])
     if project is not None and viewer.may_see_project(project.id):
         return ProjectCell(project=project, url=project.get_absolute_url())
     # Deleted, or outside this viewer's access: the old name only for those who may know it.
-    knows_name = viewer.sees_whole_organization or viewer.may_see_project(event.project_id)
+    knows_name = viewer.may_see_project(event.project_id)
     return ProjectCell(not_found=True, remembered_name=event.project_name if knows_name else "")

@@ -47,7 +47,8 @@ def audit_log(request, viewer):
             "cursor_error": cursor_error,
             "updated_at": timezone.now(),
             "query": _query_without_cursor(request),
-            "integrity": integrity_status(viewer.organization),
+            # Shown above the filters: a fragment swap does not need it.
+            "integrity": None if fragment else integrity_status(viewer.organization),
         },
     )
 

@@ -11,12 +11,6 @@ class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=100)
     timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone")
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the organization a name.")
-        return name
-
 
 class PlanForm(forms.Form):
     plan = forms.ChoiceField(choices=Plan.choices)

@@ -84,12 +84,7 @@ def settings_members(request):
 def settings_member_edit(request, membership_id: int):
     acting = request.membership
     require(acting.can_manage_members)
-    member = get_object_or_404(
-        Membership.objects.select_related("user", "organization"),
-        pk=membership_id,
-        organization=request.organization,
-    )
-    require(acting.can_change_membership(member))
+    member = _changeable_member(request, membership_id)
     role_form = forms.MemberRoleForm(initial={"role": member.role}, acting=acting)
     projects_form = forms.MemberProjectsForm(
         initial={"projects": member.projects.all()}, organization=request.organization
@@ -131,12 +126,7 @@ def settings_member_edit(request, membership_id: int):
 @org_member_required
 def settings_member_remove(request, membership_id: int):
     acting = request.membership
-    member = get_object_or_404(
-        Membership.objects.select_related("user", "organization"),
-        pk=membership_id,
-        organization=request.organization,
-    )
-    require(acting.can_change_membership(member))
+    member = _changeable_member(request, membership_id)
     if member.is_owner and _is_last_owner(member):
         messages.error(request, "An organization needs at least one owner.")
     else:
@@ -145,6 +135,18 @@ def settings_member_remove(request, membership_id: int):
     if member.pk == acting.pk:
         return redirect("home")
     return redirect("settings_members", request.organization.slug)
+
+
+def _changeable_member(request, membership_id: int) -> Membership:
+    """A membership of this organization that the viewer may change: 404 outside it, 403
+    when the viewer's role does not allow it."""
+    member = get_object_or_404(
+        Membership.objects.select_related("user", "organization"),
+        pk=membership_id,
+        organization=request.organization,
+    )
+    require(request.membership.can_change_membership(member))
+    return member
 
 
 def _is_last_owner(member: Membership) -> bool:

@@ -8,12 +8,6 @@ class ProjectForm(forms.Form):
     description = forms.CharField(max_length=500, required=False, widget=forms.Textarea(
         attrs={"rows": 3}))
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the project a name.")
-        return name
-
 
 class ChatbotForm(forms.Form):
     name = forms.CharField(max_length=100)
@@ -39,12 +33,6 @@ class ChatbotForm(forms.Form):
             )
         super().__init__(*args, **kwargs)
         self.editing = chatbot is not None
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the chatbot a name.")
-        return name
 
     def values(self) -> dict:
         """What to save: an empty key field keeps the current key when editing."""

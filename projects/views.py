@@ -17,7 +17,7 @@ def _visible_project(request, project_slug: str) -> Project:
 
 
 def _chatbot(project: Project, chatbot_id: int):
-    return get_object_or_404(project.chatbots.select_related("project"), pk=chatbot_id)
+    return get_object_or_404(project.chatbots, pk=chatbot_id)
 
 
 @org_member_required

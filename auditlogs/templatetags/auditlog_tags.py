@@ -20,11 +20,6 @@ def severity_key(value) -> str:
 
 
 @register.filter
-def severity_label(value) -> str:
-    return Severity(value).label
-
-
-@register.filter
 def as_json(value) -> str:
     if isinstance(value, str):
         return value

@@ -7,6 +7,13 @@
     return document.getElementById(button.getAttribute("aria-controls"));
   }
 
+  // Show a row's details and mark its Info button expanded.
+  function expand(details) {
+    details.hidden = false;
+    var button = document.querySelector('[aria-controls="' + details.id + '"]');
+    if (button) button.setAttribute("aria-expanded", "true");
+  }
+
   function collapse(button) {
     var details = detailsOf(button);
     if (details) {
@@ -28,11 +35,7 @@
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
-    if (target && target.classList.contains("event-details")) {
-      target.hidden = false;
-      var button = document.querySelector('[aria-controls="' + target.id + '"]');
-      if (button) button.setAttribute("aria-expanded", "true");
-    }
+    if (target && target.classList.contains("event-details")) expand(target);
   });
 
   // Back and Forward reload the page from the server. The history cache is off (the log is not
@@ -73,9 +76,7 @@
     } else if (target.classList.contains("event-details")) {
       target.innerHTML = "";
       target.appendChild(message);
-      target.hidden = false;
-      var button = document.querySelector('[aria-controls="' + target.id + '"]');
-      if (button) button.setAttribute("aria-expanded", "true");
+      expand(target);
     }
   }
   document.addEventListener("htmx:responseError", reportFailure);

@@ -84,12 +84,6 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Sign-ins here test pages, not password hashing; a cheap hasher keeps the suite quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _short_waits(page: Page):
     page.set_default_timeout(WAIT_MS)
     page.set_default_navigation_timeout(10_000)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from auditlogs.checkpoints import checkpoint
-from auditlogs.context import Actor, AuditContext, using_context
+from auditlogs.context import Actor, ActorType, AuditContext, using_context
 from auditlogs.models import AuditEvent
 from auditlogs.recorder import record
 from orgs import services as org_services
@@ -194,6 +194,8 @@ class History:
                 record(
                     "user.login_failed", organization=self.org, target=self.users[admin],
                     metadata={"attempted_email": admin},
+                    # as auditlogs/signals.py records it: nobody proved who they were
+                    actor=Actor(type=ActorType.USER, id=None, label=admin),
                 )
         elif roll < 0.90:
             email = self.rng.choice([admin, member])
