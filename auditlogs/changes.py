@@ -32,6 +32,29 @@ def snapshot(instance, fields) -> dict:
     return {field: getattr(instance, field) for field in fields}
 
 
+def update_and_record(
+    instance, fields, values: dict, action: str, *, organization, project=None, target=None
+) -> bool:
+    """Apply `values` (only `fields` are editable), save the changed fields and record `action`
+    with their diff, in the caller's transaction. Nothing is saved or recorded when nothing
+    changed."""
+    from auditlogs import record  # the recorder uses this module's masking
+
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
+    before = snapshot(instance, fields)
+    for field, value in values.items():
+        setattr(instance, field, value)
+    changes = diff(before, snapshot(instance, fields))
+    if not changes:
+        return False
+    instance.save(update_fields=list(changes))
+    record(action, organization=organization, project=project,
+           target=instance if target is None else target, changes=changes)
+    return True
+
+
 def diff(before: dict, after: dict) -> dict:
     """{field: [before, after]} for the fields whose value changed, secrets masked."""
     changed = {}

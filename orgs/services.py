@@ -4,7 +4,7 @@ transaction as the change."""
 from django.db import transaction
 
 from auditlogs import record
-from auditlogs.changes import diff, snapshot
+from auditlogs.changes import update_and_record
 from orgs.models import Membership, Organization, Role, User
 
 ORGANIZATION_FIELDS = ("name", "timezone")
@@ -12,28 +12,18 @@ ORGANIZATION_FIELDS = ("name", "timezone")
 
 @transaction.atomic
 def organization_update(*, organization: Organization, name: str, timezone: str) -> bool:
-    before = snapshot(organization, ORGANIZATION_FIELDS)
-    organization.name, organization.timezone = name, timezone
-    changes = diff(before, snapshot(organization, ORGANIZATION_FIELDS))
-    if not changes:
-        return False
-    organization.save(update_fields=list(changes))
-    record("organization.updated", organization=organization, target=organization, changes=changes)
-    return True
+    return update_and_record(
+        organization, ORGANIZATION_FIELDS, {"name": name, "timezone": timezone},
+        "organization.updated", organization=organization,
+    )
 
 
 @transaction.atomic
 def organization_change_plan(*, organization: Organization, plan: str) -> bool:
-    if organization.plan == plan:
-        return False
-    changes = {"plan": [organization.plan, plan]}
-    organization.plan = plan
-    organization.save(update_fields=["plan"])
-    record(
-        "organization.plan_changed", organization=organization, target=organization,
-        changes=changes,
+    return update_and_record(
+        organization, ("plan",), {"plan": plan}, "organization.plan_changed",
+        organization=organization,
     )
-    return True
 
 
 @transaction.atomic
@@ -57,16 +47,10 @@ def member_add(*, organization: Organization, email: str, role: str, projects=()
 
 @transaction.atomic
 def member_change_role(*, membership: Membership, role: str) -> bool:
-    if membership.role == role:
-        return False
-    changes = {"role": [membership.role, role]}
-    membership.role = role
-    membership.save(update_fields=["role"])
-    record(
-        "member.role_changed", organization=membership.organization, target=membership.user,
-        changes=changes,
+    return update_and_record(
+        membership, ("role",), {"role": role}, "member.role_changed",
+        organization=membership.organization, target=membership.user,
     )
-    return True
 
 
 @transaction.atomic

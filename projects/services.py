@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from auditlogs import record
-from auditlogs.changes import diff, snapshot
+from auditlogs.changes import diff, snapshot, update_and_record
 from projects.models import Chatbot, Project
 
 PROJECT_FIELDS = ("name", "description")
@@ -24,7 +24,10 @@ def project_create(*, organization, name: str, description: str = "") -> Project
 
 @transaction.atomic
 def project_update(*, project: Project, **values) -> bool:
-    return _update_and_record(project, PROJECT_FIELDS, values, "project.updated", project)
+    return update_and_record(
+        project, PROJECT_FIELDS, values, "project.updated",
+        organization=project.organization, project=project,
+    )
 
 
 @transaction.atomic
@@ -59,7 +62,10 @@ def chatbot_create(*, project: Project, **values) -> Chatbot:
 
 @transaction.atomic
 def chatbot_update(*, chatbot: Chatbot, **values) -> bool:
-    return _update_and_record(chatbot, CHATBOT_FIELDS, values, "chatbot.updated", chatbot.project)
+    return update_and_record(
+        chatbot, CHATBOT_FIELDS, values, "chatbot.updated",
+        organization=chatbot.project.organization, project=chatbot.project,
+    )
 
 
 @transaction.atomic
@@ -67,21 +73,3 @@ def chatbot_delete(*, chatbot: Chatbot) -> None:
     project = chatbot.project
     record("chatbot.deleted", organization=project.organization, project=project, target=chatbot)
     chatbot.delete()
-
-
-def _update_and_record(instance, fields, values, action, project) -> bool:
-    """Apply the values, save and record the diff; nothing is saved or recorded when nothing
-    changed."""
-    unknown = set(values) - set(fields)
-    if unknown:
-        raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
-    before = snapshot(instance, fields)
-    for field, value in values.items():
-        setattr(instance, field, value)
-    changes = diff(before, snapshot(instance, fields))
-    if not changes:
-        return False
-    instance.save(update_fields=list(changes))
-    record(action, organization=project.organization, project=project, target=instance,
-           changes=changes)
-    return True
