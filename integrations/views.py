@@ -1,5 +1,7 @@
 """The export download and the Settings pages: API tokens, Log destinations, Alerts."""
 
+from functools import wraps
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -64,20 +66,31 @@ def _posted(request):
 FEATURES = {"api_tokens": "API tokens", "destinations": "Log destinations", "alerts": "Alerts"}
 
 
-def _enterprise_or_page(request, section: str):
-    """The Enterprise page (or 403 for a change) when the organization is not on Enterprise."""
-    if request.organization.has_audit_logs:
-        return None
-    if request.method != "GET":
-        return HttpResponse("Available on the Enterprise plan only.", status=403)
-    return render(request, ENTERPRISE_TEMPLATE, {"section": section, "feature": FEATURES[section]})
+def settings_page(section: str, *, manage: bool = True):
+    """A Settings page of this app: members only (404 otherwise); owners and admins only
+    unless `manage` is False (403); off Enterprise the Enterprise page (403 for a change)."""
+
+    def decorator(view):
+        @org_member_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if manage:
+                require(request.membership.can_manage_organization)
+            if request.organization.has_audit_logs:
+                return view(request, *args, **kwargs)
+            if request.method != "GET":
+                return HttpResponse("Available on the Enterprise plan only.", status=403)
+            return render(
+                request, ENTERPRISE_TEMPLATE, {"section": section, "feature": FEATURES[section]}
+            )
+
+        return wrapper
+
+    return decorator
 
 
-@org_member_required
+@settings_page("api_tokens")
 def api_tokens(request):
-    require(request.membership.can_manage_organization)
-    if (page := _enterprise_or_page(request, "api_tokens")) is not None:
-        return page
     form = forms.ApiTokenForm(_posted(request))
     new_secret = None
     if request.method == "POST" and form.is_valid():
@@ -101,22 +114,16 @@ def api_tokens(request):
 
 
 @require_POST
-@org_member_required
+@settings_page("api_tokens")
 def api_token_revoke(request, token_id: int):
-    require(request.membership.can_manage_organization)
-    if (page := _enterprise_or_page(request, "api_tokens")) is not None:
-        return page
     token = get_object_or_404(ApiToken, pk=token_id, organization=request.organization)
     if services.api_token_revoke(token=token):
         messages.success(request, f"The token “{token.name}” was revoked.")
     return redirect("settings_api_tokens", request.organization.slug)
 
 
-@org_member_required
+@settings_page("destinations")
 def destinations(request):
-    require(request.membership.can_manage_organization)
-    if (page := _enterprise_or_page(request, "destinations")) is not None:
-        return page
     form = forms.DestinationForm(_posted(request))
     new_destination = None
     if request.method == "POST" and form.is_valid():
@@ -140,11 +147,8 @@ def destinations(request):
     return response
 
 
-@org_member_required
+@settings_page("destinations")
 def destination_edit(request, destination_id: int):
-    require(request.membership.can_manage_organization)
-    if (page := _enterprise_or_page(request, "destinations")) is not None:
-        return page
     destination = get_object_or_404(
         Destination, pk=destination_id, organization=request.organization
     )
@@ -162,11 +166,8 @@ def destination_edit(request, destination_id: int):
 
 
 @require_POST
-@org_member_required
+@settings_page("destinations")
 def destination_delete(request, destination_id: int):
-    require(request.membership.can_manage_organization)
-    if (page := _enterprise_or_page(request, "destinations")) is not None:
-        return page
     destination = get_object_or_404(
         Destination, pk=destination_id, organization=request.organization
     )
@@ -175,10 +176,8 @@ def destination_delete(request, destination_id: int):
     return redirect("settings_destinations", request.organization.slug)
 
 
-@org_member_required
+@settings_page("alerts", manage=False)
 def alerts(request):
-    if (page := _enterprise_or_page(request, "alerts")) is not None:
-        return page
     subscription = AlertSubscription.objects.filter(membership=request.membership).first()
     enabled = subscription is not None and subscription.critical_events
     form = forms.AlertPreferenceForm(_posted(request), initial={"critical_events": enabled})
