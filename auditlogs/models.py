@@ -27,8 +27,9 @@ class AuditEventQuerySet(models.QuerySet):
 
 class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
+    # No index of its own: every index of the log leads with the organization already.
     organization = models.ForeignKey(
-        "orgs.Organization", on_delete=models.PROTECT, related_name="+"
+        "orgs.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     sequence = models.BigIntegerField(help_text="Position in the organization's chain, from 1.")
     occurred_at = models.DateTimeField(default=timezone.now)
@@ -154,8 +155,9 @@ class Checkpoint(models.Model):
     Checkpoints are append-only like events. See docs/integrity.md for the signed bytes.
     """
 
+    # No index of its own: the (organization, sequence) key below leads with it.
     organization = models.ForeignKey(
-        "orgs.Organization", on_delete=models.PROTECT, related_name="+"
+        "orgs.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     sequence = models.BigIntegerField()
     head_hash = models.CharField(max_length=64)
