@@ -1,5 +1,8 @@
+import pytest
 from django.core.management import call_command
+from django.db import connection
 
+from auditlogs import partitions
 from auditlogs.catalogue import Severity
 from auditlogs.models import AuditEvent, Checkpoint
 from orgs.models import Membership, Organization, User
@@ -45,3 +48,14 @@ def test_seed_demo_creates_the_demo_and_a_second_run_changes_nothing(db, capsys)
     assert "sk-demo" not in str(list(acme.values_list("changes", flat=True)))
     # The demo log is vouched for, so the page shows "Verified through event #N".
     assert Checkpoint.objects.filter(organization__slug="acme").count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="month partitions are PostgreSQL's")
+def test_seed_demo_history_lands_in_month_partitions_not_the_default(db):
+    call_command("seed_demo")
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{partitions.DEFAULT_PARTITION}"')
+        (in_default,) = cursor.fetchone()
+    oldest = AuditEvent.objects.order_by("occurred_at").first().occurred_at
+    assert in_default == 0
+    assert partitions.month_start(oldest) in partitions.month_partitions()
