@@ -15,7 +15,7 @@ from auditlogs.filters import AuditEventFilter
 from auditlogs.forms import SupportAccessForm
 from auditlogs.integrity import integrity_status
 from auditlogs.models import SupportAccess
-from auditlogs.paging import Cursor, InvalidCursor, keyset_page
+from auditlogs.paging import Cursor, InvalidCursor
 from auditlogs.presenters import present
 from auditlogs.recorder import record, record_once_a_day
 from auditlogs.viewing import log_view, render_for_viewer, wants_fragment
@@ -30,7 +30,7 @@ def audit_log(request, viewer):
     if not filters.is_valid():
         page, rows = None, []
     else:
-        page = keyset_page(filters.qs, cursor, settings.AUDITLOG_PAGE_SIZE)
+        page = filters.page(cursor, settings.AUDITLOG_PAGE_SIZE)
         rows = present(page.rows, viewer)
     _note_daily_view(viewer)
 

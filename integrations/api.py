@@ -18,7 +18,7 @@ from ninja.security import HttpBearer
 from auditlogs.access import LogViewer
 from auditlogs.context import Actor, ActorType
 from auditlogs.filters import AuditEventFilter
-from auditlogs.paging import OLDER, Cursor, InvalidCursor, keyset_page
+from auditlogs.paging import OLDER, Cursor, InvalidCursor
 from auditlogs.recorder import record_once_a_day
 from integrations.models import ApiToken
 from integrations.serializers import FIELDS, event_dict
@@ -148,7 +148,7 @@ def list_audit_events(request, slug: str, params: Query[EventQuery]):
         if cursor is None or cursor.direction != OLDER:
             raise ApiError(400, "cursor: not a cursor from this API; start again without it.",
                            {"parameter": "cursor"})
-    page = keyset_page(filters.qs, cursor, params.limit)
+    page = filters.page(cursor, params.limit)
     _note_daily_read(token)
     return {
         "events": [event_dict(tuple(getattr(e, f) for f in FIELDS)) for e in page.rows],

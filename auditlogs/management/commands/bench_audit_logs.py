@@ -31,7 +31,7 @@ from auditlogs.access import log_viewer_for
 from auditlogs.filters import AuditEventFilter
 from auditlogs.management.commands.generate_audit_events import Command as Generate
 from auditlogs.models import AuditEvent
-from auditlogs.paging import OLDER, Cursor, keyset_page
+from auditlogs.paging import OLDER, Cursor
 from auditlogs.presenters import present
 from orgs.models import Membership, Organization, Plan, Role, User
 from projects.models import Project
@@ -253,7 +253,7 @@ def _keyset_page(viewer, query: dict):
     )
     filters.is_valid()
     cursor = Cursor.decode(query["cursor"]) if query.get("cursor") else None
-    page = keyset_page(filters.qs, cursor, PAGE)
+    page = filters.page(cursor, PAGE)
     return present(page.rows, viewer)
 
 

@@ -1,0 +1,98 @@
+"""Free-text search reads the same rows whichever way PostgreSQL is told to find them."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from auditlogs import search
+from auditlogs.access import log_viewer_for
+from auditlogs.filters import AuditEventFilter
+from auditlogs.models import AuditEvent
+from auditlogs.paging import OLDER, Cursor
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="plan choices are PostgreSQL's"
+)
+
+
+@pytest.fixture
+def acme_log(world):
+    call_command(
+        "generate_audit_events", org="acme", count=3000, days=60, projects=3, actors=40,
+        seed=11, stdout=StringIO(), stderr=StringIO(),
+    )
+    return world
+
+
+def searched(world, text, cursor=None):
+    viewer = log_viewer_for(world.owner, "acme")
+    filters = AuditEventFilter({"range": "all", "q": text}, viewer=viewer)
+    assert filters.is_valid(), filters.form.errors
+    return filters, filters.page(cursor, 50)
+
+
+def expected(world, text, below=None):
+    """The newest 50 matches, found in Python from every event of the organization."""
+    needle = text.upper()
+    events = AuditEvent.objects.filter(organization=world.acme).order_by("-occurred_at", "-id")
+    if below is not None:
+        events = events.filter(occurred_at__lte=below.occurred_at).exclude(
+            occurred_at=below.occurred_at, id__gte=below.id
+        )
+    return [
+        e.id for e in events
+        if needle in e.target_label.upper() or needle in e.actor_label.upper()
+    ][:50]
+
+
+@pytest.mark.parametrize("text", ["Support Bot", "person0007@acme.test", "no-such-thing", "son00"])
+def test_a_search_page_holds_the_newest_matches(acme_log, text):
+    filters, page = searched(acme_log, text)
+    assert [e.id for e in page.rows] == expected(acme_log, text)
+    if page.older:
+        _, deeper = searched(acme_log, text, page.older)
+        assert [e.id for e in deeper.rows] == expected(acme_log, text, below=page.rows[-1])
+
+
+@postgresql_only
+def test_dense_matches_are_read_in_index_order_and_rare_ones_are_left_to_the_planner(acme_log):
+    filters, _ = searched(acme_log, "Support Bot")  # a chatbot name on many events
+    assert search.reads_in_order(filters.unsearched, "Support Bot", 50)
+    filters, _ = searched(acme_log, "no-such-thing")
+    assert not search.reads_in_order(filters.unsearched, "no-such-thing", 50)
+
+
+@postgresql_only
+def test_the_plan_settings_end_with_the_page_query(acme_log):
+    searched(acme_log, "Support Bot")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_bitmapscan")
+        assert cursor.fetchone() == ("on",)
+
+
+@postgresql_only
+def test_the_in_order_plan_reads_the_organization_index_without_sorting(acme_log):
+    filters, _ = searched(acme_log, "person0007@acme.test")
+    sql, params = filters.qs.newest_first()[:51].query.sql_with_params()
+    with search.in_index_order(), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = [row[0].strip().removeprefix("->  ") for row in cursor.fetchall()]
+    nodes = [line.split("  (")[0] for line in plan if "(cost=" in line]
+    assert not [n for n in nodes if n.startswith(("Bitmap", "Sort", "Seq Scan"))], plan
+    assert any(n.startswith("Index Scan") for n in nodes), plan
+
+
+def test_off_postgresql_nothing_is_hinted(acme_log):
+    if connection.vendor == "postgresql":
+        pytest.skip("the SQLite side of the rule")
+    filters, _ = searched(acme_log, "Support Bot")
+    assert not search.reads_in_order(filters.unsearched, "Support Bot", 50)
+
+
+def test_a_cursor_from_another_search_still_pages_by_time(acme_log):
+    edge = AuditEvent.objects.filter(organization=acme_log.acme).order_by("-occurred_at", "-id")[40]
+    cursor = Cursor(edge.occurred_at, edge.id, OLDER)
+    _, page = searched(acme_log, "Support Bot", cursor)
+    assert [e.id for e in page.rows] == expected(acme_log, "Support Bot", below=edge)
