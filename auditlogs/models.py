@@ -27,9 +27,14 @@ class AuditEventQuerySet(models.QuerySet):
 
 class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
-    # No index of its own: every index of the log leads with the organization already.
+    # No index of its own: every index of the log leads with the organization already. No
+    # database constraint either: every writer first locks the organization's ChainHead,
+    # whose own foreign key proves the organization exists, so a per-row check would only
+    # repeat it (and it halved bulk COPY). Deleting an organization with events is still
+    # refused (PROTECT, by Django), and rows cannot be deleted at all (guards.py).
     organization = models.ForeignKey(
-        "orgs.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
+        "orgs.Organization", on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
     sequence = models.BigIntegerField(help_text="Position in the organization's chain, from 1.")
     occurred_at = models.DateTimeField(default=timezone.now)

@@ -1,6 +1,8 @@
 """Audit events and checkpoints are append-only: the model, the admin and the database itself
 refuse to change or delete them; only a deletion grant (retention, flush) opens the triggers."""
 
+from random import Random
+
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
@@ -146,3 +148,30 @@ def test_flush_empties_the_log_through_a_whole_table_grant(world):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM auditlogs_deletion_grant")
         assert cursor.fetchone() == (0,)
+
+
+def test_an_organization_with_events_cannot_be_deleted(world):
+    """Events name their organization without a database foreign key (models.py says why);
+    Django's PROTECT still refuses to delete an organization that has a log."""
+    from django.db.models import ProtectedError
+
+    fill(world.acme, 1)
+    with pytest.raises(ProtectedError):
+        world.acme.delete()
+    assert AuditEvent.objects.filter(organization=world.acme).exists()
+
+
+def test_events_are_only_written_for_an_organization_that_exists(world):
+    """The chain head every writer locks first carries the foreign key the events do not."""
+    from auditlogs import bulk
+    from auditlogs.management.commands.generate_audit_events import synthetic_templates
+    from orgs.models import Organization
+
+    missing = 987_654
+    gone = Organization(pk=missing, slug="gone")
+    template = synthetic_templates(gone, [(world.alpha.pk, "Alpha")], 3, Random(1))[0]
+    draws = [bulk.Draw(template, 1_790_000_000_000_000 + n, f"r{n}") for n in range(3)]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.write(missing, draws)
+        connection.check_constraints()  # what the commit would do
+    assert not AuditEvent.objects.filter(organization_id=missing).exists()
