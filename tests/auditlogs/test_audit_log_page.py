@@ -1,6 +1,7 @@
 """The Audit Logs page through the test client: personas, filters, rows, paging, bad input."""
 
 from datetime import UTC, timedelta
+from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
@@ -314,6 +315,22 @@ class TestDailyView:
         assert viewed.count() == 1
         assert viewed.get().actor_label == "admin@acme.test"
         assert viewed.get().severity == Severity.INFO
+
+    def test_another_session_the_same_day_records_nothing_more(self, world):
+        page(world.client(world.admin))
+        page(world.client(world.admin))  # a second sign-in, e.g. another browser
+        viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=world.acme)
+        assert viewed.count() == 1
+
+    def test_a_new_day_is_recorded_again_in_the_same_session(self, world):
+        client = world.client(world.admin)
+        page(client)
+        tomorrow = timezone.now() + timedelta(days=1)
+        with mock.patch("django.utils.timezone.now", return_value=tomorrow):
+            page(client)
+            page(client)
+        viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=world.acme)
+        assert viewed.count() == 2
 
 
 def test_restoring_history_gets_the_whole_page(world, log):
