@@ -367,13 +367,13 @@ def _latest_checkpoint(organization):
     )
 
 
-def _latest_failure(organization):
-    return (
-        AuditEvent.objects.filter(organization_id=organization.pk, action=FAILURE_ACTION)
-        .newest_first()
-        .values_list("occurred_at", "metadata")
-        .first()
-    )
+def _latest_failure(organization, latest_checkpoint=None):
+    """The newest recorded failure; only one newer than `latest_checkpoint` when given (the
+    only kind `_failed_since` counts), which lets PostgreSQL read the recent months alone."""
+    failures = AuditEvent.objects.filter(organization_id=organization.pk, action=FAILURE_ACTION)
+    if latest_checkpoint is not None:
+        failures = failures.filter(occurred_at__gt=latest_checkpoint[1])
+    return failures.newest_first().values_list("occurred_at", "metadata").first()
 
 
 def _failed_since(latest, failure) -> bool:
@@ -382,12 +382,14 @@ def _failed_since(latest, failure) -> bool:
 
 
 def failure_since_last_checkpoint(organization) -> bool:
-    return _failed_since(_latest_checkpoint(organization), _latest_failure(organization))
+    latest = _latest_checkpoint(organization)
+    return _failed_since(latest, _latest_failure(organization, latest))
 
 
 def integrity_status(organization) -> IntegrityStatus:
     """What the Audit Logs page says about integrity: three indexed reads, no verification."""
-    latest, failure = _latest_checkpoint(organization), _latest_failure(organization)
+    latest = _latest_checkpoint(organization)
+    failure = _latest_failure(organization, latest)
     if _failed_since(latest, failure):
         return IntegrityStatus(
             "broken", failure[1].get("sequence"), failure[0], failure[1].get("problem", "")
