@@ -244,27 +244,22 @@ def _check_first_link(organization_id: int, prev_hash: str, row: tuple) -> None:
 
 
 def _copy_chunks(organization_id: int, rows: Iterable[tuple], kept: list | None) -> Iterator[str]:
-    """Rows as COPY text lines, joined into chunks of _CHUNK_ROWS."""
-    org, lines = str(organization_id), []
-    for draw, sequence, occurred_text, prev, digest in rows:
-        request_id = draw.request_id
-        if _NEEDS_COPY_ESCAPE.search(request_id):
-            request_id = request_id.translate(_COPY_ESCAPES)
-        lines.append(
-            f"{org}\t{sequence}\t{occurred_text}\t{draw.template._copy_fixed}\t"
-            f"{request_id}\t{prev}\t{digest}\n"
-        )
-        if len(lines) == _CHUNK_ROWS:
-            chunk = "".join(lines)
-            lines.clear()
-            if kept is not None:
-                kept.append(chunk)
-            yield chunk
-    if lines:
-        chunk = "".join(lines)
+    """Rows as COPY text lines, joined into chunks of _CHUNK_ROWS (each also kept in `kept`)."""
+    org = str(organization_id)
+    lines = (
+        f"{org}\t{sequence}\t{occurred_text}\t{draw.template._copy_fixed}\t"
+        f"{_copy_request_id(draw.request_id)}\t{prev}\t{digest}\n"
+        for draw, sequence, occurred_text, prev, digest in rows
+    )
+    while chunk := "".join(islice(lines, _CHUNK_ROWS)):
         if kept is not None:
             kept.append(chunk)
         yield chunk
+
+
+def _copy_request_id(value: str) -> str:
+    """`_copy_text` for the one per-event text, skipping the work when nothing needs escaping."""
+    return value.translate(_COPY_ESCAPES) if _NEEDS_COPY_ESCAPE.search(value) else value
 
 
 def _insert(organization_id: int, rows: list[tuple]) -> None:

@@ -5,6 +5,7 @@ Invalid input becomes a form error next to the filters and no rows, never a serv
 """
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 import django_filters
 from django import forms
@@ -161,11 +162,12 @@ class AuditEventFilter(django_filters.FilterSet):
     def page(self, cursor: Cursor | None, size: int) -> Page:
         """One keyset page of the filtered events; a search is read the way that finds its
         page fastest (auditlogs/search.py)."""
-        events = self.qs
-        if search.reads_in_order(self.unsearched, self.form.cleaned_data.get("q") or "", size):
-            with search.in_index_order():
-                return keyset_page(events, cursor, size)
-        return keyset_page(events, cursor, size)
+        read = partial(keyset_page, self.qs, cursor, size)
+        if search.worth_reading_in_order(self.unsearched, self.form.cleaned_data.get("q") or ""):
+            page = search.read_in_index_order(read)
+            if page is not None:
+                return page
+        return read()
 
     def filter_nothing(self, queryset, name, value):
         return queryset

@@ -10,7 +10,6 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from auditlogs.access import LogViewer
-from auditlogs.catalogue import Severity
 from auditlogs.chain import format_time
 from auditlogs.models import AuditEvent
 from projects.models import Project
@@ -49,10 +48,6 @@ class EventRow:
     info_url: str
     occurred_utc: str  # the exact instant, for <time datetime>
     occurred_local: str  # "27 Nov 2026, 14:05" in the viewer's time zone
-
-    @property
-    def severity(self) -> Severity:
-        return Severity(self.event.severity)
 
 
 def present(events: list[AuditEvent], viewer: LogViewer) -> list[EventRow]:

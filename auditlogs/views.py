@@ -116,7 +116,8 @@ def _note_daily_view(request, viewer) -> None:
     session still looks, and finds the day's record)."""
     if viewer.is_support:
         return
-    today = timezone.localdate(timezone=viewer.tzinfo).isoformat()
+    # The zone is part of the day: after a change of time zone the same date is another day.
+    today = f"{viewer.timezone_name} {timezone.localdate(timezone=viewer.tzinfo).isoformat()}"
     noted = f"auditlogs.viewed.{viewer.organization.pk}"
     if request.session.get(noted) == today:
         return

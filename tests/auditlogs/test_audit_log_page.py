@@ -5,6 +5,8 @@ from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from auditlogs.catalogue import Severity
@@ -321,6 +323,21 @@ class TestDailyView:
         page(world.client(world.admin))  # a second sign-in, e.g. another browser
         viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=world.acme)
         assert viewed.count() == 1
+
+    def test_the_session_skips_the_days_lookup_until_the_time_zone_changes(self, world):
+        client = world.client(world.admin)
+        page(client)
+
+        def looked_up() -> bool:
+            with CaptureQueriesContext(connection) as queries:
+                page(client)
+            return any("audit_log.viewed" in q["sql"] for q in queries.captured_queries)
+
+        assert not looked_up()
+        world.admin.timezone = "Pacific/Kiritimati"
+        world.admin.save()
+        assert looked_up()
+        assert not looked_up()
 
     def test_a_new_day_is_recorded_again_in_the_same_session(self, world):
         client = world.client(world.admin)

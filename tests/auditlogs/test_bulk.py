@@ -97,6 +97,13 @@ def test_an_unknown_organization_is_refused(db):
         call_command("generate_audit_events", org="nope", count=1, stdout=StringIO())
 
 
+@pytest.mark.parametrize("option", ["count", "days", "projects", "actors", "batch_size"])
+def test_sizes_below_one_are_refused_and_nothing_is_written(world, option):
+    with pytest.raises(CommandError, match="must be positive"):
+        generate(world.acme, **{"count": 10, option: 0})
+    assert not AuditEvent.objects.filter(organization=world.acme).exists()
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
 def test_on_postgresql_it_writes_by_copy_and_compares_with_raw_copy(world):
     output = generate(world.acme, 800, batch_size=400, compare_raw_copy=True)

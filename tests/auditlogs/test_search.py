@@ -57,38 +57,67 @@ def test_a_search_page_holds_the_newest_matches(acme_log, text):
 
 
 @postgresql_only
-def test_dense_matches_are_read_in_index_order_and_rare_ones_are_left_to_the_planner(acme_log):
+def test_matches_among_the_newest_events_are_read_in_index_order_others_by_the_planner(acme_log):
     filters, _ = searched(acme_log, "Support Bot")  # a chatbot name on many events
-    assert search.reads_in_order(filters.unsearched, "Support Bot", 50)
+    assert search.worth_reading_in_order(filters.unsearched, "Support Bot")
     filters, _ = searched(acme_log, "no-such-thing")
-    assert not search.reads_in_order(filters.unsearched, "no-such-thing", 50)
+    assert not search.worth_reading_in_order(filters.unsearched, "no-such-thing")
+
+
+def settings_now() -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_bitmapscan'), current_setting('statement_timeout')"
+        )
+        return cursor.fetchone()
 
 
 @postgresql_only
-def test_the_plan_settings_end_with_the_page_query(acme_log):
-    searched(acme_log, "Support Bot")
+def test_the_plan_settings_end_with_the_page_query_and_restore_what_was_set(acme_log):
     with connection.cursor() as cursor:
-        cursor.execute("SHOW enable_bitmapscan")
-        assert cursor.fetchone() == ("on",)
+        cursor.execute("SET LOCAL statement_timeout = 4321")
+    before = settings_now()
+    searched(acme_log, "Support Bot")
+    assert settings_now() == before == ("on", "4321ms")
 
 
 @postgresql_only
 def test_the_in_order_plan_reads_the_organization_index_without_sorting(acme_log):
     filters, _ = searched(acme_log, "person0007@acme.test")
     sql, params = filters.qs.newest_first()[:51].query.sql_with_params()
-    with search.in_index_order(), connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = [row[0].strip().removeprefix("->  ") for row in cursor.fetchall()]
+
+    def explain():
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}", params)
+            return [row[0].strip().removeprefix("->  ") for row in cursor.fetchall()]
+
+    plan = search.read_in_index_order(explain)
     nodes = [line.split("  (")[0] for line in plan if "(cost=" in line]
     assert not [n for n in nodes if n.startswith(("Bitmap", "Sort", "Seq Scan"))], plan
     assert any(n.startswith("Index Scan") for n in nodes), plan
+
+
+@postgresql_only
+def test_an_in_order_read_past_its_budget_gives_way_and_leaves_the_connection_usable(
+    acme_log, monkeypatch
+):
+    monkeypatch.setattr(search, "IN_ORDER_BUDGET_MS", 20)
+
+    def slow():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(0.5)")
+
+    assert search.read_in_index_order(slow) is None
+    assert settings_now() == ("on", "0")
+    filters, page = searched(acme_log, "Support Bot")  # and the page still reads
+    assert [e.id for e in page.rows] == expected(acme_log, "Support Bot")
 
 
 def test_off_postgresql_nothing_is_hinted(acme_log):
     if connection.vendor == "postgresql":
         pytest.skip("the SQLite side of the rule")
     filters, _ = searched(acme_log, "Support Bot")
-    assert not search.reads_in_order(filters.unsearched, "Support Bot", 50)
+    assert not search.worth_reading_in_order(filters.unsearched, "Support Bot")
 
 
 def test_a_cursor_from_another_search_still_pages_by_time(acme_log):
@@ -96,3 +125,12 @@ def test_a_cursor_from_another_search_still_pages_by_time(acme_log):
     cursor = Cursor(edge.occurred_at, edge.id, OLDER)
     _, page = searched(acme_log, "Support Bot", cursor)
     assert [e.id for e in page.rows] == expected(acme_log, "Support Bot", below=edge)
+
+
+@postgresql_only
+def test_a_page_whose_in_order_read_gave_way_is_read_the_planners_way(acme_log, monkeypatch):
+    gave_way = []
+    monkeypatch.setattr(search, "read_in_index_order", lambda read: gave_way.append(read))
+    _, page = searched(acme_log, "Support Bot")
+    assert gave_way, "the in-order read was not tried"
+    assert [e.id for e in page.rows] == expected(acme_log, "Support Bot")

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.template import engines
 from django.test import Client
 from django.utils import timezone
 
@@ -45,6 +46,8 @@ ROW_MARK = b'<li class="event '  # one per event row (templates/auditlogs/event_
 
 class Command(BaseCommand):
     help = "Benchmark the Audit Logs page at scale on a dedicated PostgreSQL database."
+    # The system checks would build the template engine before handle() turns DEBUG off.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--events", type=int, default=10_000_000, help="Events in total.")
@@ -68,6 +71,8 @@ class Command(BaseCommand):
         # debug data; set before anything builds the template engine) and without the test
         # environment's instrumented rendering, which copies the context for every template.
         settings.DEBUG = False
+        if engines._engines:
+            raise CommandError("The template engine was built before DEBUG was turned off.")
         call_command("migrate", verbosity=0)
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         self.repeat = repeat
