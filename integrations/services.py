@@ -91,9 +91,11 @@ def destination_update(*, destination: Destination, name: str, url: str, secret:
         return False
     with transaction.atomic():
         destination.name, destination.url, destination.secret = name, url, after["secret"]
+        saved = ["name", "url", "secret"]  # never the worker's cursor or failure counters
         if paused and not destination.is_paused:
             destination.status = DestinationStatus.PAUSED
             destination.paused_at = timezone.now()
+            saved += ["status", "paused_at"]
         elif not paused and destination.is_paused:
             # Resuming starts afresh: retry now, and the failure clock restarts.
             destination.status = DestinationStatus.ACTIVE
@@ -101,7 +103,10 @@ def destination_update(*, destination: Destination, name: str, url: str, secret:
             destination.failed_attempts = 0
             destination.failing_since = None
             destination.next_attempt_at = None
-        destination.save()
+            saved += [
+                "status", "paused_at", "failed_attempts", "failing_since", "next_attempt_at"
+            ]
+        destination.save(update_fields=saved)
         record(
             "destination.updated",
             organization=destination.organization,

@@ -137,6 +137,20 @@ def test_destination_pages_are_tenant_scoped(world, public_dns):
         url("settings_destination_edit", theirs.pk)).status_code == 403
 
 
+def test_renaming_a_destination_keeps_what_the_worker_saved_meanwhile(world, public_dns):
+    destination = services.destination_create(
+        organization=world.acme, name="SIEM", url="https://siem.example.com/", secret="",
+        created_by=world.owner,
+    )
+    stale = Destination.objects.get(pk=destination.pk)  # the page loaded it first
+    Destination.objects.filter(pk=destination.pk).update(cursor=42)  # then the worker sent
+    services.destination_update(
+        destination=stale, name="SIEM 2", url=stale.url, secret="", paused=False
+    )
+    destination.refresh_from_db()
+    assert (destination.name, destination.cursor) == ("SIEM 2", 42)
+
+
 def test_the_destination_list_shows_status_and_last_error(world, public_dns):
     destination = services.destination_create(
         organization=world.acme, name="SIEM", url="https://siem.example.com/", secret="",
