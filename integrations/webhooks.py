@@ -91,6 +91,7 @@ def deliver_destination(destination_id: int, now=None) -> int:
 def _deliver_batch(destination_id: int, now) -> int:
     # Each batch under its own lock and transaction: its cursor is committed as soon as the
     # receiver has accepted it, so a crash re-sends at most one batch.
+    paused = None
     with _claimed(destination_id) as destination:
         if destination is None or not destination.due(now):
             return 0
@@ -109,10 +110,16 @@ def _deliver_batch(destination_id: int, now) -> int:
             post(destination, events)
         except (DeliveryFailed, ssrf.UnsafeDestination) as error:
             if destination.failed(str(error), now):
-                _announce_pause(destination)
-            return 0
-        destination.delivered(events[-1]["sequence"], now)
-        return len(events)
+                _record_pause(destination)
+                paused = destination
+        else:
+            destination.delivered(events[-1]["sequence"], now)
+            return len(events)
+    # Mail after the commit: the pause's record holds the organization's chain lock, which
+    # must not wait on an SMTP server (nor should a mail announce a pause that rolled back).
+    if paused is not None:
+        _mail_pause(paused)
+    return 0
 
 
 @contextmanager
@@ -185,16 +192,19 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def _announce_pause(destination: Destination) -> None:
-    """Record the pause in the log and tell the organization's owners and admins."""
-    organization = destination.organization
+def _record_pause(destination: Destination) -> None:
     with acting_as(Actor.system("webhook delivery")):
         record(
             "destination.paused",
-            organization=organization,
+            organization=destination.organization,
             target=destination,
             metadata={"name": destination.name, "last_error": destination.last_error[:500]},
         )
+
+
+def _mail_pause(destination: Destination) -> None:
+    """Tell the organization's owners and admins that the destination was paused."""
+    organization = destination.organization
     # Those who may manage destinations, by the same rule as the destination pages.
     recipients = [
         membership.user.email
