@@ -64,7 +64,12 @@ def record_once_a_day(action: str, *, organization, actor: Actor, tzinfo, target
     )
     if seen_today.exists():
         return False
-    record(action, organization=organization, actor=actor, target=target)
+    with transaction.atomic():
+        # Looked at again under the chain lock: of two first requests at once, one records.
+        _locked_head(organization.pk)
+        if seen_today.exists():
+            return False
+        record(action, organization=organization, actor=actor, target=target)
     return True
 
 
