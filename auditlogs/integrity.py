@@ -367,30 +367,25 @@ def _latest_checkpoint(organization):
     )
 
 
-def _latest_failure(organization, latest_checkpoint=None):
-    """The newest recorded failure; only one newer than `latest_checkpoint` when given (the
-    only kind `_failed_since` counts), which lets PostgreSQL read the recent months alone."""
+def _failure_since(organization, latest_checkpoint):
+    """The newest recorded failure newer than the newest checkpoint (`latest_checkpoint`,
+    from `_latest_checkpoint`), or None: an older failure was repaired and signed over. The
+    time bound also lets PostgreSQL read the recent months alone."""
     failures = AuditEvent.objects.filter(organization_id=organization.pk, action=FAILURE_ACTION)
     if latest_checkpoint is not None:
         failures = failures.filter(occurred_at__gt=latest_checkpoint[1])
     return failures.newest_first().values_list("occurred_at", "metadata").first()
 
 
-def _failed_since(latest, failure) -> bool:
-    """Whether the newest recorded failure is newer than the newest checkpoint."""
-    return failure is not None and (latest is None or failure[0] > latest[1])
-
-
 def failure_since_last_checkpoint(organization) -> bool:
-    latest = _latest_checkpoint(organization)
-    return _failed_since(latest, _latest_failure(organization, latest))
+    return _failure_since(organization, _latest_checkpoint(organization)) is not None
 
 
 def integrity_status(organization) -> IntegrityStatus:
     """What the Audit Logs page says about integrity: three indexed reads, no verification."""
     latest = _latest_checkpoint(organization)
-    failure = _latest_failure(organization, latest)
-    if _failed_since(latest, failure):
+    failure = _failure_since(organization, latest)
+    if failure is not None:
         return IntegrityStatus(
             "broken", failure[1].get("sequence"), failure[0], failure[1].get("problem", "")
         )
@@ -410,10 +405,8 @@ def record_failure(organization, report: Report) -> bool:
 
     problem = report.problem
     metadata = {"kind": str(problem.kind), "sequence": problem.sequence, "problem": str(problem)}
-    previous = _latest_failure(organization)
-    if previous is not None and previous[1] == metadata and _failed_since(
-        _latest_checkpoint(organization), previous
-    ):
+    previous = _failure_since(organization, _latest_checkpoint(organization))
+    if previous is not None and previous[1] == metadata:
         return False
     record(FAILURE_ACTION, organization=organization, metadata=metadata, actor=Actor.system())
     return True
