@@ -213,11 +213,6 @@ def secondary_indexes_deferred():
             cursor.execute("RESET maintenance_work_mem")
 
 
-def prepare_partitions(first: datetime, last: datetime) -> None:
-    """Give every month between `first` and `last` its partition before rows arrive."""
-    partitions.ensure_partitions(partitions.month_start(first), partitions.month_start(last))
-
-
 def _linked(organization_id: int, head, batch: Iterable[Draw]) -> Iterator[tuple]:
     """(draw, sequence, occurred_text, prev_hash, hash) for each event, chained onto `head`;
     `head` holds the new end of the chain once the last row has been taken."""

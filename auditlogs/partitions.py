@@ -80,7 +80,9 @@ def create_default_partition(connection=default_connection) -> None:
         )
 
 
-def ensure_partitions(first: date, last: date, connection=default_connection) -> list[date]:
+def ensure_partitions(
+    first: date | datetime, last: date | datetime, connection=default_connection
+) -> list[date]:
     """Create the month partitions from `first` to `last` (inclusive) that do not exist yet.
 
     Returns the months created. No-op off PostgreSQL. A month whose rows already sit in the

@@ -46,6 +46,7 @@ def rss_kib() -> int:
 def fill(rows: int):
     from django.utils import timezone
 
+    from auditlogs import partitions
     from auditlogs.catalogue import EVENT_TYPES
     from auditlogs.context import Actor, acting_as
     from auditlogs.models import AuditEvent
@@ -73,6 +74,7 @@ def fill(rows: int):
         actions = [t.key for t in EVENT_TYPES if not t.key.startswith("support.")]
         now = timezone.now()
         step = 86400 * 60 / max(rows, 1)  # spread over the last 60 days, oldest first
+        partitions.ensure_partitions(now - timezone.timedelta(days=60), now)
         with acting_as(Actor.system("bench")):
             for offset in range(0, missing, 50_000):
                 count = min(50_000, missing - offset)

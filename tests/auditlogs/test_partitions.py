@@ -30,7 +30,7 @@ def events_at(organization, *moments, prepare=True):
         user_agent="",
     )
     if prepare:
-        bulk.prepare_partitions(min(moments), max(moments))
+        partitions.ensure_partitions(min(moments), max(moments))
     bulk.write(organization.pk, [bulk.Draw.at(template, m, "r") for m in moments])
 
 

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from auditlogs import bulk
+from auditlogs import bulk, partitions
 from auditlogs.catalogue import EVENT_TYPES, Severity
 from auditlogs.context import ActorType
 from orgs.models import Organization
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         templates = synthetic_templates(organization, project_pool, actors, rng)
         end = timezone.now()
         start = end - timedelta(days=days)
-        bulk.prepare_partitions(start, end)
+        partitions.ensure_partitions(start, end)  # every month gets its partition first
 
         progress = Progress(count, self.stderr)
         started = time.perf_counter()
