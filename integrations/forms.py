@@ -13,12 +13,6 @@ class ApiTokenForm(forms.Form):
     )
     expires_in = forms.ChoiceField(choices=EXPIRY_CHOICES, required=False, label="Expires")
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the token a name.")
-        return name
-
     def clean_expires_in(self):
         value = self.cleaned_data["expires_in"]
         return int(value) if value else None
@@ -45,14 +39,8 @@ class DestinationForm(forms.Form):
         if not editing:
             del self.fields["paused"]
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the destination a name.")
-        return name
-
     def clean_url(self):
-        url = self.cleaned_data["url"].strip()
+        url = self.cleaned_data["url"]
         try:
             ssrf.validate(url)
         except ssrf.UnsafeDestination as error:

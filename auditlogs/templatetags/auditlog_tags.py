@@ -2,7 +2,6 @@ import json
 
 from django import template
 
-from auditlogs.catalogue import Severity
 from auditlogs.chain import format_time
 
 register = template.Library()
@@ -12,11 +11,6 @@ register = template.Library()
 def utc_iso(moment) -> str:
     """The exact instant in UTC, for <time datetime="...">."""
     return format_time(moment) if moment else ""
-
-
-@register.filter
-def severity_key(value) -> str:
-    return Severity(value).key
 
 
 @register.filter
