@@ -5,13 +5,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from auditlogs.recorder import record
-from tests.conftest import make_user
-
-
-@pytest.fixture
-def ops(world):
-    user = make_user("ops@auditlogs.test", is_staff=True, is_superuser=True)
-    return world.client(user)
 
 
 def test_events_are_listed_filtered_and_searched(world, ops):

@@ -13,15 +13,7 @@ from auditlogs.catalogue import Severity
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recorder import record
 from projects.models import Project
-
-
-def generate(org, count, **options):
-    out = StringIO()
-    call_command(
-        "generate_audit_events", org=org.slug, count=count, stdout=out, stderr=StringIO(),
-        **{"days": 30, "seed": 1, **options},
-    )
-    return out.getvalue()
+from tests.auditlogs.conftest import generate
 
 
 def assert_chain_links(organization):

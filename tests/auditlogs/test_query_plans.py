@@ -13,16 +13,15 @@ indexes fit the queries; the benchmark (bench_audit_logs) shows the plans chosen
 """
 
 import json
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from auditlogs.models import AuditEvent
 from auditlogs.paging import OLDER, Cursor
 from projects.models import Project
+from tests.auditlogs.conftest import generate
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="query plans are PostgreSQL's (EXPLAIN)"
@@ -34,10 +33,7 @@ SCANS = {"Index Scan", "Index Only Scan", "Bitmap Index Scan"}
 
 @pytest.fixture
 def acme_log(world):
-    call_command(
-        "generate_audit_events", org="acme", count=4000, days=120, projects=3, seed=5,
-        stdout=StringIO(), stderr=StringIO(),
-    )
+    generate(world.acme, 4000, days=120, projects=3, seed=5)
     with connection.cursor() as cursor:
         cursor.execute(f'ANALYZE "{EVENTS}"')
     return world

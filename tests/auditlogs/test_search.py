@@ -1,9 +1,7 @@
 """Free-text search reads the same rows whichever way PostgreSQL is told to find them."""
 
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from auditlogs import search
@@ -11,6 +9,7 @@ from auditlogs.access import log_viewer_for
 from auditlogs.filters import AuditEventFilter
 from auditlogs.models import AuditEvent
 from auditlogs.paging import OLDER, Cursor
+from tests.auditlogs.conftest import generate
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="plan choices are PostgreSQL's"
@@ -19,10 +18,7 @@ postgresql_only = pytest.mark.skipif(
 
 @pytest.fixture
 def acme_log(world):
-    call_command(
-        "generate_audit_events", org="acme", count=3000, days=60, projects=3, actors=40,
-        seed=11, stdout=StringIO(), stderr=StringIO(),
-    )
+    generate(world.acme, 3000, days=60, projects=3, actors=40, seed=11)
     return world
 
 
