@@ -90,7 +90,7 @@ class EventQuery(Schema):
     )
     project: str | None = Field(None, description="A project id.")
     range: str | None = Field(
-        None, description="24h, 7d, 30d, 90d or all; 7d when any filter but no dates is given."
+        None, description="24h, 7d, 30d, 90d or all; the whole log unless range, start or end."
     )
     start: str | None = Field(None, description="ISO date or date-time (UTC unless an offset).")
     end: str | None = Field(None, description="ISO date (whole day) or date-time, exclusive.")
