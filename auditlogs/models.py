@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -125,6 +125,13 @@ class ChainHead(models.Model):
         """The sequence of the organization's newest committed event (0 before the first)."""
         heads = cls.objects.filter(organization_id=organization_id)
         return heads.values_list("sequence", flat=True).first() or 0
+
+    @classmethod
+    def behind(cls, cursor_field: str, organization_field: str) -> models.Q:
+        """Rows (a destination, a subscription) whose cursor has not reached their
+        organization's newest event: the ones a worker pass has anything to do for."""
+        head = cls.objects.filter(organization_id=OuterRef(organization_field))
+        return models.Q(**{f"{cursor_field}__lt": Subquery(head.values("sequence")[:1])})
 
 
 class SupportAccess(models.Model):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from auditlogs.access import log_viewer_for
 from auditlogs.catalogue import Severity
 from auditlogs.chain import format_time
-from auditlogs.models import AuditEvent
+from auditlogs.models import AuditEvent, ChainHead
 from integrations.models import AlertSubscription
 from orgs.models import Plan
 
@@ -26,9 +26,13 @@ def absolute_url(path: str) -> str:
 
 def send_alerts() -> int:
     """One pass over every subscription; the number of mails sent."""
-    subscriptions = AlertSubscription.objects.filter(
-        critical_events=True, membership__organization__plan=Plan.ENTERPRISE
-    ).select_related("membership__user", "membership__organization")
+    subscriptions = (
+        AlertSubscription.objects.filter(
+            critical_events=True, membership__organization__plan=Plan.ENTERPRISE
+        )
+        .filter(ChainHead.behind("cursor", "membership__organization_id"))  # idle ones cost nothing
+        .select_related("membership__user", "membership__organization")
+    )
     return sum(_alert(subscription) for subscription in subscriptions)
 
 
@@ -37,16 +41,23 @@ def _alert(subscription: AlertSubscription) -> int:
     viewer = None  # built only when there is something to send
     sent = 0
     batch_size = settings.AUDITLOG_ALERT_BATCH_SIZE
+    # Read first: every event up to the head has committed (writers commit in chain order).
+    head = ChainHead.sequence_for(membership.organization_id)
     for _ in range(MAX_MAILS_PER_PASS):
         critical = AuditEvent.objects.filter(
             organization_id=membership.organization_id,
             severity=Severity.CRITICAL,
             sequence__gt=subscription.cursor,
+            sequence__lte=head,
         ).order_by("sequence")
         # The cursor moves past every critical event, seen or not; the mail lists those this
         # person may see (the same rule as the page).
         considered = list(critical.values_list("id", "sequence")[:batch_size])
         if not considered:
+            # Nothing critical up to the head: the next pass starts there (or skips this
+            # subscription altogether until the organization records something new).
+            subscription.cursor = head
+            subscription.save(update_fields=["cursor", "updated_at"])
             break
         viewer = viewer or log_viewer_for(membership.user, membership.organization.slug)
         visible = list(

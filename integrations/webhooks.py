@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from auditlogs.context import Actor, acting_as
-from auditlogs.models import AuditEvent
+from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recorder import record
 from integrations import ssrf
 from integrations.alerts import absolute_url
@@ -65,11 +65,13 @@ def deliver_due(now=None) -> int:
     """One pass over every due destination; the number of events delivered."""
     now = now or timezone.now()
     delivered = 0
-    # Waiting out a backoff costs nothing; `due` is checked again under the row lock.
+    # Waiting out a backoff or having sent everything costs nothing; `due` is checked again
+    # under the row lock.
     due = (
         Destination.objects.filter(organization__plan=Plan.ENTERPRISE)
         .exclude(status=DestinationStatus.PAUSED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(ChainHead.behind("cursor", "organization_id"))
     )
     for destination_id in due.values_list("id", flat=True):
         delivered += deliver_destination(destination_id, now=now)

@@ -91,6 +91,23 @@ def test_batches_follow_each_other_in_order(world, destination, receiver, settin
     assert sequences(receiver.delivered) == expected_after(destination, made)
 
 
+def test_a_pass_with_nothing_new_reads_no_events(world, destination, receiver):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations import alerts
+
+    services.alert_preference_set(
+        membership=world.owner.memberships.get(organization=world.acme), critical_events=True
+    )
+    make_events(world, 3)
+    run_worker()  # sends everything, moves every cursor to the head
+    with CaptureQueriesContext(connection) as queries:
+        assert webhooks.deliver_due() == 0
+        assert alerts.send_alerts() == 0
+    assert not [q for q in queries.captured_queries if 'FROM "auditlogs_auditevent"' in q["sql"]]
+
+
 def test_failures_are_retried_with_exponential_backoff(world, destination, receiver, settings):
     settings.AUDITLOG_WEBHOOK_BACKOFF_BASE = 10
     destination_before = Destination.objects.get(pk=destination.pk)
