@@ -7,6 +7,7 @@ gets 404, exactly as for an organization that does not exist.
 
 import zoneinfo
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.http import Http404
 from django.utils import timezone
@@ -57,6 +58,13 @@ class LogViewer:
         if self.project_ids is not None:
             projects = projects.filter(id__in=self.project_ids)
         return projects
+
+    @cached_property
+    def visible_projects(self) -> dict[int, Project]:
+        """`projects()` by id, read once per request: the Project filter's choices and the
+        rows' project cells both come from it."""
+        projects = self.projects().select_related("organization")
+        return {p.id: p for p in projects.only("id", "name", "slug", "organization__slug")}
 
     def may_see_project(self, project_id: int) -> bool:
         return self.project_ids is None or project_id in self.project_ids

@@ -139,7 +139,7 @@ class AuditEventFilter(django_filters.FilterSet):
     def __init__(self, data=None, *, viewer, **kwargs):
         self.viewer = viewer
         super().__init__(data, queryset=viewer.events(), **kwargs)
-        self.project_choices = [(str(p.id), p.name) for p in viewer.projects().only("id", "name")]
+        self.project_choices = [(str(p.id), p.name) for p in viewer.visible_projects.values()]
         self.filters["project"].extra["choices"] = self.project_choices
 
     @property

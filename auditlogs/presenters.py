@@ -51,13 +51,8 @@ class EventRow:
 
 
 def present(events: list[AuditEvent], viewer: LogViewer) -> list[EventRow]:
-    ids = {e.project_id for e in events if e.project_id is not None}
-    live = {
-        p.id: p
-        for p in Project.objects.filter(organization_id=viewer.organization.pk, id__in=ids)
-        .select_related("organization")
-        .only("id", "name", "slug", "organization__slug")
-    }
+    # A project the viewer may not see shows like a deleted one, so the visible ones suffice.
+    live = viewer.visible_projects
     info_head, _, info_tail = reverse(
         "audit_event", args=[viewer.organization.slug, _ID_SLOT]
     ).rpartition(_ID_SLOT)
