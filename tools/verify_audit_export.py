@@ -227,7 +227,16 @@ def filtered_export_problems(events: list[dict], checkpoint: dict | None,
     """Problems found; empty when every row and the closing checkpoint verify."""
     problems = []
     by_sequence = {}
+    # One organization per file: the one the checkpoint signs for, else the first row's.
+    organization = checkpoint["organization"] if checkpoint else (
+        events[0]["organization_id"] if events else None
+    )
     for event in events:
+        if event["organization_id"] != organization:
+            problems.append(
+                f"sequence {event['sequence']}: a row of organization {event['organization_id']}"
+                f" in organization {organization}'s export"
+            )
         if row_hash(event) != event["hash"]:
             problems.append(f"sequence {event['sequence']}: the hash does not match the row")
         by_sequence[event["sequence"]] = event

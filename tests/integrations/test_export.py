@@ -11,7 +11,8 @@ from django.urls import reverse
 from auditlogs.access import log_viewer_for
 from auditlogs.filters import AuditEventFilter
 from auditlogs.models import AuditEvent
-from integrations.serializers import FIELDS
+from auditlogs.recorder import record
+from integrations.serializers import FIELDS, event_dict
 from tools import verify_audit_export as verifier
 
 
@@ -114,6 +115,17 @@ def test_a_tampered_export_does_not_verify(world, history, tmp_path):
     problems = verifier.filtered_export_problems(*verifier.read_filtered_export(str(path)))
     assert problems == [f"sequence {lines[3]['sequence']}: the hash does not match the row"]
     assert verifier.main([str(path)]) == 1
+
+
+def test_a_row_from_another_organization_does_not_verify(world, history, tmp_path):
+    _, body = download(world.client(world.owner), export_url(world, "ndjson", "range=all"))
+    lines = ndjson_lines(body)
+    other = record("organization.updated", organization=world.globex)  # its own hash matches
+    lines.insert(4, event_dict(tuple(getattr(other, field) for field in FIELDS)))
+    path = tmp_path / "mixed.ndjson"
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    problems = verifier.filtered_export_problems(*verifier.read_filtered_export(str(path)))
+    assert any("a row of organization" in p for p in problems), problems
 
 
 def test_exporting_is_recorded_with_the_filters(world, history, events):
