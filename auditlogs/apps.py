@@ -7,8 +7,10 @@ class AuditlogsConfig(AppConfig):
     verbose_name = "Audit Logs"
 
     def ready(self):
-        from auditlogs import checks, signals  # noqa: F401  (sign-in hooks, system checks)
-        from auditlogs.partitions import create_partitions_after_migrate
+        # System checks, sign-in hooks and the admin pages register themselves on import.
+        from auditlogs.integrity import checks  # noqa: F401
+        from auditlogs.storage.partitions import create_partitions_after_migrate
+        from auditlogs.web import admin, sign_in  # noqa: F401
 
         post_migrate.connect(create_partitions_after_migrate, sender=self)
         # After the partitions, so that new month partitions get their TRUNCATE guard too.
@@ -20,7 +22,7 @@ def _reinstall_guards(sender, using, plan=None, **kwargs):
     from django.db import connections
     from django.db.migrations.recorder import MigrationRecorder
 
-    from auditlogs import guards
+    from auditlogs.integrity import guards
 
     connection = connections[using]
     applied = MigrationRecorder(connection).applied_migrations()

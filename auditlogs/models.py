@@ -6,8 +6,8 @@ from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from auditlogs.catalogue import Severity, label_for
-from auditlogs.context import ActorType
+from auditlogs.recording.catalogue import Severity, label_for
+from auditlogs.recording.context import ActorType
 
 
 class ImmutableEventError(Exception):
@@ -162,8 +162,9 @@ class SupportAccess(models.Model):
 class Checkpoint(models.Model):
     """A signed statement that an organization's chain had `head_hash` at `sequence`.
 
-    The signature is made with a key that is not in the database (auditlogs/signing.py), so a
-    cut tail or a chain recomputed by someone with database access no longer matches it.
+    The signature is made with a key that is not in the database
+    (auditlogs/integrity/signing.py), so a cut tail or a chain recomputed by someone with
+    database access no longer matches it.
     Checkpoints are append-only like events. See docs/integrity.md for the signed bytes.
     """
 

@@ -46,11 +46,11 @@ def rss_kib() -> int:
 def fill(rows: int):
     from django.utils import timezone
 
-    from auditlogs import partitions
-    from auditlogs.catalogue import EVENT_TYPES
-    from auditlogs.context import Actor, acting_as
     from auditlogs.models import AuditEvent
-    from auditlogs.recorder import append, build_event
+    from auditlogs.recording.catalogue import EVENT_TYPES
+    from auditlogs.recording.context import Actor, acting_as
+    from auditlogs.recording.recorder import append, build_event
+    from auditlogs.storage import partitions
     from orgs.models import Membership, Organization, Plan, Role, User
     from projects.models import Project
 

@@ -34,8 +34,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from auditlogs import bulk, chain  # noqa: E402
 from auditlogs.management.commands import generate_audit_events as generate  # noqa: E402
+from auditlogs.recording import chain  # noqa: E402
+from auditlogs.storage import bulk  # noqa: E402
 from orgs.models import Organization, Plan  # noqa: E402
 
 

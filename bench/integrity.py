@@ -32,9 +32,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from auditlogs.integrity import verify  # noqa: E402
+from auditlogs.integrity.verification import verify  # noqa: E402
 from auditlogs.models import AuditEvent  # noqa: E402
-from auditlogs.recorder import append, record  # noqa: E402
+from auditlogs.recording.recorder import append, record  # noqa: E402
 from orgs.models import Organization, Plan  # noqa: E402
 
 ACTIONS = [("project.viewed", 10), ("chatbot.updated", 10), ("member.role_changed", 20),

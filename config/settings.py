@@ -50,7 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "auditlogs.middleware.AuditContextMiddleware",
+    "auditlogs.recording.middleware.AuditContextMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
 ]
 
@@ -135,10 +135,10 @@ AUDITLOG_PAGE_SIZE = 50
 AUDITLOG_TRUST_X_FORWARDED_FOR = env_bool("AUDITLOG_TRUST_X_FORWARDED_FOR", False)
 AUDITLOG_SUPPORT_ACCESS_MINUTES = env_int("AUDITLOG_SUPPORT_ACCESS_MINUTES", 60)
 
-# Integrity (auditlogs/signing.py, docs/integrity.md): the Ed25519 key that signs checkpoints
-# lives outside the database. AUDITLOG_SIGNING_KEY is the base64 of the 32-byte private key;
-# AUDITLOG_SIGNING_KEY_FILE names a file holding that base64 or a PEM private key. In DEBUG
-# only, a key is generated into .auditlog-signing-key (git-ignored) on first use.
+# Integrity (auditlogs/integrity/signing.py, docs/integrity.md): the Ed25519 key that signs
+# checkpoints lives outside the database. AUDITLOG_SIGNING_KEY is the base64 of the 32-byte
+# private key; AUDITLOG_SIGNING_KEY_FILE names a file holding that base64 or a PEM private
+# key. In DEBUG only, a key is generated into .auditlog-signing-key (git-ignored) on first use.
 AUDITLOG_SIGNING_KEY = env_str("AUDITLOG_SIGNING_KEY")
 AUDITLOG_SIGNING_KEY_FILE = env_str("AUDITLOG_SIGNING_KEY_FILE")
 AUDITLOG_SIGNING_KEY_GENERATE = DEBUG and not (AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE)

@@ -11,9 +11,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/<slug:org_slug>/", include("projects.urls")),
     path("orgs/<slug:org_slug>/settings/", include("orgs.urls")),
-    path("orgs/<slug:org_slug>/settings/audit-logs/", include("auditlogs.urls")),
+    path("orgs/<slug:org_slug>/settings/audit-logs/", include("auditlogs.web.urls")),
     path("orgs/<slug:org_slug>/settings/", include("integrations.urls")),
     path("api/v1/", integrations_api.urls),
-    path("support/", include("auditlogs.support_urls")),
+    path("support/", include("auditlogs.web.support_urls")),
     path("admin/", admin.site.urls),
 ]

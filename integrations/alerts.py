@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from auditlogs.access import log_viewer_for
-from auditlogs.catalogue import Severity
-from auditlogs.chain import format_time
 from auditlogs.models import AuditEvent, ChainHead
+from auditlogs.recording.catalogue import Severity
+from auditlogs.recording.chain import format_time
+from auditlogs.web.access import log_viewer_for
 from integrations.models import AlertSubscription
 from orgs.models import Plan
 

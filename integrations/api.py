@@ -15,11 +15,11 @@ from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
-from auditlogs.access import LogViewer
-from auditlogs.context import Actor, ActorType
-from auditlogs.filters import AuditEventFilter
-from auditlogs.paging import OLDER, Cursor, InvalidCursor
-from auditlogs.recorder import record_once_a_day
+from auditlogs import record_once_a_day
+from auditlogs.recording.context import Actor, ActorType
+from auditlogs.web.access import LogViewer
+from auditlogs.web.filters import AuditEventFilter
+from auditlogs.web.paging import OLDER, Cursor, InvalidCursor
 from integrations.models import ApiToken
 from integrations.serializers import FIELDS, event_dict
 

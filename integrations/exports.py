@@ -17,10 +17,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
-from auditlogs import signing
-from auditlogs.chain import format_time
-from auditlogs.checkpoints import SignedStatement
+from auditlogs.integrity import signing
+from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import Checkpoint
+from auditlogs.recording.chain import format_time
 from integrations import postgresql
 from integrations.serializers import FIELDS, export_rows, ndjson_line, plain_values, to_json
 
@@ -34,8 +34,8 @@ def export_integrity_trailer(organization) -> dict | None:
     """The newest signed checkpoint of the organization's chain, to close an export with.
 
     Read at the end of the export, so it is the newest one when the last row was written. It
-    is the signed statement of auditlogs/checkpoints.py (docs/integrity.md) plus the public
-    key named by its key_id; None when no checkpoint has been signed yet.
+    is the signed statement of auditlogs/integrity/checkpoints.py (docs/integrity.md) plus the
+    public key named by its key_id; None when no checkpoint has been signed yet.
     """
     newest = (
         Checkpoint.objects.filter(organization_id=organization.pk)

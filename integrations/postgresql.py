@@ -13,8 +13,8 @@ from django.db import connection
 from django.db.models import Case, CharField, F, Func, TextField, Value, When
 from django.db.models.functions import Cast
 
-from auditlogs.catalogue import EVENT_TYPES
-from auditlogs.chain import SEVERITY_NAMES
+from auditlogs.recording.catalogue import EVENT_TYPES
+from auditlogs.recording.chain import SEVERITY_NAMES
 from integrations.serializers import FIELDS, JSON_FIELDS
 
 BLOCK_BYTES = 256 * 1024

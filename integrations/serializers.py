@@ -3,7 +3,8 @@
 Rows are read with `values_list(*FIELDS)` rather than as model instances: an export of a
 million rows spends its time here, and tuples are several times cheaper than models.
 The fields are documented in docs/integrations.md; together with `organization_id` they are
-exactly what the hash chain covers (auditlogs/chain.py), so each row can be verified offline.
+exactly what the hash chain covers (auditlogs/recording/chain.py), so each row can be
+verified offline.
 """
 
 import json
@@ -11,8 +12,8 @@ import json
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from auditlogs.catalogue import label_for
-from auditlogs.chain import HASHED_FIELDS, SEVERITY_NAMES, format_time
+from auditlogs.recording.catalogue import label_for
+from auditlogs.recording.chain import HASHED_FIELDS, SEVERITY_NAMES, format_time
 
 # Exactly what the hash chain covers, with the row's id and its place in the chain.
 FIELDS = ("id", "organization_id", *HASHED_FIELDS, "prev_hash", "hash")

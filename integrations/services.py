@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from auditlogs import record
 from auditlogs.models import ChainHead
-from auditlogs.recorder import record
 from integrations.models import (
     AlertSubscription,
     ApiToken,

@@ -8,10 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from auditlogs.context import Actor, ActorType, acting_as
-from auditlogs.filters import AuditEventFilter
-from auditlogs.recorder import record
-from auditlogs.viewing import ENTERPRISE_TEMPLATE, log_view
+from auditlogs import record
+from auditlogs.recording.context import Actor, ActorType, acting_as
+from auditlogs.web.filters import AuditEventFilter
+from auditlogs.web.viewing import ENTERPRISE_TEMPLATE, log_view
 from integrations import exports, forms, services, webhooks
 from integrations.models import AlertSubscription, ApiToken, Destination
 from orgs.tenancy import org_member_required, require

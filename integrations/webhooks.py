@@ -27,9 +27,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from auditlogs.context import Actor, acting_as
+from auditlogs import record
 from auditlogs.models import AuditEvent, ChainHead
-from auditlogs.recorder import record
+from auditlogs.recording.context import Actor, acting_as
 from integrations import ssrf
 from integrations.alerts import absolute_url
 from integrations.models import Destination, DestinationStatus

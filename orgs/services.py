@@ -4,7 +4,7 @@ transaction as the change."""
 from django.db import transaction
 
 from auditlogs import record
-from auditlogs.changes import update_and_record
+from auditlogs.recording.changes import update_and_record
 from orgs.models import Membership, Organization, Role, User
 
 ORGANIZATION_FIELDS = ("name", "timezone")

@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from auditlogs import record
-from auditlogs.changes import diff, snapshot, update_and_record
+from auditlogs.recording.changes import diff, snapshot, update_and_record
 from projects.models import Chatbot, Project
 
 PROJECT_FIELDS = ("name", "description")

@@ -9,7 +9,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.test import Client
 
 from auditlogs.models import AuditEvent
-from auditlogs.signals import on_logged_in
+from auditlogs.web.sign_in import on_logged_in
 from orgs.models import Membership, Organization, Plan, Role, User
 from projects.models import Chatbot, Project
 

@@ -3,10 +3,10 @@
 import django.utils.timezone
 from django.db import migrations, models
 
-from auditlogs import partitions
+from auditlogs.storage import partitions
 
 # On PostgreSQL the event table is range-partitioned by month on occurred_at (see
-# auditlogs/partitions.py and docs/scale.md). PostgreSQL requires every unique key of a
+# auditlogs/storage/partitions.py and docs/scale.md). PostgreSQL requires every unique key of a
 # partitioned table to include the partition key, so the database primary key is
 # (id, occurred_at); ids still come from one identity sequence and stay unique. Django's model
 # state is unchanged (id is the primary key), so the ORM and makemigrations see the same

@@ -96,7 +96,7 @@ class Migration(migrations.Migration):
         # On a partitioned table PostgreSQL accepts only unique keys that include the partition
         # key (occurred_at), which would not say what this one says. So on PostgreSQL the
         # constraint is a plain index on the same columns: the ChainHead row lock that every
-        # writer takes (auditlogs.recorder.append, auditlogs.bulk) is what keeps sequences
+        # writer takes (auditlogs.recording.recorder.append, auditlogs.storage.bulk) is what keeps sequences
         # unique, and the chain verifier detects a duplicate. Elsewhere it is the real constraint.
         migrations.SeparateDatabaseAndState(
             state_operations=[

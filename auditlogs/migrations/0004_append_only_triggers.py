@@ -1,8 +1,8 @@
-"""Append-only triggers on events and checkpoints, PostgreSQL and SQLite (auditlogs/guards.py)."""
+"""Append-only triggers on events and checkpoints, PostgreSQL and SQLite (auditlogs/integrity/guards.py)."""
 
 from django.db import migrations
 
-from auditlogs import guards
+from auditlogs.integrity import guards
 
 
 def install(apps, schema_editor):

@@ -2,7 +2,7 @@ import json
 
 from django import template
 
-from auditlogs.chain import format_time
+from auditlogs.recording.chain import format_time
 
 register = template.Library()
 

@@ -9,10 +9,11 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-from auditlogs import chain, guards
-from auditlogs.catalogue import Severity
+from auditlogs import record
+from auditlogs.integrity import guards
 from auditlogs.models import AuditEvent
-from auditlogs.recorder import record
+from auditlogs.recording import chain
+from auditlogs.recording.catalogue import Severity
 
 EVENTS = "auditlogs_auditevent"
 ACTIONS = ["project.viewed", "project.updated", "chatbot.deleted", "member.role_changed"]

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from auditlogs.recorder import record
+from auditlogs import record
 
 
 def test_events_are_listed_filtered_and_searched(world, ops):

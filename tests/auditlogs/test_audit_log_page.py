@@ -9,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from auditlogs.catalogue import Severity
-from auditlogs.context import Actor, acting_as
+from auditlogs import record
 from auditlogs.models import AuditEvent
-from auditlogs.recorder import record
+from auditlogs.recording.catalogue import Severity
+from auditlogs.recording.context import Actor, acting_as
 from projects import services as project_services
 
 URL = "/orgs/acme/settings/audit-logs/"

@@ -8,10 +8,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from auditlogs import bulk, chain
-from auditlogs.catalogue import Severity
+from auditlogs import record
 from auditlogs.models import AuditEvent, ChainHead
-from auditlogs.recorder import record
+from auditlogs.recording import chain
+from auditlogs.recording.catalogue import Severity
+from auditlogs.storage import bulk
 from projects.models import Project
 from tests.auditlogs.conftest import generate
 

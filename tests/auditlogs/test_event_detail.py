@@ -1,8 +1,8 @@
 """Info: the details of one event, as an HTMX fragment and as a page of its own."""
 
-from auditlogs.changes import MASK
-from auditlogs.context import AuditContext, using_context
-from auditlogs.recorder import record
+from auditlogs import record
+from auditlogs.recording.changes import MASK
+from auditlogs.recording.context import AuditContext, using_context
 
 URL = "/orgs/acme/settings/audit-logs/events/{}/"
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditlogs.recorder import record
+from auditlogs import record
 
 PARAMS = ["severity", "project", "range", "start", "end", "action", "actor", "q", "cursor"]
 VALUES = st.one_of(

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
-from auditlogs import guards
-from auditlogs.checkpoints import checkpoint
+from auditlogs.integrity import guards
+from auditlogs.integrity.checkpoints import checkpoint
 from auditlogs.models import AuditEvent, Checkpoint, ImmutableEventError
 from tests.auditlogs.integrity_support import EVENTS, fill, is_postgresql
 from tests.conftest import make_user
@@ -163,8 +163,8 @@ def test_an_organization_with_events_cannot_be_deleted(world):
 
 def test_events_are_only_written_for_an_organization_that_exists(world):
     """The chain head every writer locks first carries the foreign key the events do not."""
-    from auditlogs import bulk
     from auditlogs.management.commands.generate_audit_events import synthetic_templates
+    from auditlogs.storage import bulk
     from orgs.models import Organization
 
     missing = 987_654

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from auditlogs.integrity import verify
+from auditlogs.integrity.verification import verify
 from auditlogs.models import AuditEvent
 
 WRITERS, EACH = 4, 60
@@ -19,7 +19,7 @@ WRITER = """
 import sys, time, django
 django.setup()
 from django.db import transaction
-from auditlogs.recorder import record
+from auditlogs import record
 from orgs.models import Organization
 organization = Organization.objects.get(slug=sys.argv[1])
 while time.time() < float(sys.argv[4]):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from auditlogs import signing
-from auditlogs.checkpoints import checkpoint
-from auditlogs.integrity import record_failure, verify
+from auditlogs.integrity import signing
+from auditlogs.integrity.checkpoints import checkpoint
+from auditlogs.integrity.verification import record_failure, verify
 from auditlogs.models import AuditEvent
 from tests.auditlogs.integrity_support import EVENTS, fill, rehash_from, tamper
 
@@ -144,7 +144,7 @@ def test_a_new_log_is_not_verified_yet(world):
 
 
 def test_the_offline_tool_hashes_exactly_the_fields_the_server_chains():
-    from auditlogs.chain import HASHED_FIELDS
+    from auditlogs.recording.chain import HASHED_FIELDS
     from tools import verify_audit_export
 
     assert verify_audit_export.HASHED_FIELDS == HASHED_FIELDS

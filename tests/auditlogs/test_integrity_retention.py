@@ -7,11 +7,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from auditlogs import retention
-from auditlogs.context import Actor, acting_as
-from auditlogs.integrity import FAILURE_ACTION, Kind, verify
+from auditlogs.integrity import retention
+from auditlogs.integrity.retention import RETENTION_ACTION
+from auditlogs.integrity.verification import FAILURE_ACTION, Kind, verify
 from auditlogs.models import AuditEvent, Checkpoint
-from auditlogs.retention import RETENTION_ACTION
+from auditlogs.recording.context import Actor, acting_as
 from tests.auditlogs.integrity_support import EVENTS, fill, tamper
 
 

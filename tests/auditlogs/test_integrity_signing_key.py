@@ -9,8 +9,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from auditlogs import signing
-from auditlogs.checks import signing_key_loads
+from auditlogs.integrity import signing
+from auditlogs.integrity.checks import signing_key_loads
 
 ROOT = Path(__file__).resolve().parents[2]
 

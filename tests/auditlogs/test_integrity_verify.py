@@ -9,11 +9,12 @@ from django.core.management import CommandError, call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditlogs import chain, signing
-from auditlogs.checkpoints import IntegrityBroken, SignedStatement, checkpoint
-from auditlogs.integrity import FAILURE_ACTION, Kind, integrity_status, verify
+from auditlogs import record
+from auditlogs.integrity import signing
+from auditlogs.integrity.checkpoints import IntegrityBroken, SignedStatement, checkpoint
+from auditlogs.integrity.verification import FAILURE_ACTION, Kind, integrity_status, verify
 from auditlogs.models import AuditEvent, Checkpoint
-from auditlogs.recorder import record
+from auditlogs.recording import chain
 from tests.auditlogs.integrity_support import (
     EVENTS,
     fill,

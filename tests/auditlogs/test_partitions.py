@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
-from auditlogs import bulk, partitions
+from auditlogs import record
 from auditlogs.models import AuditEvent
-from auditlogs.recorder import record
+from auditlogs.storage import bulk, partitions
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="SQLite has no partitions; the table is plain"

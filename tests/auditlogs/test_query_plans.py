@@ -19,7 +19,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from auditlogs.models import AuditEvent
-from auditlogs.paging import OLDER, Cursor
+from auditlogs.web.paging import OLDER, Cursor
 from projects.models import Project
 from tests.auditlogs.conftest import generate
 

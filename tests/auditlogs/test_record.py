@@ -4,11 +4,11 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from auditlogs import record
-from auditlogs.catalogue import CATALOGUE, Severity, UnknownAction
-from auditlogs.changes import MASK
-from auditlogs.context import Actor, ActorType, acting_as
 from auditlogs.models import AuditEvent, ImmutableEventError
-from auditlogs.recorder import InvalidEventData
+from auditlogs.recording.catalogue import CATALOGUE, Severity, UnknownAction
+from auditlogs.recording.changes import MASK
+from auditlogs.recording.context import Actor, ActorType, acting_as
+from auditlogs.recording.recorder import InvalidEventData
 from projects import services as project_services
 from projects.models import Project
 
@@ -128,6 +128,6 @@ def test_deleting_a_project_or_a_person_changes_nothing_in_the_log(world, events
 
 
 def test_the_hashed_severity_names_match_the_catalogue():
-    from auditlogs.chain import SEVERITY_NAMES
+    from auditlogs.recording.chain import SEVERITY_NAMES
 
     assert {int(severity): severity.key for severity in Severity} == SEVERITY_NAMES

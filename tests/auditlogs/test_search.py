@@ -4,11 +4,11 @@
 import pytest
 from django.db import connection
 
-from auditlogs import search
-from auditlogs.access import log_viewer_for
-from auditlogs.filters import AuditEventFilter
 from auditlogs.models import AuditEvent
-from auditlogs.paging import OLDER, Cursor
+from auditlogs.storage import search
+from auditlogs.web.access import log_viewer_for
+from auditlogs.web.filters import AuditEventFilter
+from auditlogs.web.paging import OLDER, Cursor
 from tests.auditlogs.conftest import generate
 
 postgresql_only = pytest.mark.skipif(

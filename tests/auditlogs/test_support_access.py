@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from auditlogs.catalogue import Severity
 from auditlogs.models import SupportAccess
+from auditlogs.recording.catalogue import Severity
 
 LOG = "/orgs/acme/settings/audit-logs/"
 

@@ -18,8 +18,8 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from auditlogs.context import Actor, AuditContext, using_context
-from auditlogs.recorder import append, build_event, record
+from auditlogs.recording.context import Actor, AuditContext, using_context
+from auditlogs.recording.recorder import append, build_event, record
 from orgs.models import User
 from projects import services as project_services
 from tests.conftest import PASSWORD

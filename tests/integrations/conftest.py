@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from auditlogs.context import Actor, acting_as
-from auditlogs.recorder import record
+from auditlogs import record
+from auditlogs.recording.context import Actor, acting_as
 from integrations import services
 
 

@@ -5,7 +5,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 
-from auditlogs.recorder import record
+from auditlogs import record
 from integrations import alerts, services
 from projects import services as project_services
 

@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from auditlogs.context import ActorType
+from auditlogs import record
 from auditlogs.models import AuditEvent
-from auditlogs.recorder import record
+from auditlogs.recording.context import ActorType
 from integrations import services
 from integrations.models import ApiToken
 from orgs.models import Plan

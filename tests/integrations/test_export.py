@@ -8,10 +8,10 @@ from urllib.parse import parse_qs
 import pytest
 from django.urls import reverse
 
-from auditlogs.access import log_viewer_for
-from auditlogs.filters import AuditEventFilter
+from auditlogs import record
 from auditlogs.models import AuditEvent
-from auditlogs.recorder import record
+from auditlogs.web.access import log_viewer_for
+from auditlogs.web.filters import AuditEventFilter
 from integrations.serializers import FIELDS, event_dict
 from tools import verify_audit_export as verifier
 
@@ -186,7 +186,7 @@ def test_csv_round_trips_awkward_text(world, history):
 
 
 def test_backslashes_newlines_and_tabs_survive_both_formats(world, tmp_path):
-    from auditlogs.recorder import record
+    from auditlogs import record
 
     record("organization.updated", organization=world.acme, target=world.acme,
            changes={"name": ["C:\\temp\\new", "line\nbreak\ttab \"q\" \\\\"]},
@@ -204,7 +204,7 @@ def test_backslashes_newlines_and_tabs_survive_both_formats(world, tmp_path):
 
 
 def test_exports_end_with_the_newest_signed_checkpoint(world, history, tmp_path):
-    from auditlogs.checkpoints import checkpoint
+    from auditlogs.integrity.checkpoints import checkpoint
 
     signed, _ = checkpoint(world.acme)
     client = world.client(world.owner)

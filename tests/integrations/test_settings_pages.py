@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from auditlogs.changes import MASK
+from auditlogs.recording.changes import MASK
 from integrations import services, ssrf
 from integrations.models import AlertSubscription, ApiToken, Destination, hash_token
 

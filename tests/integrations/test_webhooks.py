@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from auditlogs.recorder import record
+from auditlogs import record
 from integrations import services, ssrf, webhooks
 from integrations.models import Destination
 from orgs.models import Plan

@@ -2,9 +2,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from auditlogs import partitions
-from auditlogs.catalogue import Severity
 from auditlogs.models import AuditEvent, Checkpoint
+from auditlogs.recording.catalogue import Severity
+from auditlogs.storage import partitions
 from orgs.models import Membership, Organization, User
 from projects.models import Chatbot, Project
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from auditlogs.catalogue import Severity
+from auditlogs.recording.catalogue import Severity
 from orgs.models import Membership, Role
 
 

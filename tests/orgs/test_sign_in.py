@@ -1,6 +1,6 @@
 """Sign-in by e-mail, sign-out, and the events they leave in each of the person's organizations."""
 
-from auditlogs.catalogue import Severity
+from auditlogs.recording.catalogue import Severity
 from tests.conftest import PASSWORD, add_member
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from auditlogs.catalogue import Severity
-from auditlogs.changes import MASK
+from auditlogs.recording.catalogue import Severity
+from auditlogs.recording.changes import MASK
 from projects.models import Chatbot, Project
 
 

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from auditlogs import retention
-from auditlogs.checkpoints import IntegrityBroken
-from auditlogs.integrity import record_failure
+from auditlogs.integrity import retention
+from auditlogs.integrity.checkpoints import IntegrityBroken
+from auditlogs.integrity.verification import record_failure
 from auditlogs.management.commands._integrity import organizations
 
 

@@ -26,13 +26,13 @@ from django.template import engines
 from django.test import Client
 from django.utils import timezone
 
-from auditlogs import bulk, partitions
-from auditlogs.access import log_viewer_for
-from auditlogs.filters import AuditEventFilter
 from auditlogs.management.commands.generate_audit_events import Command as Generate
 from auditlogs.models import AuditEvent
-from auditlogs.paging import OLDER, Cursor
-from auditlogs.presenters import present
+from auditlogs.storage import bulk, partitions
+from auditlogs.web.access import log_viewer_for
+from auditlogs.web.filters import AuditEventFilter
+from auditlogs.web.paging import OLDER, Cursor
+from auditlogs.web.presenters import present
 from orgs.models import Membership, Organization, Plan, Role, User
 from projects.models import Project
 

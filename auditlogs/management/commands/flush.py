@@ -2,13 +2,13 @@
 
 `flush` erases every row of every table; it is what test runs use between transactional tests.
 The append-only triggers refuse that unless the same transaction holds a whole-table deletion
-grant (auditlogs/guards.py), so this override opens one around Django's own command.
+grant (auditlogs/integrity/guards.py), so this override opens one around Django's own command.
 """
 
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
-from auditlogs.guards import granted_deletion
+from auditlogs.integrity.guards import granted_deletion
 
 
 class Command(flush.Command):

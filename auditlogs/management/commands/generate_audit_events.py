@@ -17,9 +17,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from auditlogs import bulk, partitions
-from auditlogs.catalogue import EVENT_TYPES, Severity
-from auditlogs.context import ActorType
+from auditlogs.recording.catalogue import EVENT_TYPES, Severity
+from auditlogs.recording.context import ActorType
+from auditlogs.storage import bulk, partitions
 from orgs.models import Organization
 from projects.models import Project
 

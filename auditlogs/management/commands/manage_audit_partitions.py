@@ -6,14 +6,14 @@
 
 Run it daily or monthly (cron); a post_migrate hook also creates this month and the next.
 Dropping removes every organization's events of those months at once (no row triggers, no
-VACUUM); see auditlogs/partitions.py.
+VACUUM); see auditlogs/storage/partitions.py.
 """
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from auditlogs import partitions
+from auditlogs.storage import partitions
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from auditlogs import guards
-from auditlogs.integrity import record_failure, verify
+from auditlogs.integrity import guards
+from auditlogs.integrity.verification import record_failure, verify
 from auditlogs.management.commands._integrity import ProgressBar, organizations
 
 

@@ -13,11 +13,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from auditlogs import partitions
-from auditlogs.checkpoints import checkpoint
-from auditlogs.context import Actor, ActorType, AuditContext, using_context
+from auditlogs import record
+from auditlogs.integrity.checkpoints import checkpoint
 from auditlogs.models import AuditEvent
-from auditlogs.recorder import record
+from auditlogs.recording.context import Actor, ActorType, AuditContext, using_context
+from auditlogs.storage import partitions
 from orgs import services as org_services
 from orgs.models import Membership, Organization, Plan, Role, User
 from projects import services as project_services
@@ -198,7 +198,7 @@ class History:
                 record(
                     "user.login_failed", organization=self.org, target=self.users[admin],
                     metadata={"attempted_email": admin},
-                    # as auditlogs/signals.py records it: nobody proved who they were
+                    # as auditlogs/web/sign_in.py records it: nobody proved who they were
                     actor=Actor(type=ActorType.USER, id=None, label=admin),
                 )
         elif roll < 0.90:

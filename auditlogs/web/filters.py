@@ -11,9 +11,9 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
-from auditlogs import search
-from auditlogs.catalogue import EVENT_TYPES, Severity
-from auditlogs.paging import Cursor, Page, keyset_page
+from auditlogs.recording.catalogue import EVENT_TYPES, Severity
+from auditlogs.storage import search
+from auditlogs.web.paging import Cursor, Page, keyset_page
 
 DATE_PRESETS = [
     ("24h", "Last 24 hours", timedelta(hours=24)),
@@ -161,7 +161,7 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def page(self, cursor: Cursor | None, size: int) -> Page:
         """One keyset page of the filtered events; a search is read the way that finds its
-        page fastest (auditlogs/search.py)."""
+        page fastest (auditlogs/storage/search.py)."""
         read = partial(keyset_page, self.qs, cursor, size)
         if search.worth_reading_in_order(self.unsearched, self.form.cleaned_data.get("q") or ""):
             page = search.read_in_index_order(read)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from auditlogs import views
+from auditlogs.web import views
 
 urlpatterns = [
     path("", views.support_access, name="support_access"),

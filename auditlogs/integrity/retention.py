@@ -7,7 +7,7 @@ removed like this, in one transaction:
 1. the chain is verified through the last event to remove (a broken chain is never pruned:
    that would destroy the evidence), and a checkpoint is signed at exactly that event, so the
    first event kept is vouched for and the chain stays verifiable;
-2. a deletion grant for that organization and sequence (auditlogs/guards.py) opens the
+2. a deletion grant for that organization and sequence (auditlogs/integrity/guards.py) opens the
    append-only triggers for exactly those rows, and they are deleted in batches;
 3. an `audit_log.retention_applied` event records what was removed.
 
@@ -21,10 +21,12 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from auditlogs import chain, checkpoints, partitions
-from auditlogs.context import Actor
-from auditlogs.guards import granted_deletion
+from auditlogs.integrity import checkpoints
+from auditlogs.integrity.guards import granted_deletion
 from auditlogs.models import AuditEvent
+from auditlogs.recording import chain
+from auditlogs.recording.context import Actor
+from auditlogs.storage import partitions
 
 RETENTION_ACTION = "audit_log.retention_applied"
 DELETE_BATCH = 10_000
@@ -66,7 +68,7 @@ def plan(organization, now: datetime | None = None) -> RetentionPlan | None:
 def apply(organization, now: datetime | None = None) -> RetentionPlan | None:
     """Remove the events `plan` names; raises checkpoints.IntegrityBroken if the chain does
     not verify through them."""
-    from auditlogs.recorder import record
+    from auditlogs import record
 
     with transaction.atomic():
         removal = plan(organization, now)

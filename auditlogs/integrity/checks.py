@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 @checks.register(checks.Tags.security, deploy=False)
 def signing_key_loads(app_configs=None, **kwargs):
-    from auditlogs import signing
+    from auditlogs.integrity import signing
 
     try:
         signing.verification_keys()

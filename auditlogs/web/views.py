@@ -10,15 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
-from auditlogs.context import Actor, ActorType
-from auditlogs.filters import AuditEventFilter
-from auditlogs.forms import SupportAccessForm
-from auditlogs.integrity import integrity_status
+from auditlogs import record, record_once_a_day
+from auditlogs.integrity.verification import integrity_status
 from auditlogs.models import SupportAccess
-from auditlogs.paging import Cursor, InvalidCursor
-from auditlogs.presenters import present
-from auditlogs.recorder import record, record_once_a_day
-from auditlogs.viewing import log_view, render_for_viewer, wants_fragment
+from auditlogs.recording.context import Actor, ActorType
+from auditlogs.web.filters import AuditEventFilter
+from auditlogs.web.forms import SupportAccessForm
+from auditlogs.web.paging import Cursor, InvalidCursor
+from auditlogs.web.presenters import present
+from auditlogs.web.viewing import log_view, render_for_viewer, wants_fragment
 
 
 @vary_on_headers("HX-Request")

@@ -1,12 +1,12 @@
 """Signed checkpoints: "organization O's chain had hash H at event #N, at time T".
 
-The signed bytes are the canonical JSON (auditlogs/chain.py) of
+The signed bytes are the canonical JSON (auditlogs/recording/chain.py) of
 
     {"type": "auditlogs.checkpoint", "version": 1, "organization": O, "sequence": N,
      "head_hash": H, "signed_at": "<UTC ISO 8601, µs, Z>"}
 
-signed with Ed25519 (auditlogs/signing.py). A checkpoint is made only after the chain up to
-it has been verified, so "checkpoint #N" also means "verified through event #N".
+signed with Ed25519 (auditlogs/integrity/signing.py). A checkpoint is made only after the chain
+up to it has been verified, so "checkpoint #N" also means "verified through event #N".
 """
 
 import json
@@ -18,8 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from auditlogs import chain, signing
+from auditlogs.integrity import signing
 from auditlogs.models import AuditEvent, Checkpoint
+from auditlogs.recording import chain
 
 STATEMENT_TYPE = "auditlogs.checkpoint"
 STATEMENT_VERSION = 1
@@ -100,7 +101,7 @@ def checkpoint(organization, *, progress=None) -> tuple[Checkpoint | None, bool]
     Returns (the newest checkpoint, whether it is new). Raises IntegrityBroken, signing
     nothing, when the chain does not verify.
     """
-    from auditlogs.integrity import failure_since_last_checkpoint, verify
+    from auditlogs.integrity.verification import failure_since_last_checkpoint, verify
 
     incremental = not failure_since_last_checkpoint(organization)
     report = verify(organization, incremental=incremental, progress=progress)
@@ -119,7 +120,7 @@ def checkpoint(organization, *, progress=None) -> tuple[Checkpoint | None, bool]
 def anchor(organization, sequence: int) -> Checkpoint:
     """A checkpoint at exactly `sequence`, made after verifying the chain through it: retention
     needs one to vouch for the first event it keeps."""
-    from auditlogs.integrity import verify
+    from auditlogs.integrity.verification import verify
 
     existing = Checkpoint.objects.filter(organization_id=organization.pk, sequence=sequence).first()
     report = verify(organization, through=sequence)

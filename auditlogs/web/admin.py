@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from auditlogs.catalogue import EVENT_TYPES
 from auditlogs.models import AuditEvent, Checkpoint, SupportAccess
+from auditlogs.recording.catalogue import EVENT_TYPES
 
 COUNT_CAP = 10_000
 

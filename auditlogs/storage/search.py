@@ -25,7 +25,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from psycopg import errors
 
-from auditlogs.catalogue import actions_matching
+from auditlogs.recording.catalogue import actions_matching
 
 SAMPLE_ROWS = 1_000
 IN_ORDER_BUDGET_MS = 500

@@ -1,4 +1,4 @@
-from auditlogs.context import context_from_request, using_context
+from auditlogs.recording.context import context_from_request, using_context
 
 
 class AuditContextMiddleware:

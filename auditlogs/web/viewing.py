@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from auditlogs.access import log_viewer_for
+from auditlogs.web.access import log_viewer_for
 
 ENTERPRISE_TEMPLATE = "auditlogs/enterprise_required.html"
 

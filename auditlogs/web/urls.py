@@ -1,11 +1,11 @@
 from django.urls import path
 
-from auditlogs import integrity_views, views
+from auditlogs.web import downloads, views
 
 urlpatterns = [
     path("", views.audit_log, name="audit_log"),
     path("events/<int:event_id>/", views.event_detail, name="audit_event"),
     path(
-        "integrity/export/", integrity_views.integrity_export, name="audit_integrity_export"
+        "integrity/export/", downloads.integrity_export, name="audit_integrity_export"
     ),
 ]

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from auditlogs.access import LogViewer
-from auditlogs.chain import format_time
 from auditlogs.models import AuditEvent
+from auditlogs.recording.chain import format_time
+from auditlogs.web.access import LogViewer
 from projects.models import Project
 
 _ID_SLOT = "918273645"  # stands for an event id while the Info URL pattern is reversed once

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from django.db import connection as default_connection
 from django.db import transaction
 
-from auditlogs import guards
+from auditlogs.integrity import guards
 
 TABLE = "auditlogs_auditevent"
 DEFAULT_PARTITION = f"{TABLE}_default"

@@ -4,8 +4,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db import transaction
 from django.dispatch import receiver
 
-from auditlogs.context import Actor, ActorType
-from auditlogs.recorder import record
+from auditlogs import record
+from auditlogs.recording.context import Actor, ActorType
 from orgs.models import Organization, User
 
 

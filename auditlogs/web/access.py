@@ -71,7 +71,7 @@ class LogViewer:
 
 
 def log_viewer_for(user, org_slug: str) -> LogViewer:
-    """The viewer of an organization's log, or 404 (auditlogs/viewing.py adds the plan gate)."""
+    """The viewer of an organization's log, or 404 (auditlogs/web/viewing.py adds the plan gate)."""
     if not user.is_authenticated:
         raise Http404
     viewer = _as_member(user, org_slug) or _as_support(user, org_slug)

@@ -172,7 +172,7 @@ def event_type(key: str) -> EventType:
         return CATALOGUE[key]
     except KeyError:
         raise UnknownAction(
-            f"{key!r} is not in the audit event catalogue (auditlogs/catalogue.py)."
+            f"{key!r} is not in the audit event catalogue (auditlogs/recording/catalogue.py)."
         ) from None
 
 

@@ -2,9 +2,9 @@
 
 Used by `generate_audit_events` (benchmarks, demos). Events are described by templates:
 everything an event says except its time, request id and place in the chain. A template's
-canonical form (auditlogs.chain) is computed once with placeholder values; per event only the
-time, the request id and the sequence are spliced in, and the link hash is computed from that
-body. Every batch re-checks its first event with `chain.link_hash` itself, and
+canonical form (auditlogs.recording.chain) is computed once with placeholder values; per
+event only the time, the request id and the sequence are spliced in, and the link hash is
+computed from that body. Every batch re-checks its first event with `chain.link_hash` itself, and
 tests/auditlogs/test_bulk.py checks whole chains against `chain.link_hash`, so the two can
 never silently disagree. (chain.canonical_event builds the same text field by field; splicing a
 precomputed template is about three times faster, which is what lets generation keep up with
@@ -27,8 +27,9 @@ from typing import NamedTuple
 
 from django.db import connection, transaction
 
-from auditlogs import chain, partitions, recorder
 from auditlogs.models import AuditEvent
+from auditlogs.recording import chain, recorder
+from auditlogs.storage import partitions
 
 # The columns COPY writes, in order; `id` comes from the table's identity sequence.
 COPY_COLUMNS = (
@@ -235,7 +236,7 @@ def _check_first_link(organization_id: int, prev_hash: str, row: tuple) -> None:
     draw, sequence, _, _, digest = row
     fields = draw.template.event_fields(sequence, draw.occurred_at, draw.request_id)
     if chain.link_hash(prev_hash, organization_id, fields) != digest:
-        raise AssertionError("auditlogs.bulk disagrees with auditlogs.chain.link_hash.")
+        raise AssertionError("The bulk path disagrees with chain.link_hash.")
 
 
 def _copy_chunks(organization_id: int, rows: Iterable[tuple], kept: list | None) -> Iterator[str]:

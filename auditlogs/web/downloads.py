@@ -8,11 +8,12 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from auditlogs import chain, integrity, signing
-from auditlogs.checkpoints import signed_statements
+from auditlogs import record
+from auditlogs.integrity import signing, verification
+from auditlogs.integrity.checkpoints import signed_statements
 from auditlogs.models import AuditEvent
-from auditlogs.recorder import record
-from auditlogs.viewing import log_view
+from auditlogs.recording import chain
+from auditlogs.web.viewing import log_view
 
 EXPORT_TYPE = "auditlogs.export"
 EXPORT_VERSION = 1
@@ -68,7 +69,7 @@ def export_lines(organization, *, with_events: bool = True) -> Iterator[str]:
         batch = events.order_by("sequence", "id")
         if last is not None:
             batch = batch.filter(sequence__gte=last[0]).exclude(sequence=last[0], id__lte=last[1])
-        rows = list(batch.values_list(*integrity.COLUMNS)[:BATCH])
+        rows = list(batch.values_list(*verification.COLUMNS)[:BATCH])
         if not rows:
             return
         for row in rows:

@@ -21,10 +21,11 @@ from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
-from auditlogs import chain, signing
-from auditlogs.checkpoints import SignedStatement, signed_statements
-from auditlogs.context import Actor
+from auditlogs.integrity import signing
+from auditlogs.integrity.checkpoints import SignedStatement, signed_statements
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
+from auditlogs.recording import chain
+from auditlogs.recording.context import Actor
 
 FAILURE_ACTION = "audit_log.integrity_failed"
 COLUMNS = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
@@ -401,7 +402,7 @@ def integrity_status(organization) -> IntegrityStatus:
 def record_failure(organization, report: Report) -> bool:
     """Put a failed verification in the organization's own log, once per distinct problem
     (the next checkpoint can only be signed once the chain verifies again)."""
-    from auditlogs.recorder import record
+    from auditlogs import record
 
     problem = report.problem
     metadata = {"kind": str(problem.kind), "sequence": problem.sequence, "problem": str(problem)}

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from auditlogs import chain
-from auditlogs.catalogue import Severity, event_type
-from auditlogs.changes import is_secret, mask
-from auditlogs.context import Actor, current_context
 from auditlogs.models import AuditEvent, ChainHead
+from auditlogs.recording import chain
+from auditlogs.recording.catalogue import Severity, event_type
+from auditlogs.recording.changes import is_secret, mask
+from auditlogs.recording.context import Actor, current_context
 
 
 class InvalidEventData(ValueError):

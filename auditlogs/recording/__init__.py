@@ -1,0 +1,7 @@
+"""Recording: the event catalogue, the request context, `record()` and the chain's linking.
+
+Owns everything that turns a person's action into a stored, hashed event. Knows organizations
+and projects only by id (and the name at the time); imports nothing from `orgs`, `projects`,
+`integrations` or the other rooms but `auditlogs.storage`'s database backend. Map:
+docs/architecture.md.
+"""
