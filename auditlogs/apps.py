@@ -26,5 +26,5 @@ def _reinstall_guards(sender, using, plan=None, **kwargs):
 
     connection = connections[using]
     applied = MigrationRecorder(connection).applied_migrations()
-    if ("auditlogs", "0004_append_only_triggers") in applied:
+    if ("auditlogs", "0001_initial") in applied:
         guards.install(connection)

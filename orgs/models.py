@@ -13,12 +13,28 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a known time zone, such as Europe/Berlin.")
 
 
+def clean_fields_and_timezone(instance, clean_fields, exclude=None) -> None:
+    """A model's clean_fields() plus the check of its `timezone` field, errors together. The
+    check is not a field validator so that migrations need not import this module."""
+    errors = {}
+    try:
+        clean_fields(exclude)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if instance.timezone and "timezone" not in errors and "timezone" not in (exclude or ()):
+        try:
+            validate_timezone(instance.timezone)
+        except ValidationError as error:
+            errors["timezone"] = error.error_list
+    if errors:
+        raise ValidationError(errors)
+
+
 def available_timezones() -> set[str]:
     return zoneinfo.available_timezones()
 
 
 class UserManager(BaseUserManager):
-    use_in_migrations = True
 
     def _create_user(self, email, password, **extra):
         if not email:
@@ -49,7 +65,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     timezone = models.CharField(
         max_length=64,
         blank=True,
-        validators=[validate_timezone],
         help_text="Times are shown in this zone; empty means the organization's zone.",
     )
     is_active = models.BooleanField(default=True)
@@ -68,6 +83,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.email
+
+    def clean_fields(self, exclude=None):
+        clean_fields_and_timezone(self, super().clean_fields, exclude)
 
     def get_full_name(self):
         return self.name or self.email
@@ -94,7 +112,7 @@ class Organization(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(default=django_timezone.now)
     audit_retention_days = models.PositiveIntegerField(
         null=True,
@@ -110,6 +128,9 @@ class Organization(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean_fields(self, exclude=None):
+        clean_fields_and_timezone(self, super().clean_fields, exclude)
 
     @property
     def has_audit_logs(self) -> bool:

@@ -7,8 +7,9 @@ up to a sequence number, `flush` grants everything (organization NULL). TRUNCATE
 `flush` uses, is refused on PostgreSQL without such a whole-table grant. Every refusal is an
 IntegrityError naming the table and the operation.
 
-`install` is idempotent: the migration calls it and so does a post_migrate hook, because
-SQLite rebuilds a table (dropping its triggers) whenever a later migration alters it.
+`install` is idempotent. The initial migration runs its own frozen copy of this SQL; a
+post_migrate hook calls `install` because SQLite rebuilds a table (dropping its triggers)
+whenever a later migration alters it.
 """
 
 GRANT_TABLE = "auditlogs_deletion_grant"

@@ -3,8 +3,8 @@
 The table `auditlogs_auditevent` is range-partitioned on `occurred_at` by calendar month in UTC:
 `auditlogs_auditevent_p2026_11` holds [2026-11-01, 2026-12-01). A DEFAULT partition catches any
 row whose month has no partition yet, so an insert never fails; `ensure_partitions` creates
-months ahead of time (the `manage_audit_partitions` command, a `post_migrate` hook and the
-initial migration call it) so the default partition stays empty.
+months ahead of time (the `manage_audit_partitions` command and a `post_migrate` hook call it)
+so the default partition stays empty.
 
 Retention drops whole months: `drop_partitions_before(month)` detaches and drops every month
 partition that ends on or before `month`. That is a catalogue operation: fast, no DELETE, no
