@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from auditlogs import conf as auditlog_settings
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -129,46 +130,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# The Audit Logs feature.
-AUDITLOG_METADATA_MAX_BYTES = env_int("AUDITLOG_METADATA_MAX_BYTES", 8192)
-AUDITLOG_PAGE_SIZE = 50
-AUDITLOG_TRUST_X_FORWARDED_FOR = env_bool("AUDITLOG_TRUST_X_FORWARDED_FOR", False)
-AUDITLOG_SUPPORT_ACCESS_MINUTES = env_int("AUDITLOG_SUPPORT_ACCESS_MINUTES", 60)
+# The Audit Logs feature: every AUDITLOG_* setting, its default, its environment variable and its
+# meaning are declared in auditlogs/conf.py, which also holds the start-up rule of the signing key
+# (required when DEBUG is off; in DEBUG only, generated into .auditlog-signing-key on first use).
+globals().update(auditlog_settings.from_environment(debug=DEBUG, base_dir=BASE_DIR))
 
-# Integrity (auditlogs/integrity/signing.py, docs/integrity.md): the Ed25519 key that signs
-# checkpoints lives outside the database. AUDITLOG_SIGNING_KEY is the base64 of the 32-byte
-# private key; AUDITLOG_SIGNING_KEY_FILE names a file holding that base64 or a PEM private
-# key. In DEBUG only, a key is generated into .auditlog-signing-key (git-ignored) on first use.
-AUDITLOG_SIGNING_KEY = env_str("AUDITLOG_SIGNING_KEY")
-AUDITLOG_SIGNING_KEY_FILE = env_str("AUDITLOG_SIGNING_KEY_FILE")
-AUDITLOG_SIGNING_KEY_GENERATE = DEBUG and not (AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE)
-if AUDITLOG_SIGNING_KEY_GENERATE:
-    AUDITLOG_SIGNING_KEY_FILE = str(BASE_DIR / ".auditlog-signing-key")
-if not DEBUG and not (AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE):
-    raise ImproperlyConfigured(
-        "AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE must be set when DEBUG is off."
-    )
-# Public keys (base64, comma-separated) of retired signing keys, so old checkpoints still verify.
-AUDITLOG_RETIRED_PUBLIC_KEYS = env_list("AUDITLOG_RETIRED_PUBLIC_KEYS", [])
-# Optional out-of-database witness: every signed checkpoint is also appended to this file as
-# one JSON line, and the verifier checks the chain against those lines too.
-AUDITLOG_CHECKPOINT_WITNESS_FILE = env_str("AUDITLOG_CHECKPOINT_WITNESS_FILE")
-# The page warns when the newest checkpoint is older than this.
-AUDITLOG_CHECKPOINT_MAX_AGE_HOURS = env_int("AUDITLOG_CHECKPOINT_MAX_AGE_HOURS", 24)
-
-# Getting events out (integrations/): exports, the read API, webhooks and alerts.
-AUDITLOG_BASE_URL = env_str("AUDITLOG_BASE_URL", "http://127.0.0.1:8000")
-AUDITLOG_EXPORT_CHUNK_SIZE = env_int("AUDITLOG_EXPORT_CHUNK_SIZE", 5000)
-AUDITLOG_API_RATE_LIMIT = env_int("AUDITLOG_API_RATE_LIMIT", 120)  # requests per token per window
-AUDITLOG_API_RATE_WINDOW = env_int("AUDITLOG_API_RATE_WINDOW", 60)  # seconds
-# Plain http and loopback receivers, for tests and local development only.
-AUDITLOG_WEBHOOK_ALLOW_LOOPBACK = env_bool("AUDITLOG_WEBHOOK_ALLOW_LOOPBACK", False)
-AUDITLOG_WEBHOOK_TIMEOUT = env_int("AUDITLOG_WEBHOOK_TIMEOUT", 10)  # seconds
-AUDITLOG_WEBHOOK_BATCH_SIZE = env_int("AUDITLOG_WEBHOOK_BATCH_SIZE", 100)
-AUDITLOG_WEBHOOK_BACKOFF_BASE = env_int("AUDITLOG_WEBHOOK_BACKOFF_BASE", 10)  # seconds
-AUDITLOG_WEBHOOK_BACKOFF_MAX = env_int("AUDITLOG_WEBHOOK_BACKOFF_MAX", 3600)  # seconds
-AUDITLOG_WEBHOOK_PAUSE_AFTER = env_int("AUDITLOG_WEBHOOK_PAUSE_AFTER", 24 * 3600)  # seconds failing
-AUDITLOG_ALERT_BATCH_SIZE = env_int("AUDITLOG_ALERT_BATCH_SIZE", 50)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "audit-logs@localhost")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

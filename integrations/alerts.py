@@ -6,10 +6,10 @@ mail listing every new Critical event they may see (members: their projects' eve
 up to AUDITLOG_ALERT_BATCH_SIZE events a mail.
 """
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from auditlogs.conf import app_settings
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording.catalogue import Severity
 from auditlogs.recording.chain import format_time
@@ -21,7 +21,7 @@ MAX_MAILS_PER_PASS = 10
 
 
 def absolute_url(path: str) -> str:
-    return settings.AUDITLOG_BASE_URL.rstrip("/") + path
+    return app_settings.BASE_URL.rstrip("/") + path
 
 
 def send_alerts() -> int:
@@ -40,7 +40,7 @@ def _alert(subscription: AlertSubscription) -> int:
     membership = subscription.membership
     viewer = None  # built only when there is something to send
     sent = 0
-    batch_size = settings.AUDITLOG_ALERT_BATCH_SIZE
+    batch_size = app_settings.ALERT_BATCH_SIZE
     # Read first: every event up to the head has committed (writers commit in chain order).
     head = ChainHead.sequence_for(membership.organization_id)
     for _ in range(MAX_MAILS_PER_PASS):

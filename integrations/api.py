@@ -9,13 +9,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC
 
-from django.conf import settings
 from django.core.cache import cache
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
 from auditlogs import record_once_a_day
+from auditlogs.conf import app_settings
 from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.access import LogViewer
 from auditlogs.web.filters import AuditEventFilter
@@ -158,7 +158,7 @@ def list_audit_events(request, slug: str, params: Query[EventQuery]):
 
 def _rate_limit(token: ApiToken) -> None:
     """A fixed window per token in the cache: at most AUDITLOG_API_RATE_LIMIT requests."""
-    window = settings.AUDITLOG_API_RATE_WINDOW
+    window = app_settings.API_RATE_WINDOW
     now = time.time()
     window_start = int(now // window) * window
     key = f"integrations:api-rate:{token.pk}:{window_start}"
@@ -168,11 +168,11 @@ def _rate_limit(token: ApiToken) -> None:
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window + 5)
         count = 1
-    if count > settings.AUDITLOG_API_RATE_LIMIT:
+    if count > app_settings.API_RATE_LIMIT:
         retry_after = max(1, math.ceil(window_start + window - now))
         raise ApiError(
             429,
-            f"Too many requests: at most {settings.AUDITLOG_API_RATE_LIMIT} per {window} seconds "
+            f"Too many requests: at most {app_settings.API_RATE_LIMIT} per {window} seconds "
             f"per token. Retry after {retry_after} seconds.",
             {"retry_after": retry_after},
         )

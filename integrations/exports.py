@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from itertools import islice
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
+from auditlogs.conf import app_settings
 from auditlogs.integrity import signing
 from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import Checkpoint
@@ -103,7 +103,7 @@ def export_chunks(
 
 def _row_batches(events) -> Iterator[list]:
     """Rows of `export_rows`, a chunk at a time, from one streaming cursor."""
-    size = settings.AUDITLOG_EXPORT_CHUNK_SIZE
+    size = app_settings.EXPORT_CHUNK_SIZE
     iterator = export_rows(events).iterator(chunk_size=size)
     while batch := list(islice(iterator, size)):
         yield batch

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from auditlogs.conf import app_settings
+
 TOKEN_PREFIX = "alk_"
 
 
@@ -151,12 +153,12 @@ class Destination(models.Model):
         self.last_error = error[:2000]
         self.last_error_at = now
         delay = min(
-            settings.AUDITLOG_WEBHOOK_BACKOFF_BASE * 2 ** min(self.failed_attempts - 1, 30),
-            settings.AUDITLOG_WEBHOOK_BACKOFF_MAX,
+            app_settings.WEBHOOK_BACKOFF_BASE * 2 ** min(self.failed_attempts - 1, 30),
+            app_settings.WEBHOOK_BACKOFF_MAX,
         )
         self.next_attempt_at = now + timedelta(seconds=delay)
         pausing = (now - self.failing_since).total_seconds() >= (
-            settings.AUDITLOG_WEBHOOK_PAUSE_AFTER
+            app_settings.WEBHOOK_PAUSE_AFTER
         )
         self.status = DestinationStatus.PAUSED if pausing else DestinationStatus.FAILING
         if pausing:

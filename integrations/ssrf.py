@@ -11,7 +11,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from auditlogs.conf import app_settings
 
 INVALID_URL = "Enter a valid URL such as https://siem.example.com/hook."
 
@@ -28,7 +28,7 @@ def resolve(host: str, port: int) -> list[str]:
 
 def check_url(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, path) of an acceptable URL, or UnsafeDestination. No DNS."""
-    allow_loopback = settings.AUDITLOG_WEBHOOK_ALLOW_LOOPBACK
+    allow_loopback = app_settings.WEBHOOK_ALLOW_LOOPBACK
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -74,7 +74,7 @@ def _refusal(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
-        if settings.AUDITLOG_WEBHOOK_ALLOW_LOOPBACK:
+        if app_settings.WEBHOOK_ALLOW_LOOPBACK:
             return ""
         return "a loopback address"
     if ip.is_link_local:

@@ -20,7 +20,6 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Q
@@ -28,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from auditlogs import record
+from auditlogs.conf import app_settings
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording.context import Actor, acting_as
 from integrations import ssrf
@@ -103,7 +103,7 @@ def _deliver_batch(destination_id: int, now) -> int:
                     organization_id=destination.organization_id,
                     sequence__gt=destination.cursor,
                 ).order_by("sequence")
-            )[: settings.AUDITLOG_WEBHOOK_BATCH_SIZE]
+            )[: app_settings.WEBHOOK_BATCH_SIZE]
         )
         if not rows:
             return 0
@@ -155,7 +155,7 @@ def post(destination: Destination, events: list[dict]) -> None:
         SIGNATURE_HEADER: sign(destination.secret, timestamp, body),
         DELIVERY_HEADER: uuid.uuid4().hex,
     }
-    timeout = settings.AUDITLOG_WEBHOOK_TIMEOUT
+    timeout = app_settings.WEBHOOK_TIMEOUT
     if scheme == "https":
         conn = _PinnedHTTPSConnection(host, port, address, timeout)
     else:

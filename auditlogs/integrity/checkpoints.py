@@ -14,10 +14,10 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from auditlogs.conf import app_settings
 from auditlogs.integrity import signing
 from auditlogs.models import AuditEvent, Checkpoint
 from auditlogs.recording import chain
@@ -145,7 +145,7 @@ def signed_statements(organization_id: int) -> list[SignedStatement]:
 
 def _witness(checkpoint: Checkpoint) -> None:
     """Append the checkpoint to the out-of-database witness file, when one is configured."""
-    path = settings.AUDITLOG_CHECKPOINT_WITNESS_FILE
+    path = app_settings.CHECKPOINT_WITNESS_FILE
     if not path:
         return
     line = json.dumps(SignedStatement.of(checkpoint).as_json(), sort_keys=True) + "\n"
@@ -157,7 +157,7 @@ def _witness(checkpoint: Checkpoint) -> None:
 
 
 def _witnessed(organization_id: int):
-    path = settings.AUDITLOG_CHECKPOINT_WITNESS_FILE
+    path = app_settings.CHECKPOINT_WITNESS_FILE
     if not path or not os.path.exists(path):
         return
     with open(path, encoding="utf-8") as lines:

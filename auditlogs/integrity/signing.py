@@ -12,8 +12,9 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from auditlogs.conf import app_settings
 
 
 def public_key_bytes(public_key: Ed25519PublicKey) -> bytes:
@@ -39,12 +40,12 @@ def decode_public_key(text: str) -> Ed25519PublicKey:
 @functools.cache
 def signing_key() -> Ed25519PrivateKey:
     """The configured private key; cached for the life of the process."""
-    if settings.AUDITLOG_SIGNING_KEY:
-        return _parse_private_key(settings.AUDITLOG_SIGNING_KEY.encode(), "AUDITLOG_SIGNING_KEY")
-    path = Path(settings.AUDITLOG_SIGNING_KEY_FILE or "")
-    if not settings.AUDITLOG_SIGNING_KEY_FILE:
+    if app_settings.SIGNING_KEY:
+        return _parse_private_key(app_settings.SIGNING_KEY.encode(), "AUDITLOG_SIGNING_KEY")
+    path = Path(app_settings.SIGNING_KEY_FILE or "")
+    if not app_settings.SIGNING_KEY_FILE:
         raise ImproperlyConfigured("Set AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE.")
-    if not path.exists() and getattr(settings, "AUDITLOG_SIGNING_KEY_GENERATE", False):
+    if not path.exists() and app_settings.SIGNING_KEY_GENERATE:
         _generate_key_file(path)
     try:
         data = path.read_bytes()
@@ -57,7 +58,7 @@ def verification_keys() -> dict[str, Ed25519PublicKey]:
     """Every public key a checkpoint may be signed with, by key id: the current one and any
     retired ones still listed in AUDITLOG_RETIRED_PUBLIC_KEYS."""
     keys = [signing_key().public_key()]
-    keys += [decode_public_key(text) for text in settings.AUDITLOG_RETIRED_PUBLIC_KEYS]
+    keys += [decode_public_key(text) for text in app_settings.RETIRED_PUBLIC_KEYS]
     return {key_id(key): key for key in keys}
 
 

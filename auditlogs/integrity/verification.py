@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
+from auditlogs.conf import app_settings
 from auditlogs.integrity import signing
 from auditlogs.integrity.checkpoints import SignedStatement, signed_statements
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
@@ -394,7 +394,7 @@ def integrity_status(organization) -> IntegrityStatus:
         return IntegrityStatus("unverified", None, None)
     sequence, signed_at = latest
     pending = max(ChainHead.sequence_for(organization.pk) - sequence, 0)
-    max_age = timedelta(hours=settings.AUDITLOG_CHECKPOINT_MAX_AGE_HOURS)
+    max_age = timedelta(hours=app_settings.CHECKPOINT_MAX_AGE_HOURS)
     state = "stale" if pending and timezone.now() - signed_at > max_age else "verified"
     return IntegrityStatus(state, sequence, signed_at, pending=pending)
 

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
+from auditlogs.conf import app_settings
 
 
 class ActorType:
@@ -105,7 +105,7 @@ def context_from_request(request) -> AuditContext:
 
 def client_ip(request) -> str | None:
     candidates = []
-    if getattr(settings, "AUDITLOG_TRUST_X_FORWARDED_FOR", False):
+    if app_settings.TRUST_X_FORWARDED_FOR:
         forwarded = request.headers.get("X-Forwarded-For", "")
         candidates.append(forwarded.split(",")[0].strip())
     candidates.append(request.META.get("REMOTE_ADDR", ""))

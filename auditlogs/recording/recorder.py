@@ -4,10 +4,10 @@ import ipaddress
 import json
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from auditlogs.conf import app_settings
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording import chain
 from auditlogs.recording.catalogue import Severity, event_type
@@ -177,9 +177,9 @@ def _clean_metadata(metadata: dict) -> dict:
         for key, value in metadata.items()
     }
     size = _check_json(cleaned, "metadata")
-    if size > settings.AUDITLOG_METADATA_MAX_BYTES:
+    if size > app_settings.METADATA_MAX_BYTES:
         raise InvalidEventData(
-            f"metadata is {size} bytes; at most {settings.AUDITLOG_METADATA_MAX_BYTES} are kept."
+            f"metadata is {size} bytes; at most {app_settings.METADATA_MAX_BYTES} are kept."
         )
     return cleaned
 

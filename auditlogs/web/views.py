@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
@@ -11,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
 from auditlogs import record, record_once_a_day
+from auditlogs.conf import app_settings
 from auditlogs.integrity.verification import integrity_status
 from auditlogs.models import SupportAccess
 from auditlogs.recording.context import Actor, ActorType
@@ -30,7 +30,7 @@ def audit_log(request, viewer):
     if not filters.is_valid():
         page, rows = None, []
     else:
-        page = filters.page(cursor, settings.AUDITLOG_PAGE_SIZE)
+        page = filters.page(cursor, app_settings.PAGE_SIZE)
         rows = present(page.rows, viewer)
     _note_daily_view(request, viewer)
 
@@ -75,7 +75,7 @@ def support_access(request):
     form = SupportAccessForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organization = form.cleaned_data["organization"]
-        minutes = settings.AUDITLOG_SUPPORT_ACCESS_MINUTES
+        minutes = app_settings.SUPPORT_ACCESS_MINUTES
         with transaction.atomic():
             access = SupportAccess.objects.create(
                 user=request.user,

@@ -1,0 +1,137 @@
+"""Every `AUDITLOG_*` setting in one place: its default, how the environment sets it, and what it
+means.
+
+config/settings.py loads them all with `from_environment()` (which also applies the start-up rule
+of the signing key). Code reads them one way:
+
+    from auditlogs.conf import app_settings
+    app_settings.METADATA_MAX_BYTES
+
+which is Django's `settings.AUDITLOG_METADATA_MAX_BYTES` (so `override_settings` and pytest's
+`settings` fixture work), or the default below where a project does not set it. The README's
+configuration rows for these settings are `readme_rows()`, and a test keeps them equal.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    # How the environment variable of the same name is parsed; None: not set from the environment.
+    read: Callable | None
+    meaning: str
+    # What the README shows as the default, where the value itself would not say it.
+    shown_default: str | None = None
+
+    def from_environment(self):
+        return self.read(self.name, self.default) if self.read else self.default
+
+
+SETTINGS = (
+    # Recording.
+    Setting("AUDITLOG_METADATA_MAX_BYTES", 8192, env_int,
+            "the largest metadata an event may carry (bytes of JSON)"),
+    Setting("AUDITLOG_TRUST_X_FORWARDED_FOR", False, env_bool,
+            "record the client IP from `X-Forwarded-For` (only behind your own proxy)"),
+    # The page.
+    Setting("AUDITLOG_PAGE_SIZE", 50, None, "events per page of the log"),
+    Setting("AUDITLOG_SUPPORT_ACCESS_MINUTES", 60, env_int, "how long a support access lasts"),
+    # Integrity (docs/integrity.md).
+    Setting("AUDITLOG_SIGNING_KEY", "", env_str,
+            "the Ed25519 key that signs checkpoints (base64 of the 32-byte private key), kept "
+            "outside the database; it or `AUDITLOG_SIGNING_KEY_FILE` is required when `DEBUG` "
+            "is off (`python manage.py checkpoint_audit_log --generate-key` makes one)",
+            shown_default="none"),
+    Setting("AUDITLOG_SIGNING_KEY_FILE", "", env_str,
+            "a file holding the signing key (that base64, or a PEM private key)",
+            shown_default="in DEBUG only, a generated, git-ignored `.auditlog-signing-key`"),
+    Setting("AUDITLOG_SIGNING_KEY_GENERATE", False, None,
+            "set at start-up in DEBUG when no key is configured: the key file is generated on "
+            "first use"),
+    Setting("AUDITLOG_RETIRED_PUBLIC_KEYS", (), env_list,
+            "public keys (base64, comma-separated) of retired signing keys, so old checkpoints "
+            "still verify ([docs/integrity.md](docs/integrity.md))"),
+    Setting("AUDITLOG_CHECKPOINT_WITNESS_FILE", "", env_str,
+            "a file outside the database to which every checkpoint is also appended (one JSON "
+            "line each); the verifier checks the chain against it too"),
+    Setting("AUDITLOG_CHECKPOINT_MAX_AGE_HOURS", 24, env_int,
+            "the page warns when the newest checkpoint is older than this while newer events "
+            "exist"),
+    # Getting events out (docs/integrations.md).
+    Setting("AUDITLOG_BASE_URL", "http://127.0.0.1:8000", env_str, "links in alert e-mails"),
+    Setting("AUDITLOG_EXPORT_CHUNK_SIZE", 5000, env_int,
+            "rows per streamed export chunk (SQLite path)"),
+    Setting("AUDITLOG_API_RATE_LIMIT", 120, env_int, "requests per API token per window"),
+    Setting("AUDITLOG_API_RATE_WINDOW", 60, env_int, "the API rate limit's window, in seconds"),
+    Setting("AUDITLOG_WEBHOOK_ALLOW_LOOPBACK", False, env_bool,
+            "allow http and loopback webhook destinations (tests and development only)"),
+    Setting("AUDITLOG_WEBHOOK_TIMEOUT", 10, env_int, "seconds a webhook delivery may take"),
+    Setting("AUDITLOG_WEBHOOK_BATCH_SIZE", 100, env_int, "events per webhook POST"),
+    Setting("AUDITLOG_WEBHOOK_BACKOFF_BASE", 10, env_int,
+            "seconds before retrying a failed delivery, doubled after each further failure"),
+    Setting("AUDITLOG_WEBHOOK_BACKOFF_MAX", 3600, env_int,
+            "the longest wait between two delivery attempts, in seconds"),
+    Setting("AUDITLOG_WEBHOOK_PAUSE_AFTER", 24 * 3600, env_int,
+            "seconds of failing after which a destination is paused (owners and admins get an "
+            "e-mail)"),
+    Setting("AUDITLOG_ALERT_BATCH_SIZE", 50, env_int, "events per alert e-mail"),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+PREFIX = "AUDITLOG_"
+
+
+def from_environment(*, debug: bool, base_dir: Path) -> dict[str, object]:
+    """Every setting as config/settings.py loads it: from the environment where the environment
+    may set it, else its default. Then the start-up rule of the signing key: required when
+    DEBUG is off; in DEBUG without one, a key is generated into a git-ignored file on first use.
+    """
+    values = {setting.name: setting.from_environment() for setting in SETTINGS}
+    if not (values["AUDITLOG_SIGNING_KEY"] or values["AUDITLOG_SIGNING_KEY_FILE"]):
+        if not debug:
+            raise ImproperlyConfigured(
+                "AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE must be set when DEBUG is off."
+            )
+        values["AUDITLOG_SIGNING_KEY_GENERATE"] = True
+        values["AUDITLOG_SIGNING_KEY_FILE"] = str(base_dir / ".auditlog-signing-key")
+    return values
+
+
+class AppSettings:
+    """`app_settings.NAME` is Django's `settings.AUDITLOG_NAME`, or its default when unset."""
+
+    def __getattr__(self, name: str):
+        setting = BY_NAME.get(PREFIX + name)
+        if setting is None:
+            raise AttributeError(f"There is no setting {PREFIX}{name} (see auditlogs/conf.py).")
+        return getattr(settings, setting.name, setting.default)
+
+
+app_settings = AppSettings()
+
+
+def readme_rows() -> str:
+    """The README configuration table's rows for the settings the environment may set."""
+    return "\n".join(
+        f"| `{setting.name}` | {_shown(setting)} | {setting.meaning} |"
+        for setting in SETTINGS
+        if setting.read
+    )
+
+
+def _shown(setting: Setting) -> str:
+    if setting.shown_default is not None:
+        return setting.shown_default
+    if setting.default in ("", ()):
+        return "none"
+    if isinstance(setting.default, bool):
+        return f"`{str(setting.default).lower()}`"
+    return f"`{setting.default}`"
