@@ -1,46 +1,22 @@
 """Export benchmark: rows per second, time to first byte and peak memory for a large export.
 
+    createdb -h 127.0.0.1 -U postgres bench_export
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_export \\
         .venv/bin/python bench/export_bench.py --rows 1000000 --format csv
 
-It creates the dedicated database when it is missing (never `postgres`, `test` or `test_*`),
-migrates it, fills an organization "bench" up to --rows events through the recorder's bulk
-path (so the hash chain is real), then downloads the export through the real view (Django's
-test client, a signed-in owner) and reads it to the end, sampling the process's resident
-memory after every chunk.
+On a PostgreSQL database of its own (its name must start with "bench"), it migrates it, fills
+an organization "bench" up to --rows events through the recorder's bulk path (so the hash
+chain is real), then downloads the export through the real view (Django's test client, a
+signed-in owner) and reads it to the end, sampling the process's resident memory after every
+chunk.
 """
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import resident_mib, setup
 
-
-def ensure_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    if name in ("postgres", "test", "template0", "template1") or name.startswith("test_"):
-        sys.exit(f"Refusing to benchmark in {name!r}: use a dedicated database like bench_export.")
-    import psycopg
-
-    maintenance = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
-
-
-def rss_kib() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+setup()
 
 
 def fill(rows: int):
@@ -107,7 +83,7 @@ def run(fmt: str, query: str, org, owner) -> None:
     client = Client()
     client.force_login(owner)
     url = f"/orgs/{org.slug}/settings/audit-logs/export.{fmt}?{query}"
-    baseline = peak = rss_kib()
+    baseline = peak = resident_mib()
     started = time.perf_counter()
     response = client.get(url)
     assert response.status_code == 200, response.status_code
@@ -118,7 +94,7 @@ def run(fmt: str, query: str, org, owner) -> None:
             first_byte = time.perf_counter() - started
         size += len(piece)
         lines += piece.count(b"\n")
-        peak = max(peak, rss_kib())
+        peak = max(peak, resident_mib())
     response.close()
     elapsed = time.perf_counter() - started
     # Less the first line, and the column names in CSV (the bench rows hold no newlines).
@@ -127,8 +103,8 @@ def run(fmt: str, query: str, org, owner) -> None:
         f"{fmt}: {rows} rows, {size / 1e6:.0f} MB in {elapsed:.2f} s"
         f" = {rows / elapsed:,.0f} rows/s;"
         f" first byte after {first_byte * 1000:.0f} ms;"
-        f" RSS {baseline / 1024:.0f} MiB before, peak {peak / 1024:.0f} MiB"
-        f" (+{(peak - baseline) / 1024:.1f} MiB)"
+        f" RSS {baseline:.0f} MiB before, peak {peak:.0f} MiB"
+        f" (+{peak - baseline:.1f} MiB)"
     )
 
 
@@ -138,18 +114,6 @@ def main() -> None:
     parser.add_argument("--format", choices=["csv", "ndjson", "both", "none"], default="both")
     parser.add_argument("--query", default="range=all")
     args = parser.parse_args()
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL=postgres://.../bench_export (a dedicated database).")
-    ensure_database(url)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     org, owner = fill(args.rows)
     formats = {"both": ["csv", "ndjson"], "none": []}.get(args.format, [args.format])
     for fmt in formats:

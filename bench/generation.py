@@ -15,23 +15,16 @@ Each generate line prints its own ratio to raw COPY. Prints figures; asserts not
 """
 
 import argparse
-import os
 import random
-import sys
 import time
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from harness import setup
 
-import django  # noqa: E402
-
-django.setup()
+setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from auditlogs.management.commands import generate_audit_events as generate  # noqa: E402
@@ -72,10 +65,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
-    name = str(connection.settings_dict["NAME"])
-    if connection.vendor != "postgresql" or not name.startswith("bench"):
-        sys.exit("Run this on a PostgreSQL database of its own whose name starts with 'bench'.")
-    call_command("migrate", verbosity=0)
     organization, _ = Organization.objects.get_or_create(
         slug="generation-python", defaults={"name": "Python alone", "plan": Plan.ENTERPRISE}
     )

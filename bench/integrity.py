@@ -4,8 +4,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_integrity \\
         .venv/bin/python bench/integrity.py --events 1000000 --seconds 5
 
-Measures, on the database DATABASE_URL names (it migrates it first, and refuses the shared
-`postgres` database and test databases):
+Measures, on the database DATABASE_URL names (a PostgreSQL database whose name starts with
+"bench"; it migrates it first):
 
 1. chained bulk insert rate: `recorder.append` (the chain logic `record` uses) in batches;
 2. verification throughput: `integrity.verify` over every event of that organization;
@@ -16,19 +16,13 @@ Measures, on the database DATABASE_URL names (it migrates it first, and refuses 
 import argparse
 import multiprocessing
 import os
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from harness import server_version, setup
 
-import django  # noqa: E402
+setup()
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -138,13 +132,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     options = parser.parse_args()
     name = connection.settings_dict["NAME"]
-    if connection.vendor != "postgresql" or name == "postgres" or name.startswith("test"):
-        sys.exit("Point DATABASE_URL at a PostgreSQL database of its own, e.g. bench_integrity.")
-    call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
-    print(f"PostgreSQL {version}, database {name}, {os.cpu_count()} CPUs")
+    print(f"PostgreSQL {server_version()}, database {name}, {os.cpu_count()} CPUs")
 
     if not options.verify_only:
         bench_bulk(organization("bench-bulk"), options.bulk_events)

@@ -1,38 +1,28 @@
 """Memory of one web process while paging through an organization's whole log by cursor.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_scale DEBUG=false SECRET_KEY=… \\
-        ALLOWED_HOSTS=testserver SECURE_SSL_REDIRECT=false AUDITLOG_SIGNING_KEY=… \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_scale \\
         .venv/bin/python bench/paging_memory.py --org bench --pages 1500
 
 Follows the page's own "Older events" links through the Django test client, as a browser
 would, and prints the resident memory after the first pages and at the end. Prints figures;
-asserts nothing. (With DEBUG on, Django keeps the last 9,000 queries, which looks like growth.)
+asserts nothing. Runs with DEBUG off, as the harness sets it (with DEBUG on, Django keeps the
+last 9,000 queries, which looks like growth). Fill the database first with bench/scale.py.
 """
 
 import argparse
-import os
 import re
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from harness import resident_mib, setup
 
-import django  # noqa: E402
-
-django.setup()
+setup()
 
 from django.test import Client  # noqa: E402
 
 from orgs.models import Membership, Role  # noqa: E402
 
 OLDER = re.compile(r'href="\?([^"]*cursor=[^"]*)" hx-get="[^"]*"[^>]*>Older events')
-
-
-def resident_mb() -> float:
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
 
 def main() -> None:
@@ -52,14 +42,14 @@ def main() -> None:
     for page in range(1, options.pages + 1):
         body = client.get(base + query).content.decode()
         if page == 20:
-            warm = resident_mb()
+            warm = resident_mib()
         found = OLDER.search(body)
         if not found:
             break
         query = found.group(1).replace("&amp;", "&")
     seconds = time.perf_counter() - started
     print(f"{page} pages ({page * 50:,} events) in {seconds:.0f} s; resident memory after "
-          f"page 20: {warm or resident_mb():.1f} MB, after page {page}: {resident_mb():.1f} MB")
+          f"page 20: {warm or resident_mib():.1f} MB, after page {page}: {resident_mib():.1f} MB")
 
 
 if __name__ == "__main__":

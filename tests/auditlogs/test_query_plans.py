@@ -9,7 +9,7 @@ A few thousand events are not millions: on tables that small the planner may rig
 reading everything. So the session discourages sequential scans and sorts (enable_seqscan,
 enable_sort off): the planner then still picks a plan with a sequential scan or a Sort when
 no index can serve the query, which is exactly what this test must catch. It proves the
-indexes fit the queries; the benchmark (bench_audit_logs) shows the plans chosen at scale.
+indexes fit the queries; the benchmark (bench/scale.py) shows the plans chosen at scale.
 """
 
 import json
