@@ -1,70 +1,33 @@
-"""Personas shared by every test: an Enterprise organization (Acme) with an owner, an admin
-and a member assigned to one of two projects; a free-plan organization (Globex); an outsider
-who belongs to another Enterprise organization; and support staff."""
+"""The personas every test meets, as named fixtures:
 
-from dataclasses import dataclass
+- Acme (`acme`), an Enterprise organization in Europe/Berlin, with projects `alpha` and `beta`,
+  a chatbot `bot` in Alpha, and its `owner`, `admin` and `member` (assigned to Alpha only;
+  `member_membership` is that membership);
+- Globex (`globex`), a free-plan organization in America/New_York, with `globex_owner` and
+  `globex_project`;
+- Initech (`initech`), another Enterprise organization, whose owner is Acme's `outsider`, with
+  `initech_project`;
+- `staff`, support staff of the product.
+
+Asking for any of them sets up the whole cast (the `personas` fixture), in one order, so every
+test runs among the same people: "the member does not see Beta" means something only where
+Beta exists. Helpers shared by tests live in tests/helpers, never here.
+"""
+
+from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.signals import user_logged_in
-from django.test import Client
 
 from auditlogs.models import AuditEvent
-from auditlogs.web.sign_in import on_logged_in
-from orgs.models import Membership, Organization, Plan, Role, User
-from projects.models import Chatbot, Project
-
-PASSWORD = "correct-horse-battery"
-
-
-def make_user(email: str, **extra) -> User:
-    return User.objects.create_user(email=email, password=PASSWORD, **extra)
-
-
-def make_org(slug: str, plan=Plan.ENTERPRISE, timezone="Europe/Berlin") -> Organization:
-    return Organization.objects.create(
-        name=slug.title(), slug=slug, plan=plan, timezone=timezone
-    )
-
-
-def add_member(org, user, role=Role.MEMBER, projects=()) -> Membership:
-    membership = Membership.objects.create(organization=org, user=user, role=role)
-    membership.projects.set(projects)
-    return membership
-
-
-def make_project(org, name: str) -> Project:
-    return Project.objects.create(organization=org, name=name, slug=Project.unique_slug(org, name))
-
-
-@dataclass
-class World:
-    acme: Organization
-    alpha: Project
-    beta: Project
-    bot: Chatbot
-    owner: User
-    admin: User
-    member: User
-    member_membership: Membership
-    globex: Organization
-    globex_owner: User
-    globex_project: Project
-    initech: Organization
-    outsider: User
-    initech_project: Project
-    staff: User
-
-    def client(self, user) -> Client:
-        """A client signed in as `user`, without recording the sign-in, so tests see only
-        the events of what they do."""
-        client = Client()
-        if user is not None:
-            user_logged_in.disconnect(on_logged_in)
-            try:
-                client.force_login(user)
-            finally:
-                user_logged_in.connect(on_logged_in)
-        return client
+from orgs.models import Plan, Role
+from tests.helpers.clients import signed_in
+from tests.helpers.factories import (
+    ChatbotFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -73,32 +36,129 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
-def world(db) -> World:
-    acme = make_org("acme")
-    alpha, beta = make_project(acme, "Alpha"), make_project(acme, "Beta")
-    bot = Chatbot.objects.create(project=alpha, name="Helper", api_key="sk-secret-123")
-    owner, admin, member = (
-        make_user("owner@acme.test"), make_user("admin@acme.test"), make_user("member@acme.test")
-    )
-    add_member(acme, owner, Role.OWNER)
-    add_member(acme, admin, Role.ADMIN)
-    member_membership = add_member(acme, member, Role.MEMBER, [alpha])
+def personas(db) -> dict:
+    """The whole cast, by fixture name (see the module docstring)."""
+    acme = OrganizationFactory(slug="acme")
+    alpha = ProjectFactory(organization=acme, name="Alpha")
+    beta = ProjectFactory(organization=acme, name="Beta")
+    bot = ChatbotFactory(project=alpha, name="Helper", api_key="sk-secret-123")
+    owner = UserFactory(email="owner@acme.test")
+    admin = UserFactory(email="admin@acme.test")
+    member = UserFactory(email="member@acme.test")
+    MembershipFactory(organization=acme, user=owner, role=Role.OWNER)
+    MembershipFactory(organization=acme, user=admin, role=Role.ADMIN)
+    member_membership = MembershipFactory(organization=acme, user=member, projects=[alpha])
 
-    globex = make_org("globex", plan=Plan.FREE, timezone="America/New_York")
-    globex_owner = make_user("owner@globex.test")
-    add_member(globex, globex_owner, Role.OWNER)
-    globex_project = make_project(globex, "Gadget")
+    globex = OrganizationFactory(slug="globex", plan=Plan.FREE, timezone="America/New_York")
+    globex_owner = UserFactory(email="owner@globex.test")
+    MembershipFactory(organization=globex, user=globex_owner, role=Role.OWNER)
+    globex_project = ProjectFactory(organization=globex, name="Gadget")
 
-    initech = make_org("initech")
-    outsider = make_user("outsider@initech.test")
-    add_member(initech, outsider, Role.OWNER)
-    initech_project = make_project(initech, "Tps")
+    initech = OrganizationFactory(slug="initech")
+    outsider = UserFactory(email="outsider@initech.test")
+    MembershipFactory(organization=initech, user=outsider, role=Role.OWNER)
+    initech_project = ProjectFactory(organization=initech, name="Tps")
 
-    staff = make_user("support@auditlogs.test", is_staff=True)
-    return World(
-        acme, alpha, beta, bot, owner, admin, member, member_membership,
-        globex, globex_owner, globex_project, initech, outsider, initech_project, staff,
-    )
+    staff = UserFactory(email="support@auditlogs.test", is_staff=True)
+    return {
+        "acme": acme, "alpha": alpha, "beta": beta, "bot": bot,
+        "owner": owner, "admin": admin, "member": member, "member_membership": member_membership,
+        "globex": globex, "globex_owner": globex_owner, "globex_project": globex_project,
+        "initech": initech, "outsider": outsider, "initech_project": initech_project,
+        "staff": staff,
+    }
+
+
+@pytest.fixture
+def acme(personas):
+    """The Enterprise organization most tests act in."""
+    return personas["acme"]
+
+
+@pytest.fixture
+def alpha(personas):
+    """Acme's project Alpha, the member's project."""
+    return personas["alpha"]
+
+
+@pytest.fixture
+def beta(personas):
+    """Acme's project Beta, not assigned to the member."""
+    return personas["beta"]
+
+
+@pytest.fixture
+def bot(personas):
+    """The chatbot "Helper" in Alpha, with an API key that must never show."""
+    return personas["bot"]
+
+
+@pytest.fixture
+def owner(personas):
+    return personas["owner"]
+
+
+@pytest.fixture
+def admin(personas):
+    return personas["admin"]
+
+
+@pytest.fixture
+def member(personas):
+    """Acme's member, assigned to Alpha."""
+    return personas["member"]
+
+
+@pytest.fixture
+def member_membership(personas):
+    return personas["member_membership"]
+
+
+@pytest.fixture
+def globex(personas):
+    """A free-plan organization (no Audit Logs) in America/New_York."""
+    return personas["globex"]
+
+
+@pytest.fixture
+def globex_owner(personas):
+    return personas["globex_owner"]
+
+
+@pytest.fixture
+def globex_project(personas):
+    return personas["globex_project"]
+
+
+@pytest.fixture
+def initech(personas):
+    """Another Enterprise organization, the outsider's."""
+    return personas["initech"]
+
+
+@pytest.fixture
+def outsider(personas):
+    """Initech's owner: no member of Acme."""
+    return personas["outsider"]
+
+
+@pytest.fixture
+def initech_project(personas):
+    return personas["initech_project"]
+
+
+@pytest.fixture
+def staff(personas):
+    """Support staff of the product (is_staff), member of no organization."""
+    return personas["staff"]
+
+
+@pytest.fixture
+def world(personas):
+    """The cast as one object (`world.acme`, `world.client(user)`): the old fixture, kept
+    while tests written against it land from other branches; new tests ask for the personas
+    by name and sign in with tests.helpers.clients.signed_in."""
+    return SimpleNamespace(**personas, client=signed_in)
 
 
 @pytest.fixture

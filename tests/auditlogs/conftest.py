@@ -1,23 +1,11 @@
-"""Shared by the auditlogs tests: synthetic events and an operator for the admin."""
-
-from io import StringIO
+"""Shared by the auditlogs tests: an operator for the admin."""
 
 import pytest
-from django.core.management import call_command
 
-from tests.conftest import make_user
-
-
-def generate(org, count, **options) -> str:
-    """`generate_audit_events` for `org` (quiet); returns what it printed."""
-    out = StringIO()
-    call_command(
-        "generate_audit_events", org=org.slug, count=count, stdout=out, stderr=StringIO(),
-        **{"days": 30, "seed": 1, **options},
-    )
-    return out.getvalue()
+from tests.helpers.clients import signed_in
+from tests.helpers.factories import UserFactory
 
 
 @pytest.fixture
-def ops(world):
-    return world.client(make_user("ops@auditlogs.test", is_staff=True, is_superuser=True))
+def ops(personas):
+    return signed_in(UserFactory(email="ops@auditlogs.test", is_staff=True, is_superuser=True))

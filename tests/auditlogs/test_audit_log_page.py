@@ -14,6 +14,7 @@ from auditlogs.models import AuditEvent
 from auditlogs.recording.catalogue import Severity
 from auditlogs.recording.context import Actor, acting_as
 from projects import services as project_services
+from tests.helpers.clients import signed_in
 
 URL = "/orgs/acme/settings/audit-logs/"
 
@@ -32,102 +33,108 @@ def at(moment):
 
 
 @pytest.fixture
-def log(world):
+def log(acme, alpha, beta, member, bot, initech, initech_project):
     """A small history in Acme: org-level events and events of Alpha and Beta."""
     now = timezone.now()
     made = {}
     with at(now - timedelta(days=40)):
-        made["old_alpha"] = record("project.viewed", organization=world.acme, project=world.alpha)
+        made["old_alpha"] = record("project.viewed", organization=acme, project=alpha)
     with at(now - timedelta(hours=5)):
-        made["org"] = record("organization.updated", organization=world.acme, target=world.acme)
+        made["org"] = record("organization.updated", organization=acme, target=acme)
     with at(now - timedelta(hours=3)):
         made["beta_critical"] = record(
-            "chatbot.deleted", organization=world.acme, project=world.beta
+            "chatbot.deleted", organization=acme, project=beta
         )
     with at(now - timedelta(hours=2)):
         made["alpha_warning"] = record(
-            "member.role_changed", organization=world.acme, project=world.alpha,
-            target=world.member,
+            "member.role_changed", organization=acme, project=alpha,
+            target=member,
         )
     with at(now - timedelta(hours=1)):
         made["alpha_critical"] = record(
-            "chatbot.deleted", organization=world.acme, project=world.alpha, target=world.bot
+            "chatbot.deleted", organization=acme, project=alpha, target=bot
         )
-    record("project.viewed", organization=world.initech, project=world.initech_project)
+    record("project.viewed", organization=initech, project=initech_project)
     return made
 
 
 class TestWhoSeesWhat:
-    def test_owner_and_admin_see_every_event_of_the_organization(self, world, log):
-        for user in (world.owner, world.admin):
-            response = page(world.client(user), range="90d")
+    def test_owner_and_admin_see_every_event_of_the_organization(self, owner, admin, acme, log):
+        for user in (owner, admin):
+            response = page(signed_in(user), range="90d")
             assert response.status_code == 200
             ids = set(shown_ids(response))
             assert {e.id for e in log.values()} <= ids
-            assert all(row.event.organization_id == world.acme.pk
+            assert all(row.event.organization_id == acme.pk
                        for row in response.context["rows"])
 
-    def test_a_member_sees_only_their_projects_events(self, world, log):
-        response = page(world.client(world.member), range="90d")
+    def test_a_member_sees_only_their_projects_events(self, member, alpha, log):
+        response = page(signed_in(member), range="90d")
         assert response.status_code == 200
         ids = shown_ids(response)
         assert set(ids) == {log["old_alpha"].id, log["alpha_warning"].id, log["alpha_critical"].id}
         assert b"Beta" not in response.content  # not in rows, not in the project choices
-        assert response.context["filters"].project_choices == [(str(world.alpha.pk), "Alpha")]
+        assert response.context["filters"].project_choices == [(str(alpha.pk), "Alpha")]
 
-    def test_a_member_cannot_reach_other_projects_by_id(self, world, log):
-        client = world.client(world.member)
-        response = page(client, project=world.beta.pk, range="90d")
+    def test_a_member_cannot_reach_other_projects_by_id(self, member, beta, log):
+        client = signed_in(member)
+        response = page(client, project=beta.pk, range="90d")
         assert response.status_code == 200 and shown_ids(response) == []
         assert "That project does not exist or is not one you can see" in response.text
         for key in ("org", "beta_critical"):
             assert client.get(f"{URL}events/{log[key].id}/").status_code == 404
 
-    def test_an_outsider_gets_404_for_everything_of_another_organization(self, world, log):
-        client = world.client(world.outsider)
+    def test_an_outsider_gets_404_for_everything_of_another_organization(self, outsider, log):
+        client = signed_in(outsider)
         assert client.get(URL).status_code == 404
         assert client.get(f"{URL}events/{log['org'].id}/").status_code == 404
         assert client.get(URL, headers={"HX-Request": "true"}).status_code == 404
         assert client.get("/orgs/no-such-org/settings/audit-logs/").status_code == 404
 
-    def test_an_event_id_of_another_organization_is_404_even_for_an_admin(self, world, log):
-        foreign = AuditEvent.objects.get(organization=world.initech)
-        assert world.client(world.admin).get(f"{URL}events/{foreign.id}/").status_code == 404
+    def test_an_event_id_of_another_organization_is_404_even_for_an_admin(
+        self, initech, admin, log
+    ):
+        foreign = AuditEvent.objects.get(organization=initech)
+        assert signed_in(admin).get(f"{URL}events/{foreign.id}/").status_code == 404
 
-    def test_anonymous_visitors_are_sent_to_sign_in(self, world):
-        response = world.client(None).get(URL)
+    def test_anonymous_visitors_are_sent_to_sign_in(self, personas):
+        response = signed_in(None).get(URL)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
-    def test_a_free_plan_organization_sees_the_enterprise_page_and_no_data(self, world):
-        record("organization.updated", organization=world.globex)
-        client = world.client(world.globex_owner)
+    def test_a_free_plan_organization_sees_the_enterprise_page_and_no_data(
+        self, globex, globex_owner
+    ):
+        record("organization.updated", organization=globex)
+        client = signed_in(globex_owner)
         response = client.get("/orgs/globex/settings/audit-logs/")
         assert response.status_code == 200
         assert "Enterprise feature" in response.text
         assert "Audit Logs are available on the Enterprise plan only." in response.text
         assert "Organization updated" not in response.text
-        event = AuditEvent.objects.get(organization=world.globex)
+        event = AuditEvent.objects.get(organization=globex)
         assert client.get(f"/orgs/globex/settings/audit-logs/events/{event.id}/").status_code == 403
         htmx = client.get("/orgs/globex/settings/audit-logs/", headers={"HX-Request": "true"})
         assert htmx.status_code == 403 and "Organization updated" not in htmx.text
 
-    def test_the_sidebar_item_shows_for_every_persona_of_an_organization(self, world):
-        for user, slug in [(world.owner, "acme"), (world.member, "acme"),
-                           (world.globex_owner, "globex")]:
-            response = world.client(user).get(f"/orgs/{slug}/settings/")
+    def test_the_sidebar_item_shows_for_every_persona_of_an_organization(
+        self, owner, member, globex_owner
+    ):
+        for user, slug in [(owner, "acme"), (member, "acme"),
+                           (globex_owner, "globex")]:
+            response = signed_in(user).get(f"/orgs/{slug}/settings/")
             assert f'href="/orgs/{slug}/settings/audit-logs/"' in response.text
             assert ">Audit Logs<" in response.text
 
 
 class TestRows:
-    def test_rows_are_newest_first_with_label_project_time_and_badge(self, world, log):
-        response = page(world.client(world.admin))
+    def test_rows_are_newest_first_with_label_project_time_and_badge(self, admin, alpha, log):
+        response = page(signed_in(admin))
         ids = shown_ids(response)
         assert ids == sorted(ids, key=lambda i: AuditEvent.objects.get(pk=i).occurred_at,
                              reverse=True)
         html = response.text
         assert "Chatbot deleted" in html and ">Critical<" in html and ">Warning<" in html
-        assert f'href="/orgs/acme/projects/{world.alpha.slug}/"' in html
+        assert f'href="/orgs/acme/projects/{alpha.slug}/"' in html
         assert "Times in Europe/Berlin" in html
         critical = log["alpha_critical"]
         utc = critical.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -136,30 +143,32 @@ class TestRows:
         assert local.strftime("%H:%M") in html
         assert ">Info</a>" in html
 
-    def test_a_deleted_projects_events_show_project_not_found_with_the_old_name(self, world, log):
-        project_services.project_delete(project=world.beta)
-        response = page(world.client(world.admin))
+    def test_a_deleted_projects_events_show_project_not_found_with_the_old_name(
+        self, beta, admin, log
+    ):
+        project_services.project_delete(project=beta)
+        response = page(signed_in(admin))
         cells = {row.event.id: row.project for row in response.context["rows"]}
         assert cells[log["beta_critical"].id].not_found
         assert cells[log["beta_critical"].id].remembered_name == "Beta"
         assert "Project not found" in response.text and "was “Beta”" in response.text
 
-    def test_organization_level_events_show_a_dash(self, world, log):
-        response = page(world.client(world.admin))
+    def test_organization_level_events_show_a_dash(self, admin, log):
+        response = page(signed_in(admin))
         cells = {row.event.id: row.project for row in response.context["rows"]}
         org_cell = cells[log["org"].id]
         assert org_cell.project is None and not org_cell.not_found
 
-    def test_the_viewers_own_timezone_wins_over_the_organizations(self, world, log):
-        world.admin.timezone = "Asia/Tokyo"
-        world.admin.save()
-        response = page(world.client(world.admin))
+    def test_the_viewers_own_timezone_wins_over_the_organizations(self, admin, log):
+        admin.timezone = "Asia/Tokyo"
+        admin.save()
+        response = page(signed_in(admin))
         assert "Times in Asia/Tokyo" in response.text
 
 
 class TestFilters:
-    def test_severity_filters_and_may_repeat(self, world, log):
-        client = world.client(world.admin)
+    def test_severity_filters_and_may_repeat(self, admin, log):
+        client = signed_in(admin)
         critical = shown_ids(page(client, severity="critical"))
         assert set(critical) == {log["beta_critical"].id, log["alpha_critical"].id}
         both = shown_ids(page(client, severity=["critical", "warning"]))
@@ -167,21 +176,21 @@ class TestFilters:
                              log["alpha_warning"].id}
         assert shown_ids(page(client, severity="")) == shown_ids(page(client))
 
-    def test_project_filter(self, world, log):
-        ids = shown_ids(page(world.client(world.admin), project=world.alpha.pk))
+    def test_project_filter(self, admin, alpha, log):
+        ids = shown_ids(page(signed_in(admin), project=alpha.pk))
         assert set(ids) == {log["alpha_warning"].id, log["alpha_critical"].id}
 
-    def test_default_range_is_the_last_seven_days_and_presets_widen_it(self, world, log):
-        client = world.client(world.admin)
+    def test_default_range_is_the_last_seven_days_and_presets_widen_it(self, admin, log):
+        client = signed_in(admin)
         assert log["old_alpha"].id not in shown_ids(page(client))
         assert log["old_alpha"].id in shown_ids(page(client, range="90d"))
         assert log["old_alpha"].id in shown_ids(page(client, range="all"))
         recent = shown_ids(page(client, range="24h"))
         assert log["alpha_critical"].id in recent and log["old_alpha"].id not in recent
 
-    def test_custom_dates_are_read_in_the_viewers_timezone(self, world, log):
-        client = world.client(world.admin)
-        old = log["old_alpha"].occurred_at.astimezone(response_tz(world))
+    def test_custom_dates_are_read_in_the_viewers_timezone(self, admin, acme, log):
+        client = signed_in(admin)
+        old = log["old_alpha"].occurred_at.astimezone(response_tz(acme))
         day = old.date().isoformat()
         assert shown_ids(page(client, start=day, end=day)) == [log["old_alpha"].id]
         minute = old.replace(second=0, microsecond=0)
@@ -192,10 +201,10 @@ class TestFilters:
         ))
         assert ids == [log["old_alpha"].id]
 
-    def test_event_type_actor_and_search(self, world, log):
-        client = world.client(world.admin)
-        with acting_as(Actor.for_user(world.owner)):
-            mine = record("project.viewed", organization=world.acme, project=world.beta)
+    def test_event_type_actor_and_search(self, admin, owner, acme, beta, log):
+        client = signed_in(admin)
+        with acting_as(Actor.for_user(owner)):
+            mine = record("project.viewed", organization=acme, project=beta)
         assert shown_ids(page(client, action="organization.updated")) == [log["org"].id]
         assert shown_ids(page(client, actor="OWNER@acme.test")) == [mine.id]
         assert set(shown_ids(page(client, q="chatbot del"))) == {
@@ -203,8 +212,8 @@ class TestFilters:
         }
         assert shown_ids(page(client, q="member@acme")) == [log["alpha_warning"].id]
 
-    def test_an_htmx_request_gets_only_the_results_partial(self, world, log):
-        response = world.client(world.admin).get(
+    def test_an_htmx_request_gets_only_the_results_partial(self, admin, log):
+        response = signed_in(admin).get(
             f"{URL}?severity=critical", headers={"HX-Request": "true"}
         )
         assert response.status_code == 200
@@ -213,10 +222,10 @@ class TestFilters:
         assert "HX-Request" in response["Vary"]
 
 
-def response_tz(world):
+def response_tz(organization):
     from zoneinfo import ZoneInfo
 
-    return ZoneInfo(world.acme.timezone)
+    return ZoneInfo(organization.timezone)
 
 
 class TestBadInput:
@@ -237,27 +246,27 @@ class TestBadInput:
             ({"start": "0001-01-01"}, ""),
         ],
     )
-    def test_bad_filters_answer_200_with_a_message_and_no_rows(self, world, log, params, message):
-        response = page(world.client(world.admin), **params)
+    def test_bad_filters_answer_200_with_a_message_and_no_rows(self, admin, log, params, message):
+        response = page(signed_in(admin), **params)
         assert response.status_code == 200
         assert message in response.text
         if message:
             assert shown_ids(response) == []
             assert 'class="filter-errors"' in response.text
 
-    def test_a_project_of_another_organization_shows_nothing(self, world, log):
-        response = page(world.client(world.admin), project=world.initech_project.pk)
+    def test_a_project_of_another_organization_shows_nothing(self, admin, initech_project, log):
+        response = page(signed_in(admin), project=initech_project.pk)
         assert shown_ids(response) == []
         assert "does not exist or is not one you can see" in response.text
 
-    def test_script_tags_are_shown_as_text(self, world, log):
-        response = page(world.client(world.admin), q="<script>alert(1)</script>")
+    def test_script_tags_are_shown_as_text(self, admin, log):
+        response = page(signed_in(admin), q="<script>alert(1)</script>")
         assert "<script>alert(1)</script>" not in response.text
         assert "&lt;script&gt;" in response.text
 
     @pytest.mark.parametrize("cursor", ["garbage", "a" * 3000, "eyJ0IjoxfQ:forged:sig"])
-    def test_a_forged_cursor_shows_the_newest_events_with_a_message(self, world, log, cursor):
-        response = page(world.client(world.admin), cursor=cursor)
+    def test_a_forged_cursor_shows_the_newest_events_with_a_message(self, admin, log, cursor):
+        response = page(signed_in(admin), cursor=cursor)
         assert response.status_code == 200
         assert "This page link is not valid" in response.text
         assert shown_ids(response)[0] == log["alpha_critical"].id
@@ -265,17 +274,17 @@ class TestBadInput:
 
 class TestPaging:
     @pytest.fixture
-    def many(self, world):
+    def many(self, acme, alpha):
         start = timezone.now() - timedelta(days=1)
         ids = []
         for i in range(120):
             with at(start + timedelta(minutes=i)):
-                ids.append(record("project.viewed", organization=world.acme,
-                                  project=world.alpha).id)
+                ids.append(record("project.viewed", organization=acme,
+                                  project=alpha).id)
         return ids[::-1]  # newest first
 
-    def test_older_and_newer_walk_the_log_by_cursor(self, world, many):
-        client = world.client(world.admin)
+    def test_older_and_newer_walk_the_log_by_cursor(self, admin, many):
+        client = signed_in(admin)
         first = page(client)
         assert shown_ids(first) == many[:50]
         assert first.context["page"].newer is None
@@ -288,44 +297,44 @@ class TestPaging:
         assert shown_ids(back) == many[50:100]
         assert "Older events" in second.text and "Newer events" in second.text
 
-    def test_paging_keeps_the_filters_in_the_links(self, world, many):
-        response = page(world.client(world.admin), severity="info", project=world.alpha.pk)
-        assert "severity=info" in response.text and f"project={world.alpha.pk}" in response.text
+    def test_paging_keeps_the_filters_in_the_links(self, admin, alpha, many):
+        response = page(signed_in(admin), severity="info", project=alpha.pk)
+        assert "severity=info" in response.text and f"project={alpha.pk}" in response.text
 
-    def test_events_with_the_same_time_are_neither_lost_nor_repeated(self, world):
+    def test_events_with_the_same_time_are_neither_lost_nor_repeated(self, acme, admin):
         moment = timezone.now() - timedelta(hours=1)
         with at(moment):
-            ids = [record("project.viewed", organization=world.acme).id for _ in range(75)]
-        client = world.client(world.admin)
+            ids = [record("project.viewed", organization=acme).id for _ in range(75)]
+        client = signed_in(admin)
         first = page(client)
         second = page(client, cursor=first.context["page"].older.encode())
         assert sorted(shown_ids(first) + shown_ids(second)) == sorted(ids)
 
-    def test_the_empty_state_gives_the_documents_advice(self, world):
-        response = page(world.client(world.admin), severity="critical")
+    def test_the_empty_state_gives_the_documents_advice(self, admin):
+        response = page(signed_in(admin), severity="critical")
         assert "No events match these filters." in response.text
         assert "Widen the date range" in response.text
         assert "All projects" in response.text and "Refresh" in response.text
 
 
 class TestDailyView:
-    def test_opening_the_page_records_audit_log_viewed_once_per_day(self, world):
-        client = world.client(world.admin)
+    def test_opening_the_page_records_audit_log_viewed_once_per_day(self, admin, acme):
+        client = signed_in(admin)
         for _ in range(3):
             page(client)
-        viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=world.acme)
+        viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=acme)
         assert viewed.count() == 1
         assert viewed.get().actor_label == "admin@acme.test"
         assert viewed.get().severity == Severity.INFO
 
-    def test_another_session_the_same_day_records_nothing_more(self, world):
-        page(world.client(world.admin))
-        page(world.client(world.admin))  # a second sign-in, e.g. another browser
-        viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=world.acme)
+    def test_another_session_the_same_day_records_nothing_more(self, admin, acme):
+        page(signed_in(admin))
+        page(signed_in(admin))  # a second sign-in, e.g. another browser
+        viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=acme)
         assert viewed.count() == 1
 
-    def test_the_session_skips_the_days_lookup_until_the_time_zone_changes(self, world):
-        client = world.client(world.admin)
+    def test_the_session_skips_the_days_lookup_until_the_time_zone_changes(self, admin):
+        client = signed_in(admin)
         page(client)
 
         def looked_up() -> bool:
@@ -334,24 +343,24 @@ class TestDailyView:
             return any("audit_log.viewed" in q["sql"] for q in queries.captured_queries)
 
         assert not looked_up()
-        world.admin.timezone = "Pacific/Kiritimati"
-        world.admin.save()
+        admin.timezone = "Pacific/Kiritimati"
+        admin.save()
         assert looked_up()
         assert not looked_up()
 
-    def test_a_new_day_is_recorded_again_in_the_same_session(self, world):
-        client = world.client(world.admin)
+    def test_a_new_day_is_recorded_again_in_the_same_session(self, admin, acme):
+        client = signed_in(admin)
         page(client)
         tomorrow = timezone.now() + timedelta(days=1)
         with mock.patch("django.utils.timezone.now", return_value=tomorrow):
             page(client)
             page(client)
-        viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=world.acme)
+        viewed = AuditEvent.objects.filter(action="audit_log.viewed", organization=acme)
         assert viewed.count() == 2
 
 
-def test_restoring_history_gets_the_whole_page(world, log):
-    response = world.client(world.admin).get(
+def test_restoring_history_gets_the_whole_page(admin, log):
+    response = signed_in(admin).get(
         URL, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
     )
     assert "<html" in response.text and 'id="filters"' in response.text

@@ -3,23 +3,24 @@
 from auditlogs import record
 from auditlogs.recording.changes import MASK
 from auditlogs.recording.context import AuditContext, using_context
+from tests.helpers.clients import signed_in
 
 URL = "/orgs/acme/settings/audit-logs/events/{}/"
 
 
-def detailed_event(world):
+def detailed_event(acme, alpha, bot):
     context = AuditContext(ip="203.0.113.9", user_agent="Firefox/140.0", request_id="req-7f3c0001")
     with using_context(context):
         return record(
-            "chatbot.updated", organization=world.acme, project=world.alpha, target=world.bot,
+            "chatbot.updated", organization=acme, project=alpha, target=bot,
             changes={"temperature": [0.7, 0.9], "api_key": ["sk-a", "sk-b"]},
             metadata={"reason": "tuning"},
         )
 
 
-def test_info_shows_who_where_request_target_changes_metadata_and_id(world):
-    event = detailed_event(world)
-    response = world.client(world.admin).get(URL.format(event.id))
+def test_info_shows_who_where_request_target_changes_metadata_and_id(acme, alpha, bot, admin):
+    event = detailed_event(acme, alpha, bot)
+    response = signed_in(admin).get(URL.format(event.id))
     assert response.status_code == 200
     html = response.text
     for expected in ["system", "203.0.113.9", "Firefox/140.0", "req-7f3c0001", "chatbot",
@@ -29,25 +30,25 @@ def test_info_shows_who_where_request_target_changes_metadata_and_id(world):
     assert "sk-a" not in html and "sk-b" not in html
 
 
-def test_the_htmx_fragment_has_the_same_details_without_the_page(world):
-    event = detailed_event(world)
-    response = world.client(world.admin).get(URL.format(event.id), headers={"HX-Request": "true"})
+def test_the_htmx_fragment_has_the_same_details_without_the_page(acme, alpha, bot, admin):
+    event = detailed_event(acme, alpha, bot)
+    response = signed_in(admin).get(URL.format(event.id), headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "<html" not in response.text and "req-7f3c0001" in response.text
     assert "HX-Request" in response["Vary"]
 
 
-def test_a_member_sees_info_of_their_project_only(world):
-    alpha_event = detailed_event(world)
-    beta_event = record("project.viewed", organization=world.acme, project=world.beta)
-    org_event = record("organization.updated", organization=world.acme)
-    client = world.client(world.member)
+def test_a_member_sees_info_of_their_project_only(acme, alpha, bot, beta, member):
+    alpha_event = detailed_event(acme, alpha, bot)
+    beta_event = record("project.viewed", organization=acme, project=beta)
+    org_event = record("organization.updated", organization=acme)
+    client = signed_in(member)
     assert client.get(URL.format(alpha_event.id)).status_code == 200
     assert client.get(URL.format(beta_event.id)).status_code == 404
     assert client.get(URL.format(org_event.id)).status_code == 404
 
 
-def test_unknown_ids_are_404(world):
-    client = world.client(world.admin)
+def test_unknown_ids_are_404(admin):
+    client = signed_in(admin)
     assert client.get(URL.format(999999)).status_code == 404
     assert client.get("/orgs/acme/settings/audit-logs/events/abc/").status_code == 404

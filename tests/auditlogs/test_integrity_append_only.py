@@ -10,8 +10,9 @@ from django.db import IntegrityError, connection, transaction
 from auditlogs.integrity import guards
 from auditlogs.integrity.checkpoints import checkpoint
 from auditlogs.models import AuditEvent, Checkpoint, ImmutableEventError
-from tests.auditlogs.integrity_support import EVENTS, fill, is_postgresql
-from tests.conftest import make_user
+from tests.helpers.clients import signed_in
+from tests.helpers.factories import UserFactory
+from tests.helpers.integrity import EVENTS, fill, is_postgresql
 
 
 def assert_refused(sql: str, params=()) -> None:
@@ -30,8 +31,8 @@ def check_deferred_constraints_now() -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def test_it_refuses_changes_and_deletions_through_the_orm(world):
-    event, _ = fill(world.acme, 2)
+def test_it_refuses_changes_and_deletions_through_the_orm(acme):
+    event, _ = fill(acme, 2)
     event.severity = 30
     with pytest.raises(ImmutableEventError):
         event.save()
@@ -41,7 +42,7 @@ def test_it_refuses_changes_and_deletions_through_the_orm(world):
         AuditEvent.objects.filter(pk=event.pk).update(severity=30)
     with pytest.raises(ImmutableEventError):
         AuditEvent.objects.filter(pk=event.pk).delete()
-    signed, _ = checkpoint(world.acme)
+    signed, _ = checkpoint(acme)
     with pytest.raises(ImmutableEventError):
         signed.save()
     with pytest.raises(ImmutableEventError):
@@ -58,28 +59,28 @@ def test_it_refuses_changes_and_deletions_through_the_orm(world):
         "DELETE FROM auditlogs_checkpoint",
     ],
 )
-def test_the_database_refuses_raw_updates_and_deletes(world, sql):
-    fill(world.acme, 3)
-    checkpoint(world.acme)
+def test_the_database_refuses_raw_updates_and_deletes(acme, sql):
+    fill(acme, 3)
+    checkpoint(acme)
     assert_refused(sql)
-    assert AuditEvent.objects.filter(organization=world.acme).count() == 3
-    assert Checkpoint.objects.filter(organization=world.acme).count() == 1
+    assert AuditEvent.objects.filter(organization=acme).count() == 3
+    assert Checkpoint.objects.filter(organization=acme).count() == 1
 
 
 @pytest.mark.parametrize("table", [EVENTS, "auditlogs_checkpoint"])
-def test_postgresql_refuses_truncate(world, table):
+def test_postgresql_refuses_truncate(acme, table):
     if not is_postgresql():
         pytest.skip("TRUNCATE exists on PostgreSQL only (SQLite's DELETE is covered above)")
-    fill(world.acme, 2)
+    fill(acme, 2)
     check_deferred_constraints_now()
     assert_refused(f"TRUNCATE {table} CASCADE")
-    assert AuditEvent.objects.filter(organization=world.acme).count() == 2
+    assert AuditEvent.objects.filter(organization=acme).count() == 2
 
 
-def test_postgresql_refuses_truncating_a_partition(world):
+def test_postgresql_refuses_truncating_a_partition(acme):
     if not is_postgresql():
         pytest.skip("partitions exist on PostgreSQL only")
-    fill(world.acme, 2)
+    fill(acme, 2)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -90,38 +91,38 @@ def test_postgresql_refuses_truncating_a_partition(world):
     check_deferred_constraints_now()
     for partition in partitions:
         assert_refused(f'TRUNCATE "{partition}"')
-    assert AuditEvent.objects.filter(organization=world.acme).count() == 2
+    assert AuditEvent.objects.filter(organization=acme).count() == 2
 
 
-def test_a_deletion_grant_opens_one_organizations_prefix_only(world):
-    fill(world.acme, 4)
-    fill(world.initech, 2)
-    acme_events = AuditEvent.objects.filter(organization=world.acme)
+def test_a_deletion_grant_opens_one_organizations_prefix_only(acme, initech):
+    fill(acme, 4)
+    fill(initech, 2)
+    acme_events = AuditEvent.objects.filter(organization=acme)
     with (
         transaction.atomic(),
-        guards.granted_deletion(connection, world.acme.pk, 2),
+        guards.granted_deletion(connection, acme.pk, 2),
         connection.cursor() as cursor,
     ):
         cursor.execute(
             f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence <= 2",
-            [world.acme.pk],
+            [acme.pk],
         )
         assert_refused(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence = 3",
-                       [world.acme.pk])
-        assert_refused(f"DELETE FROM {EVENTS} WHERE organization_id = %s", [world.initech.pk])
+                       [acme.pk])
+        assert_refused(f"DELETE FROM {EVENTS} WHERE organization_id = %s", [initech.pk])
         assert_refused(f"UPDATE {EVENTS} SET severity = 30 WHERE organization_id = %s",
-                       [world.acme.pk])
+                       [acme.pk])
     assert sorted(acme_events.values_list("sequence", flat=True)) == [3, 4]
-    assert AuditEvent.objects.filter(organization=world.initech).count() == 2
+    assert AuditEvent.objects.filter(organization=initech).count() == 2
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM auditlogs_deletion_grant")
         assert cursor.fetchone() == (0,)
-    assert_refused(f"DELETE FROM {EVENTS} WHERE organization_id = %s", [world.acme.pk])
+    assert_refused(f"DELETE FROM {EVENTS} WHERE organization_id = %s", [acme.pk])
 
 
-def test_the_admin_refuses_with_a_clear_answer(world):
-    event, *_ = fill(world.acme, 2)
-    ops = world.client(make_user("ops@auditlogs.test", is_staff=True, is_superuser=True))
+def test_the_admin_refuses_with_a_clear_answer(acme):
+    event, *_ = fill(acme, 2)
+    ops = signed_in(UserFactory(email="ops@auditlogs.test", is_staff=True, is_superuser=True))
     assert ops.post(f"/admin/auditlogs/auditevent/{event.pk}/change/",
                     {"severity": 30}).status_code == 403
     assert ops.post(f"/admin/auditlogs/auditevent/{event.pk}/delete/",
@@ -139,9 +140,9 @@ def test_the_triggers_are_all_installed(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_flush_empties_the_log_through_a_whole_table_grant(world):
-    fill(world.acme, 3)
-    checkpoint(world.acme)
+def test_flush_empties_the_log_through_a_whole_table_grant(acme):
+    fill(acme, 3)
+    checkpoint(acme)
     call_command("flush", interactive=False, verbosity=0)
     assert not AuditEvent.objects.exists() and not Checkpoint.objects.exists()
     assert guards.missing_triggers(connection) == []
@@ -150,18 +151,18 @@ def test_flush_empties_the_log_through_a_whole_table_grant(world):
         assert cursor.fetchone() == (0,)
 
 
-def test_an_organization_with_events_cannot_be_deleted(world):
+def test_an_organization_with_events_cannot_be_deleted(acme):
     """Events name their organization without a database foreign key (models.py says why);
     Django's PROTECT still refuses to delete an organization that has a log."""
     from django.db.models import ProtectedError
 
-    fill(world.acme, 1)
+    fill(acme, 1)
     with pytest.raises(ProtectedError):
-        world.acme.delete()
-    assert AuditEvent.objects.filter(organization=world.acme).exists()
+        acme.delete()
+    assert AuditEvent.objects.filter(organization=acme).exists()
 
 
-def test_events_are_only_written_for_an_organization_that_exists(world):
+def test_events_are_only_written_for_an_organization_that_exists(alpha):
     """The chain head every writer locks first carries the foreign key the events do not."""
     from auditlogs.management.commands.generate_audit_events import synthetic_templates
     from auditlogs.storage import bulk
@@ -169,7 +170,7 @@ def test_events_are_only_written_for_an_organization_that_exists(world):
 
     missing = 987_654
     gone = Organization(pk=missing, slug="gone")
-    template = synthetic_templates(gone, [(world.alpha.pk, "Alpha")], 3, Random(1))[0]
+    template = synthetic_templates(gone, [(alpha.pk, "Alpha")], 3, Random(1))[0]
     draws = [bulk.Draw(template, 1_790_000_000_000_000 + n, f"r{n}") for n in range(3)]
     with pytest.raises(IntegrityError), transaction.atomic():
         bulk.write(missing, draws)

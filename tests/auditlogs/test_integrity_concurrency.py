@@ -32,7 +32,7 @@ for n in range(int(sys.argv[2])):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_to_one_organization_keep_one_gapless_chain(world):
+def test_concurrent_writers_to_one_organization_keep_one_gapless_chain(acme):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serializes every write (BEGIN IMMEDIATE); the row lock is "
                     "PostgreSQL's, and only there can processes write at the same time")
@@ -54,7 +54,7 @@ def test_concurrent_writers_to_one_organization_keep_one_gapless_chain(world):
         _, errors = writer.communicate(timeout=120)
         assert writer.returncode == 0, errors
 
-    events = AuditEvent.objects.filter(organization=world.acme).order_by("sequence")
+    events = AuditEvent.objects.filter(organization=acme).order_by("sequence")
     rows = list(events.values_list("sequence", "metadata"))
     assert [sequence for sequence, _ in rows] == list(range(1, WRITERS * EACH + 1))
     for n in range(WRITERS):
@@ -62,6 +62,6 @@ def test_concurrent_writers_to_one_organization_keep_one_gapless_chain(world):
     switches = sum(1 for a, b in zip(rows, rows[1:], strict=False)
                    if a[1]["writer"] != b[1]["writer"])
     assert switches > WRITERS, "the writers did not actually overlap"
-    report = verify(world.acme)
+    report = verify(acme)
     assert report.ok, report.problem
     assert report.checked == WRITERS * EACH

@@ -13,7 +13,8 @@ from auditlogs.integrity import signing
 from auditlogs.integrity.checkpoints import checkpoint
 from auditlogs.integrity.verification import record_failure, verify
 from auditlogs.models import AuditEvent
-from tests.auditlogs.integrity_support import EVENTS, fill, rehash_from, tamper
+from tests.helpers.clients import signed_in
+from tests.helpers.integrity import EVENTS, fill, rehash_from, tamper
 
 SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "verify_audit_export.py"
 URL = "/orgs/{}/settings/audit-logs/integrity/export/"
@@ -36,18 +37,18 @@ def run_script(export: Path, *extra) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def signed_log(world):
-    fill(world.acme, 8)
-    checkpoint(world.acme)
-    fill(world.acme, 2)
-    return world
+def signed_log(acme):
+    """Acme's log: ten events, signed at the eighth."""
+    fill(acme, 8)
+    checkpoint(acme)
+    fill(acme, 2)
 
 
-def test_an_owner_downloads_an_export_the_script_verifies(signed_log, tmp_path):
-    text = download(signed_log.client(signed_log.owner))
+def test_an_owner_downloads_an_export_the_script_verifies(signed_log, owner, acme, tmp_path):
+    text = download(signed_in(owner))
     lines = [json.loads(line) for line in text.splitlines()]
     header, *rest = lines
-    assert header["type"] == "auditlogs.export" and header["organization"] == signed_log.acme.pk
+    assert header["type"] == "auditlogs.export" and header["organization"] == acme.pk
     assert [line["type"] for line in rest][:1] == ["auditlogs.checkpoint"]
     assert [line["event"]["sequence"] for line in rest if line["type"] == "event"] == list(
         range(1, 12)  # the download itself is recorded first, as #11
@@ -60,8 +61,8 @@ def test_an_owner_downloads_an_export_the_script_verifies(signed_log, tmp_path):
     assert AuditEvent.objects.filter(action="audit_log.integrity_exported").count() == 1
 
 
-def test_the_script_finds_a_tampered_export(signed_log, tmp_path):
-    lines = download(signed_log.client(signed_log.admin)).splitlines()
+def test_the_script_finds_a_tampered_export(signed_log, admin, tmp_path):
+    lines = download(signed_in(admin)).splitlines()
     export = tmp_path / "export.jsonl"
 
     def tampered(edit) -> str:
@@ -84,18 +85,20 @@ def test_the_script_finds_a_tampered_export(signed_log, tmp_path):
         lambda rows: rows[1].update(signed_at="2020-01-01T00:00:00.000000Z"))
 
 
-def test_checkpoints_kept_from_an_earlier_download_catch_a_later_cut(signed_log, tmp_path):
-    owner = signed_log.client(signed_log.owner)
+def test_checkpoints_kept_from_an_earlier_download_catch_a_later_cut(
+    signed_log, owner, acme, tmp_path
+):
+    owner_client = signed_in(owner)
     kept = tmp_path / "checkpoints.jsonl"
-    kept.write_text(download(owner, query="?part=checkpoints"))
+    kept.write_text(download(owner_client, query="?part=checkpoints"))
     # Someone with database access cuts the newest events, deletes the checkpoints and
     # rewinds the chain head: the server's own records no longer contradict the cut.
     tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 6",
-           [signed_log.acme.pk])
+           [acme.pk])
     tamper("DELETE FROM auditlogs_checkpoint")
-    rehash_from(signed_log.acme, 6)
+    rehash_from(acme, 6)
     export = tmp_path / "export.jsonl"
-    export.write_text(download(owner))
+    export.write_text(download(owner_client))
 
     assert run_script(export).returncode == 0
     with_kept = run_script(export, "--checkpoints", str(kept))
@@ -103,43 +106,43 @@ def test_checkpoints_kept_from_an_earlier_download_catch_a_later_cut(signed_log,
     assert "BROKEN: cut tail at event #7" in with_kept.stdout
 
 
-def test_only_owners_admins_and_support_may_download(signed_log):
-    world = signed_log
-    assert world.client(world.member).get(URL.format("acme")).status_code == 403
-    assert world.client(world.outsider).get(URL.format("acme")).status_code == 404
-    assert world.client(None).get(URL.format("acme")).status_code == 302
-    assert world.client(world.globex_owner).get(URL.format("globex")).status_code == 403
-    assert world.client(world.owner).post(URL.format("acme")).status_code == 405
-    staff = world.client(world.staff)
-    assert staff.get(URL.format("acme")).status_code == 404  # no stated reason yet
-    staff.post("/support/", {"organization": "acme", "reason": "Incident 42 review"})
-    download(staff)
+def test_only_owners_admins_and_support_may_download(
+    signed_log, member, outsider, globex_owner, owner, staff
+):
+    assert signed_in(member).get(URL.format("acme")).status_code == 403
+    assert signed_in(outsider).get(URL.format("acme")).status_code == 404
+    assert signed_in(None).get(URL.format("acme")).status_code == 302
+    assert signed_in(globex_owner).get(URL.format("globex")).status_code == 403
+    assert signed_in(owner).post(URL.format("acme")).status_code == 405
+    staff_client = signed_in(staff)
+    assert staff_client.get(URL.format("acme")).status_code == 404  # no stated reason yet
+    staff_client.post("/support/", {"organization": "acme", "reason": "Incident 42 review"})
+    download(staff_client)
 
 
-def test_the_page_shows_the_integrity_state(signed_log):
-    world = signed_log
-    page = world.client(world.admin).get("/orgs/acme/settings/audit-logs/")
+def test_the_page_shows_the_integrity_state(signed_log, admin, member, acme):
+    page = signed_in(admin).get("/orgs/acme/settings/audit-logs/")
     assert "Verified through event #8 at" in page.text
     assert "newer events not yet checkpointed" in page.text
     assert "Download events and signed checkpoints" in page.text
-    member_page = world.client(world.member).get("/orgs/acme/settings/audit-logs/")
+    member_page = signed_in(member).get("/orgs/acme/settings/audit-logs/")
     # A member sees that the log is verified, not how many events the organization has.
     assert "Log integrity verified at" in member_page.text
     assert "#8" not in member_page.text and "not yet checkpointed" not in member_page.text
     assert "Download events and signed checkpoints" not in member_page.text
 
     tamper(f"UPDATE {EVENTS} SET severity = 20 WHERE organization_id = %s AND sequence = 3",
-           [world.acme.pk])
-    record_failure(world.acme, verify(world.acme))
-    page = world.client(world.admin).get("/orgs/acme/settings/audit-logs/")
+           [acme.pk])
+    record_failure(acme, verify(acme))
+    page = signed_in(admin).get("/orgs/acme/settings/audit-logs/")
     assert "Integrity warning" in page.text and "modified event at event #3" in page.text
 
 
-def test_a_new_log_is_not_verified_yet(world):
-    page = world.client(world.owner).get("/orgs/acme/settings/audit-logs/")
+def test_a_new_log_is_not_verified_yet(owner):
+    page = signed_in(owner).get("/orgs/acme/settings/audit-logs/")
     assert "not verified yet" in page.text
     call_command("checkpoint_audit_log", "--no-progress")
-    page = world.client(world.owner).get("/orgs/acme/settings/audit-logs/")
+    page = signed_in(owner).get("/orgs/acme/settings/audit-logs/")
     assert "Verified through event #1 at" in page.text
 
 

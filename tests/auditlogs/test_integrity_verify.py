@@ -15,7 +15,7 @@ from auditlogs.integrity.checkpoints import IntegrityBroken, SignedStatement, ch
 from auditlogs.integrity.verification import FAILURE_ACTION, Kind, integrity_status, verify
 from auditlogs.models import AuditEvent, Checkpoint
 from auditlogs.recording import chain
-from tests.auditlogs.integrity_support import (
+from tests.helpers.integrity import (
     EVENTS,
     fill,
     insert_forged,
@@ -33,136 +33,136 @@ def problem_of(organization):
     return report.problem
 
 
-def test_an_untouched_log_verifies_clean(world):
-    fill(world.acme, 12)
-    checkpoint(world.acme)
-    fill(world.acme, 5)
-    checkpoint(world.acme)
-    fill(world.initech, 3)
-    report = verify(world.acme)
+def test_an_untouched_log_verifies_clean(acme, initech, globex):
+    fill(acme, 12)
+    checkpoint(acme)
+    fill(acme, 5)
+    checkpoint(acme)
+    fill(initech, 3)
+    report = verify(acme)
     assert report.ok and report.problem is None
     assert (report.first_sequence, report.last_sequence, report.checked) == (1, 17, 17)
     assert report.checkpoints_matched == 2
-    assert report.head_hash == AuditEvent.objects.get(organization=world.acme, sequence=17).hash
-    assert verify(world.initech).ok and verify(world.globex).ok
+    assert report.head_hash == AuditEvent.objects.get(organization=acme, sequence=17).hash
+    assert verify(initech).ok and verify(globex).ok
 
 
-def test_a_changed_severity_is_a_modified_event(world):
-    fill(world.acme, 10)
+def test_a_changed_severity_is_a_modified_event(acme):
+    fill(acme, 10)
     tamper(f"UPDATE {EVENTS} SET severity = 10 WHERE organization_id = %s AND sequence = 3",
-           [world.acme.pk])
-    problem = problem_of(world.acme)
+           [acme.pk])
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.MODIFIED, 3)
 
 
-def test_a_changed_metadata_value_is_a_modified_event(world):
-    fill(world.acme, 10)
+def test_a_changed_metadata_value_is_a_modified_event(acme):
+    fill(acme, 10)
     tamper(
         f"UPDATE {EVENTS} SET metadata = {json_value()} "
         "WHERE organization_id = %s AND sequence = 7",
-        [json.dumps({"n": 6, "note": "nothing to see"}), world.acme.pk],
+        [json.dumps({"n": 6, "note": "nothing to see"}), acme.pk],
     )
-    problem = problem_of(world.acme)
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.MODIFIED, 7)
 
 
-def test_a_deleted_middle_event_is_a_gap(world):
-    fill(world.acme, 10)
-    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence = 5", [world.acme.pk])
-    problem = problem_of(world.acme)
+def test_a_deleted_middle_event_is_a_gap(acme):
+    fill(acme, 10)
+    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence = 5", [acme.pk])
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.MISSING, 5)
     assert "#4 to #6" in problem.detail
 
 
-def test_deleted_newest_events_are_a_cut_tail(world):
-    fill(world.acme, 10)
-    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 8", [world.acme.pk])
-    problem = problem_of(world.acme)
+def test_deleted_newest_events_are_a_cut_tail(acme):
+    fill(acme, 10)
+    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 8", [acme.pk])
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.CUT_TAIL, 8)
 
 
-def test_a_cut_tail_with_a_rewound_chain_head_is_caught_by_the_checkpoint(world):
-    fill(world.acme, 10)
-    checkpoint(world.acme)
-    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 8", [world.acme.pk])
-    rehash_from(world.acme, 8)  # moves the chain head back to #7
-    problem = problem_of(world.acme)
+def test_a_cut_tail_with_a_rewound_chain_head_is_caught_by_the_checkpoint(acme):
+    fill(acme, 10)
+    checkpoint(acme)
+    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 8", [acme.pk])
+    rehash_from(acme, 8)  # moves the chain head back to #7
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.CUT_TAIL, 8)
     assert "checkpoint" in problem.detail and "#10" in problem.detail
 
 
-def test_a_forged_event_with_a_recomputed_chain_is_caught_by_the_checkpoints(world):
-    fill(world.acme, 3)
-    checkpoint(world.acme)
-    fill(world.acme, 7)
-    checkpoint(world.acme)
-    insert_forged(world.acme, at=6)
-    assert verify(world.acme, incremental=True).ok is False
-    problem = problem_of(world.acme)
+def test_a_forged_event_with_a_recomputed_chain_is_caught_by_the_checkpoints(acme):
+    fill(acme, 3)
+    checkpoint(acme)
+    fill(acme, 7)
+    checkpoint(acme)
+    insert_forged(acme, at=6)
+    assert verify(acme, incremental=True).ok is False
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.FORGED, 6)
     assert "checkpoint signed for #10" in problem.detail
 
 
-def test_a_replaced_and_rehashed_event_is_named(world):
-    fill(world.acme, 10)
+def test_a_replaced_and_rehashed_event_is_named(acme):
+    fill(acme, 10)
     tamper(f"UPDATE {EVENTS} SET actor_label = 'someone@else.test' "
-           "WHERE organization_id = %s AND sequence = 4", [world.acme.pk])
-    event = AuditEvent.objects.get(organization=world.acme, sequence=4)
+           "WHERE organization_id = %s AND sequence = 4", [acme.pk])
+    event = AuditEvent.objects.get(organization=acme, sequence=4)
     tamper(f"UPDATE {EVENTS} SET hash = %s WHERE id = %s",
-           [chain.link_hash(event.prev_hash, world.acme.pk, event.__dict__), event.pk])
-    problem = problem_of(world.acme)
+           [chain.link_hash(event.prev_hash, acme.pk, event.__dict__), event.pk])
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.FORGED, 4)
 
 
-def test_an_inserted_event_without_recomputing_is_named(world):
-    fill(world.acme, 8)
+def test_an_inserted_event_without_recomputing_is_named(acme):
+    fill(acme, 8)
     for sequence in range(8, 4, -1):
-        set_sequence(world.acme, sequence, sequence + 1)
-    before = AuditEvent.objects.get(organization=world.acme, sequence=4)
+        set_sequence(acme, sequence, sequence + 1)
+    before = AuditEvent.objects.get(organization=acme, sequence=4)
     forged = AuditEvent(
-        organization_id=world.acme.pk, sequence=5, occurred_at=before.occurred_at,
+        organization_id=acme.pk, sequence=5, occurred_at=before.occurred_at,
         action="project.viewed", severity=10, actor_type="user", prev_hash=before.hash, hash="",
     )
-    forged.hash = chain.link_hash(before.hash, world.acme.pk, forged.__dict__)
+    forged.hash = chain.link_hash(before.hash, acme.pk, forged.__dict__)
     forged.save()
-    problem = problem_of(world.acme)
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.FORGED, 5)
 
 
 @pytest.mark.parametrize("first, second", [(4, 5), (3, 8)])
-def test_swapped_events_are_a_reordered_pair(world, first, second):
-    fill(world.acme, 10)
-    swap(world.acme, first, second)
-    problem = problem_of(world.acme)
+def test_swapped_events_are_a_reordered_pair(acme, first, second):
+    fill(acme, 10)
+    swap(acme, first, second)
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.REORDERED, first)
     assert f"#{first} and #{second}" in problem.detail
 
 
-def test_deleted_oldest_events_without_retention_are_missing(world):
-    fill(world.acme, 6)
-    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence <= 2", [world.acme.pk])
-    problem = problem_of(world.acme)
+def test_deleted_oldest_events_without_retention_are_missing(acme):
+    fill(acme, 6)
+    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence <= 2", [acme.pk])
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.MISSING, 1)
 
 
-def test_a_forged_checkpoint_is_reported(world):
-    fill(world.acme, 4)
-    genuine, _ = checkpoint(world.acme)
+def test_a_forged_checkpoint_is_reported(acme):
+    fill(acme, 4)
+    genuine, _ = checkpoint(acme)
     Checkpoint.objects.create(
-        organization=world.acme, sequence=2, head_hash=genuine.head_hash,
+        organization=acme, sequence=2, head_hash=genuine.head_hash,
         signed_at=genuine.signed_at, key_id=genuine.key_id, signature=genuine.signature,
     )
-    problem = problem_of(world.acme)
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.BAD_CHECKPOINT, 2)
 
 
-def test_checkpoints_are_signed_with_the_configured_key(world):
-    fill(world.acme, 5)
-    signed, is_new = checkpoint(world.acme)
+def test_checkpoints_are_signed_with_the_configured_key(acme):
+    fill(acme, 5)
+    signed, is_new = checkpoint(acme)
     assert is_new and signed.sequence == 5
     statement = SignedStatement.of(signed).statement()
     assert statement == {
-        "type": "auditlogs.checkpoint", "version": 1, "organization": world.acme.pk,
+        "type": "auditlogs.checkpoint", "version": 1, "organization": acme.pk,
         "sequence": 5, "head_hash": signed.head_hash,
         "signed_at": chain.format_time(signed.signed_at),
     }
@@ -173,52 +173,52 @@ def test_checkpoints_are_signed_with_the_configured_key(world):
     assert not signing.signature_is_valid(public_key, message.replace(b'"sequence":5',
                                                                        b'"sequence":6'),
                                           signed.signature)
-    assert checkpoint(world.acme) == (signed, False)
+    assert checkpoint(acme) == (signed, False)
 
 
-def test_no_checkpoint_is_signed_over_a_broken_chain(world):
-    fill(world.acme, 5)
-    checkpoint(world.acme)
-    fill(world.acme, 3)
+def test_no_checkpoint_is_signed_over_a_broken_chain(acme):
+    fill(acme, 5)
+    checkpoint(acme)
+    fill(acme, 3)
     tamper(f"UPDATE {EVENTS} SET severity = 30 WHERE organization_id = %s AND sequence = 7",
-           [world.acme.pk])
+           [acme.pk])
     with pytest.raises(IntegrityBroken, match="modified event at event #7"):
-        checkpoint(world.acme)
+        checkpoint(acme)
     assert list(Checkpoint.objects.values_list("sequence", flat=True)) == [5]
 
 
-def test_the_verify_command_exits_non_zero_naming_the_event(world, capsys):
-    fill(world.acme, 6)
+def test_the_verify_command_exits_non_zero_naming_the_event(acme, capsys):
+    fill(acme, 6)
     call_command("verify_audit_log", "--org", "acme", "--no-progress")
     assert "acme: OK, 6 events verified through #6" in capsys.readouterr().out
     tamper(f"UPDATE {EVENTS} SET severity = 30 WHERE organization_id = %s AND sequence = 2",
-           [world.acme.pk])
+           [acme.pk])
     with pytest.raises(CommandError) as failure:
         call_command("verify_audit_log", "--org", "acme", "--no-progress")
     assert failure.value.returncode == 1
     assert "acme: BROKEN: modified event at event #2" in capsys.readouterr().err
-    recorded = AuditEvent.objects.get(organization=world.acme, action=FAILURE_ACTION)
+    recorded = AuditEvent.objects.get(organization=acme, action=FAILURE_ACTION)
     assert recorded.metadata["kind"] == "modified event" and recorded.metadata["sequence"] == 2
     with pytest.raises(CommandError):
         call_command("verify_audit_log", "--org", "acme", "--no-progress")
     assert AuditEvent.objects.filter(action=FAILURE_ACTION).count() == 1  # recorded once
 
 
-def test_after_a_failure_checkpoints_wait_for_a_clean_full_verification(world, capsys):
-    fill(world.acme, 5)
-    checkpoint(world.acme)
+def test_after_a_failure_checkpoints_wait_for_a_clean_full_verification(acme, capsys):
+    fill(acme, 5)
+    checkpoint(acme)
     tamper(f"UPDATE {EVENTS} SET severity = 30 WHERE organization_id = %s AND sequence = 2",
-           [world.acme.pk])
+           [acme.pk])
     with pytest.raises(CommandError):
         call_command("verify_audit_log", "--no-progress")
     with pytest.raises(CommandError):
         call_command("checkpoint_audit_log", "--org", "acme", "--no-progress")
     assert "not signed, BROKEN: modified event at event #2" in capsys.readouterr().err
-    assert integrity_status(world.acme).state == "broken"
+    assert integrity_status(acme).state == "broken"
 
 
-def test_the_checkpoint_command(world, capsys):
-    fill(world.acme, 3)
+def test_the_checkpoint_command(acme, capsys):
+    fill(acme, 3)
     call_command("checkpoint_audit_log", "--no-progress")
     out = capsys.readouterr().out
     assert "acme: checkpoint #3 signed" in out and "globex: no events yet" in out
@@ -231,17 +231,17 @@ def test_the_checkpoint_command(world, capsys):
     )
 
 
-def test_the_witness_file_keeps_checkpoints_the_database_lost(world, tmp_path, settings):
+def test_the_witness_file_keeps_checkpoints_the_database_lost(acme, tmp_path, settings):
     settings.AUDITLOG_CHECKPOINT_WITNESS_FILE = str(tmp_path / "witness.jsonl")
-    fill(world.acme, 6)
+    fill(acme, 6)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("django.db.transaction.on_commit", lambda fn, **kw: fn())
-        checkpoint(world.acme)
+        checkpoint(acme)
     assert (tmp_path / "witness.jsonl").read_text().count('"sequence": 6') == 1
-    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 5", [world.acme.pk])
-    tamper("DELETE FROM auditlogs_checkpoint WHERE organization_id = %s", [world.acme.pk])
-    rehash_from(world.acme, 5)
-    problem = problem_of(world.acme)
+    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 5", [acme.pk])
+    tamper("DELETE FROM auditlogs_checkpoint WHERE organization_id = %s", [acme.pk])
+    rehash_from(acme, 5)
+    problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.CUT_TAIL, 5)
 
 
@@ -282,9 +282,9 @@ def test_the_fast_canonical_form_is_the_documented_one(
     assert chain.canonical_event(7, values) == reference
 
 
-def test_recorded_events_hash_to_the_documented_canonical_form(world):
-    event = record("project.deleted", organization=world.acme, project=world.alpha,
+def test_recorded_events_hash_to_the_documented_canonical_form(acme, alpha):
+    event = record("project.deleted", organization=acme, project=alpha,
                    metadata={"b": 1, "a": "é"})
-    body = chain.canonical_json(chain.payload(world.acme.pk, event.__dict__))
+    body = chain.canonical_json(chain.payload(acme.pk, event.__dict__))
     assert '"metadata":{"a":"é","b":1}' in body
     assert event.hash == chain.hash_body(chain.GENESIS_HASH, body)

@@ -66,10 +66,10 @@ def test_a_migrated_database_has_this_and_next_month_and_a_default(db):
 
 
 @postgresql_only
-def test_events_land_in_their_month_and_indexes_reach_new_partitions(world):
+def test_events_land_in_their_month_and_indexes_reach_new_partitions(acme):
     manage("--months-ahead", "4")
     far = partitions.add_months(partitions.month_start(datetime.now(UTC)), 4)
-    events_at(world.acme, datetime(2024, 3, 15, tzinfo=UTC), datetime(far.year, far.month, 2,
+    events_at(acme, datetime(2024, 3, 15, tzinfo=UTC), datetime(far.year, far.month, 2,
                                                                        tzinfo=UTC))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -84,9 +84,9 @@ def test_events_land_in_their_month_and_indexes_reach_new_partitions(world):
 
 
 @postgresql_only
-def test_an_event_of_a_month_without_partition_goes_to_default(world):
-    record("organization.updated", organization=world.acme)  # this month: its own partition
-    events_at(world.acme, datetime(2001, 1, 1, tzinfo=UTC), prepare=False)
+def test_an_event_of_a_month_without_partition_goes_to_default(acme):
+    record("organization.updated", organization=acme)  # this month: its own partition
+    events_at(acme, datetime(2001, 1, 1, tzinfo=UTC), prepare=False)
 
     with connection.cursor() as cursor:
         cursor.execute(f'SELECT occurred_at FROM "{partitions.DEFAULT_PARTITION}"')
@@ -96,14 +96,14 @@ def test_an_event_of_a_month_without_partition_goes_to_default(world):
 
 
 @postgresql_only
-def test_dropping_months_removes_their_events_fast_and_keeps_the_rest(world):
-    events_at(world.acme, datetime(2024, 1, 10, tzinfo=UTC), datetime(2024, 2, 10, tzinfo=UTC),
+def test_dropping_months_removes_their_events_fast_and_keeps_the_rest(acme):
+    events_at(acme, datetime(2024, 1, 10, tzinfo=UTC), datetime(2024, 2, 10, tzinfo=UTC),
               datetime(2024, 3, 10, tzinfo=UTC))
     output = manage("--drop-before", "2024-03")
 
     assert "Dropped auditlogs_auditevent_p2024_01" in output
     assert "Dropped auditlogs_auditevent_p2024_02" in output
-    assert [e.occurred_at.month for e in AuditEvent.objects.filter(organization=world.acme)] == [3]
+    assert [e.occurred_at.month for e in AuditEvent.objects.filter(organization=acme)] == [3]
     assert date(2024, 3, 1) in partitions.month_partitions()
 
 
@@ -114,8 +114,8 @@ def test_a_bad_month_is_refused(db):
 
 
 @postgresql_only
-def test_rows_of_a_partition_created_later_are_still_append_only(world):
-    events_at(world.acme, datetime(2023, 6, 1, tzinfo=UTC))
+def test_rows_of_a_partition_created_later_are_still_append_only(acme):
+    events_at(acme, datetime(2023, 6, 1, tzinfo=UTC))
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE "{partitions.partition_name(date(2023, 6, 1))}" SET action = %s',
@@ -124,10 +124,10 @@ def test_rows_of_a_partition_created_later_are_still_append_only(world):
 
 
 @postgresql_only
-def test_a_partition_created_later_refuses_truncate(world):
+def test_a_partition_created_later_refuses_truncate(acme):
     manage("--months-ahead", "3")
-    events_at(world.acme, datetime(2023, 7, 1, tzinfo=UTC))
+    events_at(acme, datetime(2023, 7, 1, tzinfo=UTC))
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f'TRUNCATE "{partitions.partition_name(date(2023, 7, 1))}"')
-    assert AuditEvent.objects.filter(organization=world.acme).count() == 1
+    assert AuditEvent.objects.filter(organization=acme).count() == 1

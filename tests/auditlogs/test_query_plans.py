@@ -21,7 +21,8 @@ from django.test.utils import CaptureQueriesContext
 from auditlogs.models import AuditEvent
 from auditlogs.web.paging import OLDER, Cursor
 from projects.models import Project
-from tests.auditlogs.conftest import generate
+from tests.helpers.clients import signed_in
+from tests.helpers.events import generate
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="query plans are PostgreSQL's (EXPLAIN)"
@@ -32,21 +33,21 @@ SCANS = {"Index Scan", "Index Only Scan", "Bitmap Index Scan"}
 
 
 @pytest.fixture
-def acme_log(world):
-    generate(world.acme, 4000, days=120, projects=3, seed=5)
+def acme_log(acme):
+    """Acme's log: 4,000 generated events, analysed."""
+    generate(acme, 4000, days=120, projects=3, seed=5)
     with connection.cursor() as cursor:
         cursor.execute(f'ANALYZE "{EVENTS}"')
-    return world
 
 
-def shapes(world):
+def shapes(acme):
     """Query string -> the columns that must be searched in the index (Index Cond), not
     filtered row by row afterwards."""
-    project = Project.objects.filter(organization=world.acme, name__startswith="Synthetic")[0]
-    edge = AuditEvent.objects.filter(organization=world.acme).order_by("-occurred_at", "-id")[500]
+    project = Project.objects.filter(organization=acme, name__startswith="Synthetic")[0]
+    edge = AuditEvent.objects.filter(organization=acme).order_by("-occurred_at", "-id")[500]
     older = Cursor(edge.occurred_at, edge.id, OLDER).encode()
     newer = Cursor(edge.occurred_at, edge.id, "newer").encode()
-    actor = AuditEvent.objects.filter(organization=world.acme, actor_type="user")[0].actor_label
+    actor = AuditEvent.objects.filter(organization=acme, actor_type="user")[0].actor_label
     return {
         "plain": ({"range": "all"}, []),
         "default (last 7 days)": ({}, ["occurred_at"]),
@@ -104,18 +105,17 @@ def plan_nodes(sql: str, off=("seqscan", "sort"), costs=()) -> list[dict]:
 
 
 @pytest.mark.parametrize("who", ["owner", "member"])
-def test_every_page_query_reads_an_index_in_order(acme_log, who):
-    world = acme_log
+def test_every_page_query_reads_an_index_in_order(acme_log, personas, member_membership, acme, who):
     if who == "member":
         # Members see only their projects' events: project_id IN (...), still in index order.
-        world.member_membership.projects.set(
-            Project.objects.filter(organization=world.acme, name__startswith="Synthetic")[:2]
+        member_membership.projects.set(
+            Project.objects.filter(organization=acme, name__startswith="Synthetic")[:2]
         )
-    client = world.client(getattr(world, who))
-    url = f"/orgs/{world.acme.slug}/settings/audit-logs/"
+    client = signed_in(personas[who])
+    url = f"/orgs/{acme.slug}/settings/audit-logs/"
     client.get(url)  # the daily "viewed" event is recorded once, outside the measured request
     problems = []
-    for name, (query, searched) in shapes(world).items():
+    for name, (query, searched) in shapes(acme).items():
         if who == "member" and "project" in query:
             continue  # a member's project filter is covered by the owner's run
         nodes = plan_nodes(list_query(client, url, query))
@@ -137,16 +137,15 @@ def test_every_page_query_reads_an_index_in_order(acme_log, who):
     assert not problems, problems
 
 
-def test_free_text_search_can_be_answered_from_the_trigram_indexes(acme_log):
+def test_free_text_search_can_be_answered_from_the_trigram_indexes(acme_log, owner, acme):
     """Search (`q`) is UPPER(label) LIKE '%TEXT%' over target and actor labels. A term found in
     the newest rows is answered by reading the organization's index in order (above); a rare
     one needs the trigram indexes of migration 0005, or it would read every event of the
     organization. With plain index scans and sequential scans off, and testing a row made
     expensive (a few thousand events are cheap to test one by one; millions are not), the
     plan must find the rows through both trigram indexes."""
-    world = acme_log
-    client = world.client(world.owner)
-    url = f"/orgs/{world.acme.slug}/settings/audit-logs/"
+    client = signed_in(owner)
+    url = f"/orgs/{acme.slug}/settings/audit-logs/"
     client.get(url)
     sql = list_query(client, url, {"range": "all", "q": "no-such-thing"})
     nodes = plan_nodes(sql, off=("seqscan", "indexscan"), costs=[("cpu_operator_cost", 10)])

@@ -13,17 +13,17 @@ from projects import services as project_services
 from projects.models import Project
 
 
-def test_it_records_with_the_catalogue_label_and_default_severity(world, events):
-    event = record("project.deleted", organization=world.acme, project=world.alpha)
+def test_it_records_with_the_catalogue_label_and_default_severity(acme, alpha, events):
+    event = record("project.deleted", organization=acme, project=alpha)
     assert event.label == "Project deleted"
     assert event.severity == Severity.CRITICAL
-    assert event.project_id == world.alpha.pk and event.project_name == "Alpha"
-    assert events(world.acme) == [event]
+    assert event.project_id == alpha.pk and event.project_name == "Alpha"
+    assert events(acme) == [event]
 
 
-def test_an_unknown_action_fails_loudly(world, events):
+def test_an_unknown_action_fails_loudly(acme, events):
     with pytest.raises(UnknownAction, match="not in the audit event catalogue"):
-        record("project.exploded", organization=world.acme)
+        record("project.exploded", organization=acme)
     assert events() == []
 
 
@@ -33,23 +33,23 @@ def test_every_catalogue_entry_has_label_severity_and_description():
         assert kind.severity in Severity
 
 
-def test_outside_a_request_the_actor_is_the_system(world):
-    event = record("organization.updated", organization=world.acme)
+def test_outside_a_request_the_actor_is_the_system(acme):
+    event = record("organization.updated", organization=acme)
     assert (event.actor_type, event.actor_id, event.actor_label) == ("system", None, "system")
 
 
-def test_commands_name_their_actor(world):
-    with acting_as(Actor.for_user(world.admin)):
-        event = record("organization.updated", organization=world.acme)
+def test_commands_name_their_actor(admin, acme):
+    with acting_as(Actor.for_user(admin)):
+        event = record("organization.updated", organization=acme)
     assert (event.actor_type, event.actor_id, event.actor_label) == (
-        ActorType.USER, world.admin.pk, "admin@acme.test",
+        ActorType.USER, admin.pk, "admin@acme.test",
     )
 
 
-def test_secrets_are_masked_in_changes_and_metadata(world):
+def test_secrets_are_masked_in_changes_and_metadata(acme):
     event = record(
         "chatbot.updated",
-        organization=world.acme,
+        organization=acme,
         changes={"api_key": ["sk-old-secret", "sk-new-secret"], "name": ["a", "b"]},
         metadata={"token": "tok-123", "note": "fine"},
     )
@@ -69,20 +69,20 @@ def test_secrets_are_masked_in_changes_and_metadata(world):
         ("not a dict", "must be a dict"),
     ],
 )
-def test_metadata_is_validated(world, events, metadata, message):
+def test_metadata_is_validated(acme, events, metadata, message):
     with pytest.raises(InvalidEventData, match=message):
-        record("organization.updated", organization=world.acme, metadata=metadata)
+        record("organization.updated", organization=acme, metadata=metadata)
     assert events() == []
 
 
-def test_a_project_of_another_organization_is_refused(world, events):
+def test_a_project_of_another_organization_is_refused(acme, initech_project, events):
     with pytest.raises(InvalidEventData, match="another organization"):
-        record("project.viewed", organization=world.acme, project=world.initech_project)
+        record("project.viewed", organization=acme, project=initech_project)
     assert events() == []
 
 
-def test_events_are_immutable_through_the_orm(world):
-    event = record("organization.updated", organization=world.acme)
+def test_events_are_immutable_through_the_orm(acme):
+    event = record("organization.updated", organization=acme)
     event.action = "project.deleted"
     with pytest.raises(ImmutableEventError):
         event.save()
@@ -94,34 +94,34 @@ def test_events_are_immutable_through_the_orm(world):
         AuditEvent.objects.filter(pk=event.pk).delete()
 
 
-def test_sequences_are_per_organization_and_chained(world):
-    first = record("organization.updated", organization=world.acme)
-    other = record("organization.updated", organization=world.globex)
-    second = record("organization.updated", organization=world.acme)
+def test_sequences_are_per_organization_and_chained(acme, globex):
+    first = record("organization.updated", organization=acme)
+    other = record("organization.updated", organization=globex)
+    second = record("organization.updated", organization=acme)
     assert (first.sequence, second.sequence, other.sequence) == (1, 2, 1)
     assert second.prev_hash == first.hash and len(second.hash) == 64
 
 
 @pytest.mark.django_db(transaction=True)
-def test_when_the_change_fails_after_recording_neither_exists(world, events):
+def test_when_the_change_fails_after_recording_neither_exists(acme, events):
     """Atomicity: the event commits if and only if the change does."""
     with pytest.raises(IntegrityError), transaction.atomic():
-        project = project_services.project_create(organization=world.acme, name="Gamma")
+        project = project_services.project_create(organization=acme, name="Gamma")
         assert AuditEvent.objects.filter(action="project.created").exists()
         # Force an error inside the same transaction: a duplicate slug in this organization.
-        Project.objects.create(organization=world.acme, name="Gamma 2", slug=project.slug)
+        Project.objects.create(organization=acme, name="Gamma 2", slug=project.slug)
     assert not Project.objects.filter(name="Gamma").exists()
-    assert events(world.acme, action="project.created") == []
+    assert events(acme, action="project.created") == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deleting_a_project_or_a_person_changes_nothing_in_the_log(world, events):
-    project_id = world.alpha.pk
-    project_services.project_record_view(project=world.alpha)
-    with acting_as(Actor.for_user(world.admin)):
-        project_services.project_delete(project=world.alpha)
-    world.admin.delete()
-    viewed, deleted = events(world.acme)
+def test_deleting_a_project_or_a_person_changes_nothing_in_the_log(alpha, admin, acme, events):
+    project_id = alpha.pk
+    project_services.project_record_view(project=alpha)
+    with acting_as(Actor.for_user(admin)):
+        project_services.project_delete(project=alpha)
+    admin.delete()
+    viewed, deleted = events(acme)
     assert viewed.project_id == deleted.project_id == project_id
     assert deleted.project_name == "Alpha" and deleted.actor_label == "admin@acme.test"
     assert deleted.actor_id is not None

@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from projects.models import Project
-from tests.auditlogs.conftest import generate
+from tests.helpers.clients import signed_in
+from tests.helpers.events import generate
 
 
 def page(client, query=None):
@@ -18,15 +19,15 @@ def page(client, query=None):
 
 
 @pytest.mark.parametrize("who", ["owner", "member"])
-def test_queries_per_page_do_not_grow_with_the_rows_shown(world, who):
-    generate(world.acme, 5, days=20, projects=4, seed=1)  # projects live and deleted, many actors
+def test_queries_per_page_do_not_grow_with_the_rows_shown(acme, member_membership, personas, who):
+    generate(acme, 5, days=20, projects=4, seed=1)  # projects live and deleted, many actors
     if who == "member":
-        world.member_membership.projects.set(Project.objects.filter(organization=world.acme))
-    client = world.client(getattr(world, who))
+        member_membership.projects.set(Project.objects.filter(organization=acme))
+    client = signed_in(personas[who])
     client.get("/orgs/acme/settings/audit-logs/")  # today's "viewed" event, recorded once
 
     few_rows, few_queries = page(client)
-    generate(world.acme, 600, days=20, projects=4, seed=2)
+    generate(acme, 600, days=20, projects=4, seed=2)
     many_rows, many_queries = page(client)
     info_rows, info_queries = page(client, {"range": "all", "severity": "info"})
 
@@ -39,8 +40,8 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(world, who):
     ["", "?q=person", "?severity__exact=30", "?action=project.deleted&organization__id__exact=1",
      "?p=3"],
 )
-def test_the_admin_list_never_counts_without_a_limit(world, ops, query):
-    generate(world.acme, 400, days=20, projects=4, seed=3)
+def test_the_admin_list_never_counts_without_a_limit(acme, ops, query):
+    generate(acme, 400, days=20, projects=4, seed=3)
     with CaptureQueriesContext(connection) as queries:
         response = ops.get(f"/admin/auditlogs/auditevent/{query}")
     assert response.status_code == 200

@@ -9,7 +9,7 @@ from auditlogs.storage import search
 from auditlogs.web.access import log_viewer_for
 from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.paging import OLDER, Cursor
-from tests.auditlogs.conftest import generate
+from tests.helpers.events import generate
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="plan choices are PostgreSQL's"
@@ -17,22 +17,22 @@ postgresql_only = pytest.mark.skipif(
 
 
 @pytest.fixture
-def acme_log(world):
-    generate(world.acme, 3000, days=60, projects=3, actors=40, seed=11)
-    return world
+def acme_log(acme):
+    """Acme's log: 3,000 generated events."""
+    generate(acme, 3000, days=60, projects=3, actors=40, seed=11)
 
 
-def searched(world, text, cursor=None):
-    viewer = log_viewer_for(world.owner, "acme")
+def searched(owner, text, cursor=None):
+    viewer = log_viewer_for(owner, "acme")
     filters = AuditEventFilter({"range": "all", "q": text}, viewer=viewer)
     assert filters.is_valid(), filters.form.errors
     return filters, filters.page(cursor, 50)
 
 
-def expected(world, text, below=None):
+def expected(organization, text, below=None):
     """The newest 50 matches, found in Python from every event of the organization."""
     needle = text.upper()
-    events = AuditEvent.objects.filter(organization=world.acme).order_by("-occurred_at", "-id")
+    events = AuditEvent.objects.filter(organization=organization).order_by("-occurred_at", "-id")
     if below is not None:
         events = events.filter(occurred_at__lte=below.occurred_at).exclude(
             occurred_at=below.occurred_at, id__gte=below.id
@@ -44,19 +44,21 @@ def expected(world, text, below=None):
 
 
 @pytest.mark.parametrize("text", ["Support Bot", "person0007@acme.test", "no-such-thing", "son00"])
-def test_a_search_page_holds_the_newest_matches(acme_log, text):
-    filters, page = searched(acme_log, text)
-    assert [e.id for e in page.rows] == expected(acme_log, text)
+def test_a_search_page_holds_the_newest_matches(acme_log, owner, acme, text):
+    filters, page = searched(owner, text)
+    assert [e.id for e in page.rows] == expected(acme, text)
     if page.older:
-        _, deeper = searched(acme_log, text, page.older)
-        assert [e.id for e in deeper.rows] == expected(acme_log, text, below=page.rows[-1])
+        _, deeper = searched(owner, text, page.older)
+        assert [e.id for e in deeper.rows] == expected(acme, text, below=page.rows[-1])
 
 
 @postgresql_only
-def test_matches_among_the_newest_events_are_read_in_index_order_others_by_the_planner(acme_log):
-    filters, _ = searched(acme_log, "Support Bot")  # a chatbot name on many events
+def test_matches_among_the_newest_events_are_read_in_index_order_others_by_the_planner(
+    acme_log, owner
+):
+    filters, _ = searched(owner, "Support Bot")  # a chatbot name on many events
     assert search.worth_reading_in_order(filters.unsearched, "Support Bot")
-    filters, _ = searched(acme_log, "no-such-thing")
+    filters, _ = searched(owner, "no-such-thing")
     assert not search.worth_reading_in_order(filters.unsearched, "no-such-thing")
 
 
@@ -69,17 +71,17 @@ def settings_now() -> tuple:
 
 
 @postgresql_only
-def test_the_plan_settings_end_with_the_page_query_and_restore_what_was_set(acme_log):
+def test_the_plan_settings_end_with_the_page_query_and_restore_what_was_set(acme_log, owner):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 4321")
     before = settings_now()
-    searched(acme_log, "Support Bot")
+    searched(owner, "Support Bot")
     assert settings_now() == before == ("on", "4321ms")
 
 
 @postgresql_only
-def test_the_in_order_plan_reads_the_organization_index_without_sorting(acme_log):
-    filters, _ = searched(acme_log, "person0007@acme.test")
+def test_the_in_order_plan_reads_the_organization_index_without_sorting(acme_log, owner):
+    filters, _ = searched(owner, "person0007@acme.test")
     sql, params = filters.qs.newest_first()[:51].query.sql_with_params()
 
     def explain():
@@ -95,7 +97,7 @@ def test_the_in_order_plan_reads_the_organization_index_without_sorting(acme_log
 
 @postgresql_only
 def test_an_in_order_read_past_its_budget_gives_way_and_leaves_the_connection_usable(
-    acme_log, monkeypatch
+    acme_log, owner, acme, monkeypatch
 ):
     monkeypatch.setattr(search, "IN_ORDER_BUDGET_MS", 20)
 
@@ -105,28 +107,30 @@ def test_an_in_order_read_past_its_budget_gives_way_and_leaves_the_connection_us
 
     assert search.read_in_index_order(slow) is None
     assert settings_now() == ("on", "0")
-    filters, page = searched(acme_log, "Support Bot")  # and the page still reads
-    assert [e.id for e in page.rows] == expected(acme_log, "Support Bot")
+    filters, page = searched(owner, "Support Bot")  # and the page still reads
+    assert [e.id for e in page.rows] == expected(acme, "Support Bot")
 
 
-def test_off_postgresql_nothing_is_hinted(acme_log):
+def test_off_postgresql_nothing_is_hinted(acme_log, owner):
     if connection.vendor == "postgresql":
         pytest.skip("the SQLite side of the rule")
-    filters, _ = searched(acme_log, "Support Bot")
+    filters, _ = searched(owner, "Support Bot")
     assert not search.worth_reading_in_order(filters.unsearched, "Support Bot")
 
 
-def test_a_cursor_from_another_search_still_pages_by_time(acme_log):
-    edge = AuditEvent.objects.filter(organization=acme_log.acme).order_by("-occurred_at", "-id")[40]
+def test_a_cursor_from_another_search_still_pages_by_time(acme_log, acme, owner):
+    edge = AuditEvent.objects.filter(organization=acme).order_by("-occurred_at", "-id")[40]
     cursor = Cursor(edge.occurred_at, edge.id, OLDER)
-    _, page = searched(acme_log, "Support Bot", cursor)
-    assert [e.id for e in page.rows] == expected(acme_log, "Support Bot", below=edge)
+    _, page = searched(owner, "Support Bot", cursor)
+    assert [e.id for e in page.rows] == expected(acme, "Support Bot", below=edge)
 
 
 @postgresql_only
-def test_a_page_whose_in_order_read_gave_way_is_read_the_planners_way(acme_log, monkeypatch):
+def test_a_page_whose_in_order_read_gave_way_is_read_the_planners_way(
+    acme_log, owner, acme, monkeypatch
+):
     gave_way = []
     monkeypatch.setattr(search, "read_in_index_order", lambda read: gave_way.append(read))
-    _, page = searched(acme_log, "Support Bot")
+    _, page = searched(owner, "Support Bot")
     assert gave_way, "the in-order read was not tried"
-    assert [e.id for e in page.rows] == expected(acme_log, "Support Bot")
+    assert [e.id for e in page.rows] == expected(acme, "Support Bot")

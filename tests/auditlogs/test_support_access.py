@@ -7,30 +7,31 @@ from django.utils import timezone
 
 from auditlogs.models import SupportAccess
 from auditlogs.recording.catalogue import Severity
+from tests.helpers.clients import signed_in
 
 LOG = "/orgs/acme/settings/audit-logs/"
 
 
-def grant(world, reason="Ticket #4411: customer asks who deleted Support Bot", org="acme"):
-    return world.client(world.staff).post("/support/", {"organization": org, "reason": reason})
+def grant(staff, reason="Ticket #4411: customer asks who deleted Support Bot", org="acme"):
+    return signed_in(staff).post("/support/", {"organization": org, "reason": reason})
 
 
-def test_staff_state_a_reason_and_the_access_is_an_event_the_admins_see(world, events):
-    response = grant(world)
+def test_staff_state_a_reason_and_the_access_is_an_event_the_admins_see(staff, acme, admin, events):
+    response = grant(staff)
     assert response.status_code == 302 and response["Location"] == LOG
-    (event,) = events(world.acme, action="support.access_granted")
+    (event,) = events(acme, action="support.access_granted")
     assert event.severity == Severity.WARNING
     assert (event.actor_type, event.actor_label) == ("staff", "support@auditlogs.test")
     assert event.metadata["reason"].startswith("Ticket #4411")
-    admin_view = world.client(world.admin).get(LOG)
+    admin_view = signed_in(admin).get(LOG)
     assert "Support access granted" in admin_view.text
     assert "support@auditlogs.test" in admin_view.text
 
 
-def test_with_access_staff_read_the_whole_log_read_only(world):
-    client = world.client(world.staff)
+def test_with_access_staff_read_the_whole_log_read_only(staff):
+    client = signed_in(staff)
     assert client.get(LOG).status_code == 404
-    grant(world)
+    grant(staff)
     response = client.get(LOG)
     assert response.status_code == 200
     assert "Support access" in response.text and "read-only" in response.text
@@ -39,20 +40,20 @@ def test_with_access_staff_read_the_whole_log_read_only(world):
     assert client.get("/orgs/acme/").status_code == 404
 
 
-def test_access_expires(world):
-    grant(world)
+def test_access_expires(staff):
+    grant(staff)
     SupportAccess.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert world.client(world.staff).get(LOG).status_code == 404
+    assert signed_in(staff).get(LOG).status_code == 404
 
 
-def test_access_is_for_one_organization_only(world):
-    grant(world)
-    assert world.client(world.staff).get("/orgs/initech/settings/audit-logs/").status_code == 404
+def test_access_is_for_one_organization_only(staff):
+    grant(staff)
+    assert signed_in(staff).get("/orgs/initech/settings/audit-logs/").status_code == 404
 
 
-def test_the_support_page_is_invisible_to_everyone_else(world):
-    for user in (world.owner, world.admin, world.member, world.outsider):
-        client = world.client(user)
+def test_the_support_page_is_invisible_to_everyone_else(owner, admin, member, outsider):
+    for user in (owner, admin, member, outsider):
+        client = signed_in(user)
         assert client.get("/support/").status_code == 404
         assert client.post("/support/", {"organization": "acme",
                                          "reason": "I would like to look"}).status_code == 404
@@ -66,7 +67,7 @@ def test_the_support_page_is_invisible_to_everyone_else(world):
     ({"organization": "nope", "reason": "A proper reason here"}, "Choose an organization"),
     ({"organization": "", "reason": "A proper reason here"}, "This field is required"),
 ])
-def test_bad_support_input(world, events, data, message):
-    response = world.client(world.staff).post("/support/", data)
+def test_bad_support_input(staff, events, data, message):
+    response = signed_in(staff).post("/support/", data)
     assert response.status_code == 200 and message in response.text
     assert SupportAccess.objects.count() == 0 and events() == []

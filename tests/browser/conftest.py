@@ -22,7 +22,7 @@ from auditlogs.recording.context import Actor, AuditContext, using_context
 from auditlogs.recording.recorder import append, build_event, record
 from orgs.models import User
 from projects import services as project_services
-from tests.conftest import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -180,29 +180,28 @@ class Timeline:
 
 
 @pytest.fixture
-def timeline(world) -> Timeline:
+def timeline(acme, alpha, beta, admin, bot) -> Timeline:
     """Events in Acme's log: recent ones of both projects and the organization, and older ones
     for the date filters. Recorded through the same code paths as the product's."""
     t = Timeline()
-    acme = world.acme
     now = timezone.now()
     old = now - timedelta(days=20)
     t.old_day = timezone.localtime(old, zoneinfo.ZoneInfo(acme.timezone)).date().isoformat()
     append(acme.pk, [
-        build_event("project.created", organization=acme, project=world.alpha,
-                    target=world.alpha, occurred_at=old),
-        build_event("project.updated", organization=acme, project=world.beta,
-                    target=world.beta, occurred_at=now - timedelta(days=3),
+        build_event("project.created", organization=acme, project=alpha,
+                    target=alpha, occurred_at=old),
+        build_event("project.updated", organization=acme, project=beta,
+                    target=beta, occurred_at=now - timedelta(days=3),
                     changes={"description": ["", "Beta things"]}),
     ])
-    record("project.viewed", organization=acme, project=world.beta, target=world.beta)
+    record("project.viewed", organization=acme, project=beta, target=beta)
     record("organization.plan_changed", organization=acme, target=acme,
            changes={"plan": ["free", "enterprise"]})
-    request = AuditContext(actor=Actor.for_user(world.admin), ip=t.ip,
+    request = AuditContext(actor=Actor.for_user(admin), ip=t.ip,
                            user_agent=t.user_agent, request_id=t.request_id)
     with using_context(request):
-        project_services.chatbot_update(chatbot=world.bot, name="Helper 2",
+        project_services.chatbot_update(chatbot=bot, name="Helper 2",
                                         api_key="sk-new-secret-456")
-        project_services.chatbot_delete(chatbot=world.bot)
+        project_services.chatbot_delete(chatbot=bot)
     return t
 

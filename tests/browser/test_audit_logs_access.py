@@ -12,7 +12,7 @@ from tests.browser.pages import open_audit_logs, row, rows
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_member_sees_only_their_projects_events(page, sign_in, timeline, world, console,
+def test_a_member_sees_only_their_projects_events(page, sign_in, timeline, beta, acme, console,
                                                    live_server):
     sign_in(page, "member@acme.test")
     open_audit_logs(page)
@@ -31,16 +31,16 @@ def test_a_member_sees_only_their_projects_events(page, sign_in, timeline, world
     assert console.errors() == [], console.messages
 
     # Guessing Beta's id in the URL shows a message and no rows, never Beta's events.
-    page.goto(f"{page.url}?project={world.beta.pk}")
+    page.goto(f"{page.url}?project={beta.pk}")
     expect(page.locator("#results .filter-errors")).to_contain_text("Project")
     expect(rows(page)).to_have_count(0)
     # And Beta's event details are not found.
-    beta_event = AuditEvent.objects.get(organization=world.acme, action="project.viewed")
+    beta_event = AuditEvent.objects.get(organization=acme, action="project.viewed")
     response = page.goto(f"{live_server.url}/orgs/acme/settings/audit-logs/events/{beta_event.pk}/")
     assert response.status == 404
 
 
-def test_a_free_plan_owner_sees_the_enterprise_page(page, sign_in, world, console):
+def test_a_free_plan_owner_sees_the_enterprise_page(page, sign_in, personas, console):
     sign_in(page, "owner@globex.test")
     open_audit_logs(page)
 
@@ -56,7 +56,7 @@ def test_a_free_plan_owner_sees_the_enterprise_page(page, sign_in, world, consol
 
 
 def test_support_access_is_recorded_and_the_admin_sees_who_looked_and_why(
-    browser, browser_context_args, page, sign_in, world, console
+    browser, browser_context_args, page, sign_in, personas, console
 ):
     reason = "Ticket 4711: customer reports a missing chatbot"
     sign_in(page, "support@auditlogs.test", landing="You are not in an organization yet")

@@ -99,7 +99,7 @@ def test_filter_by_critical_swaps_results_and_pushes_the_url(page, open_log_as, 
     assert console.errors() == [], console.messages
 
 
-def test_filter_by_project(page, open_log_as, timeline, world, console):
+def test_filter_by_project(page, open_log_as, timeline, alpha, console):
     open_log_as(page, ADMIN)
     project = page.locator("#filters select[name=project]")
     expect(project.locator("option")).to_have_text(["All projects", "Alpha", "Beta"])
@@ -107,7 +107,7 @@ def test_filter_by_project(page, open_log_as, timeline, world, console):
 
     project.select_option(label="Alpha")
 
-    expect(page).to_have_url(re.compile(rf"[?&]project={world.alpha.pk}(&|$)"))
+    expect(page).to_have_url(re.compile(rf"[?&]project={alpha.pk}(&|$)"))
     expect(row(page, "Project viewed")).to_have_count(0)  # Beta's
     expect(row(page, "Plan changed")).to_have_count(0)  # organization-level
     expect(row(page, "Chatbot updated")).to_have_count(1)
@@ -163,7 +163,7 @@ def test_custom_date_range_and_presets(page, open_log_as, timeline, console):
 
 
 def test_refresh_shows_an_event_recorded_after_the_page_loaded(
-    page, open_log_as, timeline, world, console
+    page, open_log_as, timeline, acme, member, console
 ):
     open_log_as(page, ADMIN)
     page.locator("#filters select[name=severity]").select_option(label="Warning")
@@ -174,8 +174,8 @@ def test_refresh_shows_an_event_recorded_after_the_page_loaded(
 
     record(
         "member.role_changed",
-        organization=world.acme,
-        target=world.member,
+        organization=acme,
+        target=member,
         changes={"role": ["member", "admin"]},
     )
     expect(row(page, "Member role changed")).to_have_count(0)  # nothing polls behind our back
@@ -252,9 +252,9 @@ def test_info_still_toggles_after_the_results_were_swapped(page, open_log_as, ti
 
 
 def test_a_deleted_projects_events_show_project_not_found(
-    page, open_log_as, timeline, world, console
+    page, open_log_as, timeline, beta, console
 ):
-    project_services.project_delete(project=world.beta)
+    project_services.project_delete(project=beta)
     open_log_as(page, ADMIN)
 
     viewed = row(page, "Project viewed")

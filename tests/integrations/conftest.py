@@ -23,28 +23,28 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
-def history(world):
+def history(alpha, beta, admin, acme):
     """A dozen events over the last days: org-level ones and ones of Alpha and Beta."""
     now = timezone.now()
     made = []
     plan = [
         (timedelta(days=20), "organization.updated", None),
-        (timedelta(days=3), "project.created", world.alpha),
-        (timedelta(days=3, minutes=-5), "project.created", world.beta),
-        (timedelta(days=2), "chatbot.created", world.alpha),
+        (timedelta(days=3), "project.created", alpha),
+        (timedelta(days=3, minutes=-5), "project.created", beta),
+        (timedelta(days=2), "chatbot.created", alpha),
         (timedelta(days=1), "member.role_changed", None),
-        (timedelta(hours=20), "chatbot.deleted", world.alpha),
-        (timedelta(hours=10), "project.updated", world.beta),
-        (timedelta(hours=5), "project.deleted", world.beta),
-        (timedelta(hours=2), "project.viewed", world.alpha),
-        (timedelta(hours=1), "project.viewed", world.beta),
+        (timedelta(hours=20), "chatbot.deleted", alpha),
+        (timedelta(hours=10), "project.updated", beta),
+        (timedelta(hours=5), "project.deleted", beta),
+        (timedelta(hours=2), "project.viewed", alpha),
+        (timedelta(hours=1), "project.viewed", beta),
         (timedelta(minutes=30), "organization.plan_changed", None),
-        (timedelta(minutes=5), "project.viewed", world.alpha),
+        (timedelta(minutes=5), "project.viewed", alpha),
     ]
     for ago, action, project in plan:
-        with acting_as(Actor.for_user(world.admin), at=now - ago):
+        with acting_as(Actor.for_user(admin), at=now - ago):
             made.append(
-                record(action, organization=world.acme, project=project, target=project,
+                record(action, organization=acme, project=project, target=project,
                        changes={"name": ["old", "new"]} if action.endswith("updated") else None,
                        metadata={"note": "ünïcode, \"quotes\", commas"})
             )
@@ -62,9 +62,9 @@ class IssuedToken:
 
 
 @pytest.fixture
-def acme_token(world) -> IssuedToken:
+def acme_token(acme, owner) -> IssuedToken:
     token, secret = services.api_token_create(
-        organization=world.acme, name="SIEM import", created_by=world.owner, expires_in_days=None
+        organization=acme, name="SIEM import", created_by=owner, expires_in_days=None
     )
     return IssuedToken(token, secret)
 

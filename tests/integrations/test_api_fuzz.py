@@ -25,9 +25,11 @@ def parameter_names(django_db_blocker):
     return [p["name"] for p in operation["parameters"] if p["in"] == "query"]
 
 
-def test_the_api_never_answers_with_a_server_error(world, history, parameter_names, settings_):
+def test_the_api_never_answers_with_a_server_error(
+    acme, owner, history, parameter_names, settings_
+):
     _, secret = services.api_token_create(
-        organization=world.acme, name="fuzz", created_by=world.owner, expires_in_days=None
+        organization=acme, name="fuzz", created_by=owner, expires_in_days=None
     )
     good = {"Authorization": f"Bearer {secret}"}
     client = Client()

@@ -13,11 +13,12 @@ from auditlogs.models import AuditEvent
 from auditlogs.web.access import log_viewer_for
 from auditlogs.web.filters import AuditEventFilter
 from integrations.serializers import FIELDS, event_dict
+from tests.helpers.clients import signed_in
 from tools import verify_audit_export as verifier
 
 
-def export_url(world, fmt, query=""):
-    url = reverse("audit_log_export", args=[world.acme.slug, fmt])
+def export_url(organization, fmt, query=""):
+    url = reverse("audit_log_export", args=[organization.slug, fmt])
     return f"{url}?{query}" if query else url
 
 
@@ -56,34 +57,34 @@ def ndjson_lines(body):
         {},
     ],
 )
-def test_it_exports_exactly_the_filtered_page_set_for_admins(world, history, query):
+def test_it_exports_exactly_the_filtered_page_set_for_admins(admin, acme, history, query):
     from urllib.parse import urlencode
 
-    client = world.client(world.admin)
-    response, body = download(client, export_url(world, "ndjson", urlencode(query, doseq=True)))
+    client = signed_in(admin)
+    response, body = download(client, export_url(acme, "ndjson", urlencode(query, doseq=True)))
     assert response.status_code == 200
     lines = ndjson_lines(body)
     header, rows = lines[0]["export"], lines[1:]
     # The export event itself is recorded before the rows are read: it is part of the set
     # whenever the filters include it, as on the page right after.
-    assert [row["id"] for row in rows] == page_set(world.admin, query)
+    assert [row["id"] for row in rows] == page_set(admin, query)
     assert parse_qs(header["filters"]) == {k: v if isinstance(v, list) else [v]
                                            for k, v in query.items()}
 
 
-def test_members_export_only_their_projects_events(world, history):
-    client = world.client(world.member)
-    response, body = download(client, export_url(world, "csv", "range=all"))
+def test_members_export_only_their_projects_events(member, acme, alpha, history):
+    client = signed_in(member)
+    response, body = download(client, export_url(acme, "csv", "range=all"))
     assert response.status_code == 200
     rows = list(csv.DictReader(line for line in body.splitlines() if not line.startswith("#")))
     assert rows, "the member sees Alpha's events"
-    assert {row["project_id"] for row in rows} == {str(world.alpha.pk)}
-    assert [int(row["id"]) for row in rows] == page_set(world.member, {"range": "all"})
+    assert {row["project_id"] for row in rows} == {str(alpha.pk)}
+    assert [int(row["id"]) for row in rows] == page_set(member, {"range": "all"})
 
 
-def test_csv_names_the_filters_and_export_time_first(world, history):
-    client = world.client(world.owner)
-    response, body = download(client, export_url(world, "csv", "severity=critical&range=30d"))
+def test_csv_names_the_filters_and_export_time_first(owner, acme, history):
+    client = signed_in(owner)
+    response, body = download(client, export_url(acme, "csv", "severity=critical&range=30d"))
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     first, columns = body.splitlines()[:2]
@@ -93,21 +94,23 @@ def test_csv_names_the_filters_and_export_time_first(world, history):
     assert columns.split(",") == list(FIELDS)
 
 
-def test_rows_carry_utc_times_sequences_and_hashes_that_verify_offline(world, history, tmp_path):
-    client = world.client(world.owner)
+def test_rows_carry_utc_times_sequences_and_hashes_that_verify_offline(
+    owner, acme, history, tmp_path
+):
+    client = signed_in(owner)
     for fmt in ("csv", "ndjson"):
-        _, body = download(client, export_url(world, fmt, "range=all"))
+        _, body = download(client, export_url(acme, fmt, "range=all"))
         path = tmp_path / f"export.{fmt}"
         path.write_text(body, encoding="utf-8")
         events, checkpoint = verifier.read_filtered_export(str(path))
-        assert len(events) == AuditEvent.objects.filter(organization=world.acme).count()
+        assert len(events) == AuditEvent.objects.filter(organization=acme).count()
         assert all(e["occurred_at"].endswith("Z") and "T" in e["occurred_at"] for e in events)
         assert verifier.filtered_export_problems(events, checkpoint) == []
         assert verifier.main([str(path)]) == 0
 
 
-def test_a_tampered_export_does_not_verify(world, history, tmp_path):
-    _, body = download(world.client(world.owner), export_url(world, "ndjson", "range=all"))
+def test_a_tampered_export_does_not_verify(owner, acme, history, tmp_path):
+    _, body = download(signed_in(owner), export_url(acme, "ndjson", "range=all"))
     lines = ndjson_lines(body)
     lines[3]["actor_label"] = "someone-else@acme.test"
     path = tmp_path / "tampered.ndjson"
@@ -117,10 +120,10 @@ def test_a_tampered_export_does_not_verify(world, history, tmp_path):
     assert verifier.main([str(path)]) == 1
 
 
-def test_a_row_from_another_organization_does_not_verify(world, history, tmp_path):
-    _, body = download(world.client(world.owner), export_url(world, "ndjson", "range=all"))
+def test_a_row_from_another_organization_does_not_verify(owner, acme, globex, history, tmp_path):
+    _, body = download(signed_in(owner), export_url(acme, "ndjson", "range=all"))
     lines = ndjson_lines(body)
-    other = record("organization.updated", organization=world.globex)  # its own hash matches
+    other = record("organization.updated", organization=globex)  # its own hash matches
     lines.insert(4, event_dict(tuple(getattr(other, field) for field in FIELDS)))
     path = tmp_path / "mixed.ndjson"
     path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
@@ -128,72 +131,72 @@ def test_a_row_from_another_organization_does_not_verify(world, history, tmp_pat
     assert any("a row of organization" in p for p in problems), problems
 
 
-def test_exporting_is_recorded_with_the_filters(world, history, events):
-    client = world.client(world.admin)
-    download(client, export_url(world, "csv", "severity=critical&range=all"))
-    (event,) = events(world.acme, action="audit_log.exported")
+def test_exporting_is_recorded_with_the_filters(admin, acme, history, events):
+    client = signed_in(admin)
+    download(client, export_url(acme, "csv", "severity=critical&range=all"))
+    (event,) = events(acme, action="audit_log.exported")
     assert event.actor_label == "admin@acme.test"
     assert event.metadata["format"] == "csv"
     assert event.metadata["query"] == "severity=critical&range=all"
 
 
-def test_invalid_filters_give_400_naming_them_and_record_nothing(world, history, events):
-    client = world.client(world.admin)
-    response = client.get(export_url(world, "csv", "severity=loud&start=yesterday"))
+def test_invalid_filters_give_400_naming_them_and_record_nothing(admin, acme, history, events):
+    client = signed_in(admin)
+    response = client.get(export_url(acme, "csv", "severity=loud&start=yesterday"))
     assert response.status_code == 400
     text = response.content.decode()
     assert "Severity:" in text and "“loud” is not a severity" in text
     assert "From:" in text
-    assert events(world.acme, action="audit_log.exported") == []
+    assert events(acme, action="audit_log.exported") == []
 
 
-def test_members_may_not_export_another_project_by_filter(world, history):
-    response = world.client(world.member).get(export_url(world, "csv", f"project={world.beta.pk}"))
+def test_members_may_not_export_another_project_by_filter(member, acme, beta, history):
+    response = signed_in(member).get(export_url(acme, "csv", f"project={beta.pk}"))
     assert response.status_code == 400
 
 
-def test_outsiders_get_404_and_free_plans_403(world):
-    assert world.client(world.outsider).get(export_url(world, "csv")).status_code == 404
-    anonymous = world.client(None).get(export_url(world, "csv"))
+def test_outsiders_get_404_and_free_plans_403(outsider, acme, globex_owner, owner):
+    assert signed_in(outsider).get(export_url(acme, "csv")).status_code == 404
+    anonymous = signed_in(None).get(export_url(acme, "csv"))
     assert anonymous.status_code == 302
     url = reverse("audit_log_export", args=["globex", "csv"])
-    assert world.client(world.globex_owner).get(url).status_code == 403
-    assert world.client(world.owner).get(export_url(world, "xlsx")).status_code == 404
+    assert signed_in(globex_owner).get(url).status_code == 403
+    assert signed_in(owner).get(export_url(acme, "xlsx")).status_code == 404
 
 
-def test_the_page_offers_export_links_with_the_current_filters(world, history):
-    client = world.client(world.admin)
+def test_the_page_offers_export_links_with_the_current_filters(admin, acme, history):
+    client = signed_in(admin)
     response = client.get(reverse("audit_log", args=["acme"]) + "?severity=critical&range=30d")
     html = response.content.decode()
     assert "Export CSV" in html and "Export NDJSON" in html
-    assert export_url(world, "csv") + "?severity=critical&amp;range=30d" in html
+    assert export_url(acme, "csv") + "?severity=critical&amp;range=30d" in html
 
 
-def test_the_export_is_streamed(world, history):
-    response = world.client(world.owner).get(export_url(world, "ndjson", "range=all"))
+def test_the_export_is_streamed(owner, acme, history):
+    response = signed_in(owner).get(export_url(acme, "ndjson", "range=all"))
     assert response.streaming
     first_piece = next(iter(response.streaming_content))
     assert json.loads(first_piece)["export"]["organization"] == "acme"
     response.close()
 
 
-def test_csv_round_trips_awkward_text(world, history):
-    _, body = download(world.client(world.owner), export_url(world, "csv", "range=all"))
+def test_csv_round_trips_awkward_text(owner, acme, history):
+    _, body = download(signed_in(owner), export_url(acme, "csv", "range=all"))
     rows = list(csv.DictReader(io.StringIO("\n".join(body.splitlines()[1:]))))
     assert {json.loads(r["metadata"]).get("note") for r in rows} >= {
         "ünïcode, \"quotes\", commas"
     }
 
 
-def test_backslashes_newlines_and_tabs_survive_both_formats(world, tmp_path):
+def test_backslashes_newlines_and_tabs_survive_both_formats(acme, owner, tmp_path):
     from auditlogs import record
 
-    record("organization.updated", organization=world.acme, target=world.acme,
+    record("organization.updated", organization=acme, target=acme,
            changes={"name": ["C:\\temp\\new", "line\nbreak\ttab \"q\" \\\\"]},
            metadata={"path": "\\\\server\\share", "emoji": "🔒"})
-    client = world.client(world.owner)
+    client = signed_in(owner)
     for fmt in ("csv", "ndjson"):
-        _, body = download(client, export_url(world, fmt, "range=all"))
+        _, body = download(client, export_url(acme, fmt, "range=all"))
         path = tmp_path / f"export.{fmt}"
         path.write_text(body, encoding="utf-8")
         events, checkpoint = verifier.read_filtered_export(str(path))
@@ -203,13 +206,13 @@ def test_backslashes_newlines_and_tabs_survive_both_formats(world, tmp_path):
         assert updated["metadata"] == {"path": "\\\\server\\share", "emoji": "🔒"}
 
 
-def test_exports_end_with_the_newest_signed_checkpoint(world, history, tmp_path):
+def test_exports_end_with_the_newest_signed_checkpoint(acme, owner, history, tmp_path):
     from auditlogs.integrity.checkpoints import checkpoint
 
-    signed, _ = checkpoint(world.acme)
-    client = world.client(world.owner)
+    signed, _ = checkpoint(acme)
+    client = signed_in(owner)
     for fmt in ("csv", "ndjson"):
-        _, body = download(client, export_url(world, fmt, "range=all"))
+        _, body = download(client, export_url(acme, fmt, "range=all"))
         path = tmp_path / f"export.{fmt}"
         path.write_text(body, encoding="utf-8")
         events, trailer = verifier.read_filtered_export(str(path))
@@ -222,23 +225,23 @@ def test_exports_end_with_the_newest_signed_checkpoint(world, history, tmp_path)
             verifier.filtered_export_problems(events, forged))
 
 
-def test_without_a_checkpoint_exports_end_after_their_rows(world, history):
-    _, body = download(world.client(world.owner), export_url(world, "ndjson", "range=all"))
+def test_without_a_checkpoint_exports_end_after_their_rows(owner, acme, history):
+    _, body = download(signed_in(owner), export_url(acme, "ndjson", "range=all"))
     assert "checkpoint" not in ndjson_lines(body)[-1]
 
 
-def test_support_staff_with_access_export_and_are_recorded_as_staff(world, history, events):
+def test_support_staff_with_access_export_and_are_recorded_as_staff(staff, acme, history, events):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from auditlogs.models import SupportAccess
 
-    client = world.client(world.staff)
-    assert client.get(export_url(world, "csv")).status_code == 404  # no access yet
-    SupportAccess.objects.create(user=world.staff, organization=world.acme, reason="ticket 42",
+    client = signed_in(staff)
+    assert client.get(export_url(acme, "csv")).status_code == 404  # no access yet
+    SupportAccess.objects.create(user=staff, organization=acme, reason="ticket 42",
                                  expires_at=timezone.now() + timedelta(minutes=30))
-    response, _ = download(client, export_url(world, "csv", "range=all"))
+    response, _ = download(client, export_url(acme, "csv", "range=all"))
     assert response.status_code == 200
-    (exported,) = events(world.acme, action="audit_log.exported")
+    (exported,) = events(acme, action="audit_log.exported")
     assert exported.actor_type == "staff" and exported.actor_label == "support@auditlogs.test"

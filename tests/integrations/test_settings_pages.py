@@ -6,6 +6,7 @@ from django.urls import reverse
 from auditlogs.recording.changes import MASK
 from integrations import services, ssrf
 from integrations.models import AlertSubscription, ApiToken, Destination, hash_token
+from tests.helpers.clients import signed_in
 
 
 @pytest.fixture
@@ -23,81 +24,83 @@ ADMIN_PAGES = ["settings_api_tokens", "settings_destinations"]
 
 
 @pytest.mark.parametrize("page", ADMIN_PAGES)
-def test_owners_and_admins_open_the_admin_pages(world, page):
-    for user in (world.owner, world.admin):
-        response = world.client(user).get(url(page))
+def test_owners_and_admins_open_the_admin_pages(owner, admin, page):
+    for user in (owner, admin):
+        response = signed_in(user).get(url(page))
         assert response.status_code == 200
         assert response["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize("page", ADMIN_PAGES)
-def test_members_get_403_and_outsiders_404(world, page):
-    assert world.client(world.member).get(url(page)).status_code == 403
-    assert world.client(world.member).post(url(page), {"name": "x"}).status_code == 403
-    assert world.client(world.outsider).get(url(page)).status_code == 404
-    assert world.client(world.staff).get(url(page)).status_code == 404
-    assert world.client(None).get(url(page)).status_code == 302
+def test_members_get_403_and_outsiders_404(member, outsider, staff, page):
+    assert signed_in(member).get(url(page)).status_code == 403
+    assert signed_in(member).post(url(page), {"name": "x"}).status_code == 403
+    assert signed_in(outsider).get(url(page)).status_code == 404
+    assert signed_in(staff).get(url(page)).status_code == 404
+    assert signed_in(None).get(url(page)).status_code == 302
 
 
 @pytest.mark.parametrize("page", [*ADMIN_PAGES, "settings_alerts"])
-def test_free_plans_see_the_enterprise_page_and_cannot_change_anything(world, page):
-    client = world.client(world.globex_owner)
+def test_free_plans_see_the_enterprise_page_and_cannot_change_anything(globex_owner, page):
+    client = signed_in(globex_owner)
     response = client.get(url(page, slug="globex"))
     assert response.status_code == 200
     assert "Enterprise feature" in response.content.decode()
     assert client.post(url(page, slug="globex"), {"name": "x"}).status_code == 403
 
 
-def test_the_sidebar_shows_the_new_pages_by_role(world):
-    admin_html = world.client(world.admin).get(url("settings_alerts")).content.decode()
+def test_the_sidebar_shows_the_new_pages_by_role(admin, member):
+    admin_html = signed_in(admin).get(url("settings_alerts")).content.decode()
     assert "API tokens" in admin_html and "Log destinations" in admin_html
-    member_html = world.client(world.member).get(url("settings_alerts")).content.decode()
+    member_html = signed_in(member).get(url("settings_alerts")).content.decode()
     assert "Alerts" in member_html and "API tokens" not in member_html
 
 
-def test_a_created_token_is_shown_once_stored_as_a_hash_and_recorded(world, events):
-    client = world.client(world.admin)
+def test_a_created_token_is_shown_once_stored_as_a_hash_and_recorded(admin, acme, events):
+    client = signed_in(admin)
     response = client.post(url("settings_api_tokens"), {"name": "Splunk", "expires_in": "30"})
     assert response.status_code == 200
-    token = ApiToken.objects.get(organization=world.acme)
+    token = ApiToken.objects.get(organization=acme)
     html = response.content.decode()
     secret = html.split('<code class="new-secret">')[1].split("</code>")[0]
     assert token.token_hash == hash_token(secret) and secret not in token.token_hash
-    assert token.created_by == world.admin and token.expires_at is not None
-    assert secret not in world.client(world.admin).get(url("settings_api_tokens")).content.decode()
-    (event,) = events(world.acme, action="api_token.created")
+    assert token.created_by == admin and token.expires_at is not None
+    assert secret not in signed_in(admin).get(url("settings_api_tokens")).content.decode()
+    (event,) = events(acme, action="api_token.created")
     assert event.actor_label == "admin@acme.test" and event.metadata["name"] == "Splunk"
     assert secret not in str(event.metadata)
 
 
-def test_a_token_needs_a_name(world):
-    response = world.client(world.admin).post(url("settings_api_tokens"), {"name": "  "})
+def test_a_token_needs_a_name(admin):
+    response = signed_in(admin).post(url("settings_api_tokens"), {"name": "  "})
     assert "Give the token a name." in response.content.decode()
     assert not ApiToken.objects.exists()
 
 
-def test_revoking_a_token_is_recorded_and_only_within_the_org(world, events):
+def test_revoking_a_token_is_recorded_and_only_within_the_org(
+    acme, owner, initech, outsider, member, events
+):
     token, _ = services.api_token_create(
-        organization=world.acme, name="t", created_by=world.owner, expires_in_days=None
+        organization=acme, name="t", created_by=owner, expires_in_days=None
     )
     other, _ = services.api_token_create(
-        organization=world.initech, name="t", created_by=world.outsider, expires_in_days=None
+        organization=initech, name="t", created_by=outsider, expires_in_days=None
     )
-    client = world.client(world.owner)
+    client = signed_in(owner)
     assert client.post(url("settings_api_token_revoke", other.pk)).status_code == 404
-    member = world.client(world.member)
-    assert member.post(url("settings_api_token_revoke", token.pk)).status_code == 403
+    member_client = signed_in(member)
+    assert member_client.post(url("settings_api_token_revoke", token.pk)).status_code == 403
     response = client.post(url("settings_api_token_revoke", token.pk))
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert len(events(world.acme, action="api_token.revoked")) == 1
+    assert len(events(acme, action="api_token.revoked")) == 1
     client.post(url("settings_api_token_revoke", token.pk))
-    assert len(events(world.acme, action="api_token.revoked")) == 1
+    assert len(events(acme, action="api_token.revoked")) == 1
 
 
-def test_destinations_are_created_edited_and_deleted_with_events(world, events, public_dns):
-    client = world.client(world.admin)
+def test_destinations_are_created_edited_and_deleted_with_events(admin, acme, events, public_dns):
+    client = signed_in(admin)
     response = client.post(
         url("settings_destinations"), {"name": "SIEM", "url": "https://siem.example.com/hook"}
     )
@@ -105,7 +108,7 @@ def test_destinations_are_created_edited_and_deleted_with_events(world, events, 
     destination = Destination.objects.get()
     assert destination.secret.startswith("whsec_")
     assert destination.secret in response.content.decode()  # shown once, on creation
-    (created,) = events(world.acme, action="destination.created")
+    (created,) = events(acme, action="destination.created")
     assert created.metadata["url"] == "https://siem.example.com/hook"
 
     edit = url("settings_destination_edit", destination.pk)
@@ -116,31 +119,31 @@ def test_destinations_are_created_edited_and_deleted_with_events(world, events, 
     destination.refresh_from_db()
     assert (destination.name, destination.status) == ("SIEM 2", "paused")
     assert destination.secret == "a-new-secret-of-enough-length"
-    (updated,) = events(world.acme, action="destination.updated")
+    (updated,) = events(acme, action="destination.updated")
     assert updated.changes["secret"] == [MASK, MASK]
     assert updated.changes["paused"] == [False, True]
 
     assert client.post(url("settings_destination_delete", destination.pk)).status_code == 302
     assert not Destination.objects.exists()
-    assert len(events(world.acme, action="destination.deleted")) == 1
+    assert len(events(acme, action="destination.deleted")) == 1
 
 
-def test_destination_pages_are_tenant_scoped(world, public_dns):
+def test_destination_pages_are_tenant_scoped(initech, outsider, owner, member, public_dns):
     theirs = services.destination_create(
-        organization=world.initech, name="x", url="https://siem.example.com/", secret="",
-        created_by=world.outsider,
+        organization=initech, name="x", url="https://siem.example.com/", secret="",
+        created_by=outsider,
     )
-    client = world.client(world.owner)
+    client = signed_in(owner)
     assert client.get(url("settings_destination_edit", theirs.pk)).status_code == 404
     assert client.post(url("settings_destination_delete", theirs.pk)).status_code == 404
-    assert world.client(world.member).get(
+    assert signed_in(member).get(
         url("settings_destination_edit", theirs.pk)).status_code == 403
 
 
-def test_renaming_a_destination_keeps_what_the_worker_saved_meanwhile(world, public_dns):
+def test_renaming_a_destination_keeps_what_the_worker_saved_meanwhile(acme, owner, public_dns):
     destination = services.destination_create(
-        organization=world.acme, name="SIEM", url="https://siem.example.com/", secret="",
-        created_by=world.owner,
+        organization=acme, name="SIEM", url="https://siem.example.com/", secret="",
+        created_by=owner,
     )
     stale = Destination.objects.get(pk=destination.pk)  # the page loaded it first
     Destination.objects.filter(pk=destination.pk).update(cursor=42)  # then the worker sent
@@ -151,23 +154,23 @@ def test_renaming_a_destination_keeps_what_the_worker_saved_meanwhile(world, pub
     assert (destination.name, destination.cursor) == ("SIEM 2", 42)
 
 
-def test_the_destination_list_shows_status_and_last_error(world, public_dns):
+def test_the_destination_list_shows_status_and_last_error(acme, owner, public_dns):
     destination = services.destination_create(
-        organization=world.acme, name="SIEM", url="https://siem.example.com/", secret="",
-        created_by=world.owner,
+        organization=acme, name="SIEM", url="https://siem.example.com/", secret="",
+        created_by=owner,
     )
     from django.utils import timezone
 
     destination.failed("The receiver answered HTTP 503 Service Unavailable.", timezone.now())
-    html = world.client(world.owner).get(url("settings_destinations")).content.decode()
+    html = signed_in(owner).get(url("settings_destinations")).content.decode()
     assert "Failing, retrying" in html and "HTTP 503 Service Unavailable" in html
     assert "X-AuditLogs-Timestamp" in html and "X-AuditLogs-Signature" in html
 
 
 @pytest.mark.parametrize("who", ["owner", "admin", "member"])
-def test_every_member_can_opt_in_to_alerts(world, who):
-    user = getattr(world, who)
-    client = world.client(user)
+def test_every_member_can_opt_in_to_alerts(personas, who):
+    user = personas[who]
+    client = signed_in(user)
     assert client.get(url("settings_alerts")).status_code == 200
     assert client.post(url("settings_alerts"), {"critical_events": "on"}).status_code == 302
     subscription = AlertSubscription.objects.get(membership__user=user)
@@ -178,6 +181,6 @@ def test_every_member_can_opt_in_to_alerts(world, who):
     assert not subscription.critical_events
 
 
-def test_outsiders_cannot_reach_alerts(world):
-    assert world.client(world.outsider).get(url("settings_alerts")).status_code == 404
-    assert world.client(world.staff).post(url("settings_alerts"), {}).status_code == 404
+def test_outsiders_cannot_reach_alerts(outsider, staff):
+    assert signed_in(outsider).get(url("settings_alerts")).status_code == 404
+    assert signed_in(staff).post(url("settings_alerts"), {}).status_code == 404

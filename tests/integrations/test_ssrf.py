@@ -6,6 +6,7 @@ from django.urls import reverse
 from integrations import ssrf
 from integrations.forms import DestinationForm
 from integrations.models import Destination
+from tests.helpers.clients import signed_in
 
 
 def form_errors(url):
@@ -79,8 +80,8 @@ def test_the_loopback_setting_allows_http_and_loopback_only(dns, settings):
     assert "a link-local address" in form_errors("https://169.254.169.254/")[0]
 
 
-def test_the_page_refuses_an_unsafe_destination(world, dns):
-    response = world.client(world.admin).post(
+def test_the_page_refuses_an_unsafe_destination(admin, dns):
+    response = signed_in(admin).post(
         reverse("settings_destinations", args=["acme"]),
         {"name": "Internal", "url": "https://192.168.1.1/hook"},
     )

@@ -15,19 +15,20 @@ from auditlogs import record
 from integrations import services, ssrf, webhooks
 from integrations.models import Destination
 from orgs.models import Plan
+from tests.helpers.clients import signed_in
 
 
 @pytest.fixture
-def destination(world, receiver):
+def destination(acme, owner, receiver):
     return services.destination_create(
-        organization=world.acme, name="SIEM", url=receiver.url, secret="s3cret-for-tests-only",
-        created_by=world.owner,
+        organization=acme, name="SIEM", url=receiver.url, secret="s3cret-for-tests-only",
+        created_by=owner,
     )
 
 
-def make_events(world, count, project=None):
+def make_events(organization, project, count):
     return [
-        record("project.viewed", organization=world.acme, project=project or world.alpha)
+        record("project.viewed", organization=organization, project=project)
         for _ in range(count)
     ]
 
@@ -45,8 +46,8 @@ def expected_after(destination, made):
     return [destination.cursor + 1] + [event.sequence for event in made]
 
 
-def test_it_delivers_new_events_signed_and_in_order(world, destination, receiver):
-    made = make_events(world, 5)
+def test_it_delivers_new_events_signed_and_in_order(acme, alpha, destination, receiver):
+    made = make_events(acme, alpha, 5)
     run_worker()
     assert sequences(receiver.delivered) == expected_after(destination, made)
     (request,) = receiver.requests
@@ -67,13 +68,13 @@ def test_it_delivers_new_events_signed_and_in_order(world, destination, receiver
     assert destination.last_delivered_at is not None
 
 
-def test_only_events_after_creation_are_sent_and_each_once(world, receiver):
-    before = make_events(world, 2)
+def test_only_events_after_creation_are_sent_and_each_once(acme, alpha, owner, receiver):
+    before = make_events(acme, alpha, 2)
     destination = services.destination_create(
-        organization=world.acme, name="SIEM", url=receiver.url, secret="s3cret-for-tests-only",
-        created_by=world.owner,
+        organization=acme, name="SIEM", url=receiver.url, secret="s3cret-for-tests-only",
+        created_by=owner,
     )
-    after = make_events(world, 2)
+    after = make_events(acme, alpha, 2)
     run_worker()
     run_worker()
     delivered = sequences(receiver.delivered)
@@ -83,24 +84,24 @@ def test_only_events_after_creation_are_sent_and_each_once(world, receiver):
     assert destination.cursor == after[-1].sequence
 
 
-def test_batches_follow_each_other_in_order(world, destination, receiver, settings):
+def test_batches_follow_each_other_in_order(acme, alpha, destination, receiver, settings):
     settings.AUDITLOG_WEBHOOK_BATCH_SIZE = 3
-    made = make_events(world, 11)
+    made = make_events(acme, alpha, 11)
     run_worker()
     assert len(receiver.requests) == 4
     assert sequences(receiver.delivered) == expected_after(destination, made)
 
 
-def test_a_pass_with_nothing_new_reads_no_events(world, destination, receiver):
+def test_a_pass_with_nothing_new_reads_no_events(owner, acme, alpha, destination, receiver):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from integrations import alerts
 
     services.alert_preference_set(
-        membership=world.owner.memberships.get(organization=world.acme), critical_events=True
+        membership=owner.memberships.get(organization=acme), critical_events=True
     )
-    make_events(world, 3)
+    make_events(acme, alpha, 3)
     run_worker()  # sends everything, moves every cursor to the head
     with CaptureQueriesContext(connection) as queries:
         assert webhooks.deliver_due() == 0
@@ -108,11 +109,13 @@ def test_a_pass_with_nothing_new_reads_no_events(world, destination, receiver):
     assert not [q for q in queries.captured_queries if 'FROM "auditlogs_auditevent"' in q["sql"]]
 
 
-def test_failures_are_retried_with_exponential_backoff(world, destination, receiver, settings):
+def test_failures_are_retried_with_exponential_backoff(
+    acme, alpha, destination, receiver, settings
+):
     settings.AUDITLOG_WEBHOOK_BACKOFF_BASE = 10
     destination_before = Destination.objects.get(pk=destination.pk)
     receiver.fail_next = 2
-    made = make_events(world, 3)
+    made = make_events(acme, alpha, 3)
     start = timezone.now()
     webhooks.deliver_due(now=start)
     destination.refresh_from_db()
@@ -136,13 +139,13 @@ def test_failures_are_retried_with_exponential_backoff(world, destination, recei
 
 
 def test_a_destination_failing_for_long_is_paused_and_admins_are_told(
-    world, destination, receiver, settings, events
+    acme, alpha, admin, destination, receiver, settings, events
 ):
     settings.AUDITLOG_WEBHOOK_BACKOFF_BASE = 0
     settings.AUDITLOG_WEBHOOK_PAUSE_AFTER = 3600
     first = destination.cursor + 1
     receiver.fail_next = 100
-    made = make_events(world, 2)
+    made = make_events(acme, alpha, 2)
     start = timezone.now()
     webhooks.deliver_due(now=start)
     webhooks.deliver_due(now=start + timedelta(minutes=30))
@@ -155,7 +158,7 @@ def test_a_destination_failing_for_long_is_paused_and_admins_are_told(
     (message,) = mail.outbox
     assert set(message.to) == {"owner@acme.test", "admin@acme.test"}
     assert "“SIEM” was paused" in message.subject and "HTTP 503" in message.body
-    (paused,) = events(world.acme, action="destination.paused")
+    (paused,) = events(acme, action="destination.paused")
     assert paused.actor_type == "system"
 
     attempts = len(receiver.requests)
@@ -164,7 +167,7 @@ def test_a_destination_failing_for_long_is_paused_and_admins_are_told(
 
     # The admin fixes the receiver and resumes: everything missed arrives, in order.
     receiver.fail_next = 0
-    client = world.client(world.admin)
+    client = signed_in(admin)
     client.post(
         f"/orgs/acme/settings/destinations/{destination.pk}/",
         {"name": "SIEM", "url": receiver.url},
@@ -175,11 +178,11 @@ def test_a_destination_failing_for_long_is_paused_and_admins_are_told(
     assert delivered == sorted(delivered) and delivered[-1] == paused.sequence + 1  # .updated
 
 
-def test_nothing_is_lost_across_a_worker_restart(world, destination, receiver, settings,
+def test_nothing_is_lost_across_a_worker_restart(acme, alpha, destination, receiver, settings,
                                                  monkeypatch):
     settings.AUDITLOG_WEBHOOK_BATCH_SIZE = 4
     first = destination.cursor + 1
-    made = make_events(world, 9)
+    made = make_events(acme, alpha, 9)
     real_delivered = Destination.delivered
     calls = {"n": 0}
 
@@ -193,7 +196,7 @@ def test_nothing_is_lost_across_a_worker_restart(world, destination, receiver, s
     with pytest.raises(SystemExit):
         webhooks.deliver_due()
     monkeypatch.setattr(Destination, "delivered", real_delivered)
-    more = make_events(world, 3)
+    more = make_events(acme, alpha, 3)
     run_worker()  # the restarted worker
 
     delivered = sequences(receiver.delivered)
@@ -203,8 +206,8 @@ def test_nothing_is_lost_across_a_worker_restart(world, destination, receiver, s
     assert delivered == expected[:8] + expected[4:]
 
 
-def test_the_address_is_checked_again_at_delivery(world, destination, receiver, monkeypatch):
-    make_events(world, 1)
+def test_the_address_is_checked_again_at_delivery(acme, alpha, destination, receiver, monkeypatch):
+    make_events(acme, alpha, 1)
     monkeypatch.setattr(ssrf, "resolve", lambda host, port: ["10.0.0.7"])
     run_worker()
     destination.refresh_from_db()
@@ -213,27 +216,27 @@ def test_the_address_is_checked_again_at_delivery(world, destination, receiver, 
     assert destination.last_error == "127.0.0.1 resolves to 10.0.0.7, a private network address."
 
 
-def test_loopback_is_refused_at_delivery_once_the_setting_is_off(world, destination, receiver,
+def test_loopback_is_refused_at_delivery_once_the_setting_is_off(acme, alpha, destination, receiver,
                                                                 settings):
-    make_events(world, 1)
+    make_events(acme, alpha, 1)
     settings.AUDITLOG_WEBHOOK_ALLOW_LOOPBACK = False
     run_worker()
     destination.refresh_from_db()
     assert receiver.requests == [] and "must start with https" in destination.last_error
 
 
-def test_free_plan_organizations_get_no_deliveries(world, destination, receiver):
-    make_events(world, 1)
-    world.acme.plan = Plan.FREE
-    world.acme.save()
+def test_free_plan_organizations_get_no_deliveries(acme, alpha, destination, receiver):
+    make_events(acme, alpha, 1)
+    acme.plan = Plan.FREE
+    acme.save()
     run_worker()
     assert receiver.requests == []
 
 
-def test_an_unreachable_receiver_is_a_failure_not_a_crash(world, destination, receiver):
+def test_an_unreachable_receiver_is_a_failure_not_a_crash(acme, alpha, destination, receiver):
     receiver.server.shutdown()
     receiver.server.server_close()
-    make_events(world, 1)
+    make_events(acme, alpha, 1)
     run_worker()
     destination.refresh_from_db()
     assert destination.status == "failing"

@@ -4,65 +4,66 @@ import pytest
 
 from auditlogs.recording.catalogue import Severity
 from orgs.models import Membership, Role
+from tests.helpers.clients import signed_in
 
 
-def get(world, user, path):
-    return world.client(user).get(path)
+def get(user, path):
+    return signed_in(user).get(path)
 
 
 class TestPersonas:
     @pytest.mark.parametrize("path", ["/orgs/acme/settings/", "/orgs/acme/settings/members/",
                                       "/orgs/acme/settings/plan/"])
-    def test_members_of_the_organization_can_open_settings(self, world, path):
-        for user in (world.owner, world.admin, world.member):
-            assert get(world, user, path).status_code == 200
+    def test_members_of_the_organization_can_open_settings(self, owner, admin, member, path):
+        for user in (owner, admin, member):
+            assert get(user, path).status_code == 200
 
     @pytest.mark.parametrize("path", ["/orgs/acme/settings/", "/orgs/acme/settings/members/",
                                       "/orgs/acme/settings/plan/"])
-    def test_outsiders_and_non_members_get_404(self, world, path):
-        assert get(world, world.outsider, path).status_code == 404
-        assert get(world, world.globex_owner, path).status_code == 404
-        assert get(world, world.staff, path).status_code == 404
+    def test_outsiders_and_non_members_get_404(self, outsider, globex_owner, staff, path):
+        assert get(outsider, path).status_code == 404
+        assert get(globex_owner, path).status_code == 404
+        assert get(staff, path).status_code == 404
 
-    def test_a_free_plan_owner_can_use_settings_and_sees_the_audit_logs_item(self, world):
-        response = get(world, world.globex_owner, "/orgs/globex/settings/plan/")
+    def test_a_free_plan_owner_can_use_settings_and_sees_the_audit_logs_item(self, globex_owner):
+        response = get(globex_owner, "/orgs/globex/settings/plan/")
         assert response.status_code == 200 and "Free" in response.text
         assert "Audit Logs are available on the Enterprise plan only." in response.text
 
-    def test_member_edit_pages_are_404_across_organizations(self, world):
-        foreign = Membership.objects.get(organization=world.initech)
-        client = world.client(world.admin)
+    def test_member_edit_pages_are_404_across_organizations(self, initech, admin):
+        foreign = Membership.objects.get(organization=initech)
+        client = signed_in(admin)
         assert client.get(f"/orgs/acme/settings/members/{foreign.pk}/").status_code == 404
         assert client.post(f"/orgs/acme/settings/members/{foreign.pk}/remove/").status_code == 404
         assert Membership.objects.filter(pk=foreign.pk).exists()
 
 
 class TestGeneral:
-    def test_an_admin_renames_and_changes_the_timezone(self, world, events):
-        response = world.client(world.admin).post(
+    def test_an_admin_renames_and_changes_the_timezone(self, admin, acme, events):
+        response = signed_in(admin).post(
             "/orgs/acme/settings/", {"name": "Acme Corp", "timezone": "Asia/Tokyo"}
         )
         assert response.status_code == 302
-        world.acme.refresh_from_db()
-        assert (world.acme.name, world.acme.timezone) == ("Acme Corp", "Asia/Tokyo")
-        (event,) = events(world.acme, action="organization.updated")
+        acme.refresh_from_db()
+        assert (acme.name, acme.timezone) == ("Acme Corp", "Asia/Tokyo")
+        (event,) = events(acme, action="organization.updated")
         assert event.changes == {"name": ["Acme", "Acme Corp"],
                                  "timezone": ["Europe/Berlin", "Asia/Tokyo"]}
         assert event.actor_label == "admin@acme.test" and event.project_id is None
 
-    def test_saving_without_changes_records_nothing(self, world, events):
-        world.client(world.admin).post(
+    def test_saving_without_changes_records_nothing(self, admin, acme, events):
+        signed_in(admin).post(
             "/orgs/acme/settings/", {"name": "Acme", "timezone": "Europe/Berlin"}
         )
-        assert events(world.acme) == []
+        assert events(acme) == []
 
-    def test_a_member_may_not_change_settings(self, world, events):
-        response = world.client(world.member).post(
+    def test_a_member_may_not_change_settings(self, member, acme, events):
+        response = signed_in(member).post(
             "/orgs/acme/settings/", {"name": "Hacked", "timezone": "UTC"}
         )
         assert response.status_code == 403
-        world.acme.refresh_from_db()
-        assert world.acme.name == "Acme" and events() == []
+        acme.refresh_from_db()
+        assert acme.name == "Acme" and events() == []
 
     @pytest.mark.parametrize("data, message", [
         ({"name": "", "timezone": "UTC"}, "This field is required"),
@@ -71,31 +72,31 @@ class TestGeneral:
         ({"name": "Acme", "timezone": "Mars/Olympus"}, "Select a valid choice"),
         ({"name": "Acme", "timezone": ["UTC", "Asia/Tokyo"]}, ""),
     ])
-    def test_bad_input_shows_an_error_and_saves_nothing(self, world, events, data, message):
-        response = world.client(world.owner).post("/orgs/acme/settings/", data)
+    def test_bad_input_shows_an_error_and_saves_nothing(self, owner, acme, events, data, message):
+        response = signed_in(owner).post("/orgs/acme/settings/", data)
         assert response.status_code in (200, 302)
         if message:
             assert response.status_code == 200 and message in response.text
-            world.acme.refresh_from_db()
-            assert world.acme.name == "Acme" and world.acme.timezone == "Europe/Berlin"
+            acme.refresh_from_db()
+            assert acme.name == "Acme" and acme.timezone == "Europe/Berlin"
             assert events() == []
 
-    def test_script_tags_are_escaped(self, world):
-        client = world.client(world.owner)
+    def test_script_tags_are_escaped(self, owner):
+        client = signed_in(owner)
         client.post("/orgs/acme/settings/", {"name": "<script>x</script>", "timezone": "UTC"})
         response = client.get("/orgs/acme/settings/")
         assert "<script>x</script>" not in response.text and "&lt;script&gt;" in response.text
 
 
 class TestMembers:
-    def test_an_admin_adds_a_person_by_email(self, world, events):
-        response = world.client(world.admin).post("/orgs/acme/settings/members/", {
-            "email": "New@Acme.test", "role": "member", "projects": [world.beta.pk],
+    def test_an_admin_adds_a_person_by_email(self, admin, beta, acme, events):
+        response = signed_in(admin).post("/orgs/acme/settings/members/", {
+            "email": "New@Acme.test", "role": "member", "projects": [beta.pk],
         })
         assert response.status_code == 302
-        membership = Membership.objects.get(organization=world.acme, user__email="new@acme.test")
-        assert list(membership.projects.all()) == [world.beta]
-        (event,) = events(world.acme, action="member.added")
+        membership = Membership.objects.get(organization=acme, user__email="new@acme.test")
+        assert list(membership.projects.all()) == [beta]
+        (event,) = events(acme, action="member.added")
         assert event.target_label == "new@acme.test" and event.severity == Severity.INFO
         assert event.metadata == {"role": "member", "projects": ["Beta"]}
 
@@ -108,93 +109,93 @@ class TestMembers:
          "Select a valid choice"),
         ({"email": "x@acme.test", "role": "owner"}, "Select a valid choice"),  # admins can't
     ])
-    def test_bad_member_input(self, world, events, data, message):
-        response = world.client(world.admin).post("/orgs/acme/settings/members/", data)
+    def test_bad_member_input(self, admin, acme, events, data, message):
+        response = signed_in(admin).post("/orgs/acme/settings/members/", data)
         assert response.status_code == 200 and message in response.text
-        assert Membership.objects.filter(organization=world.acme).count() == 3
+        assert Membership.objects.filter(organization=acme).count() == 3
         assert events() == []
 
-    def test_another_organizations_project_cannot_be_assigned(self, world, events):
-        response = world.client(world.admin).post("/orgs/acme/settings/members/", {
-            "email": "x@acme.test", "role": "member", "projects": [world.initech_project.pk],
+    def test_another_organizations_project_cannot_be_assigned(self, admin, initech_project, events):
+        response = signed_in(admin).post("/orgs/acme/settings/members/", {
+            "email": "x@acme.test", "role": "member", "projects": [initech_project.pk],
         })
         assert response.status_code == 200 and "Select a valid choice" in response.text
         assert events() == []
 
-    def test_a_role_change_is_a_warning_with_a_diff(self, world, events):
-        response = world.client(world.owner).post(
-            f"/orgs/acme/settings/members/{world.member_membership.pk}/", {"role": "admin"}
+    def test_a_role_change_is_a_warning_with_a_diff(self, owner, member_membership, acme, events):
+        response = signed_in(owner).post(
+            f"/orgs/acme/settings/members/{member_membership.pk}/", {"role": "admin"}
         )
         assert response.status_code == 302
-        (event,) = events(world.acme, action="member.role_changed")
+        (event,) = events(acme, action="member.role_changed")
         assert event.changes == {"role": ["member", "admin"]}
         assert event.severity == Severity.WARNING and event.target_label == "member@acme.test"
 
-    def test_changing_a_members_projects(self, world, events):
-        world.client(world.admin).post(
-            f"/orgs/acme/settings/members/{world.member_membership.pk}/",
-            {"assign": "1", "projects": [world.beta.pk]},
+    def test_changing_a_members_projects(self, admin, member_membership, beta, acme, events):
+        signed_in(admin).post(
+            f"/orgs/acme/settings/members/{member_membership.pk}/",
+            {"assign": "1", "projects": [beta.pk]},
         )
-        assert list(world.member_membership.projects.all()) == [world.beta]
-        (event,) = events(world.acme, action="member.projects_changed")
+        assert list(member_membership.projects.all()) == [beta]
+        (event,) = events(acme, action="member.projects_changed")
         assert event.changes == {"projects": [["Alpha"], ["Beta"]]}
 
-    def test_removing_a_member(self, world, events):
-        response = world.client(world.admin).post(
-            f"/orgs/acme/settings/members/{world.member_membership.pk}/remove/"
+    def test_removing_a_member(self, admin, member_membership, acme, events):
+        response = signed_in(admin).post(
+            f"/orgs/acme/settings/members/{member_membership.pk}/remove/"
         )
         assert response.status_code == 302
-        assert not Membership.objects.filter(pk=world.member_membership.pk).exists()
-        (event,) = events(world.acme, action="member.removed")
+        assert not Membership.objects.filter(pk=member_membership.pk).exists()
+        (event,) = events(acme, action="member.removed")
         assert event.severity == Severity.WARNING and event.metadata == {"role": "member"}
 
-    def test_admins_may_not_touch_owners(self, world, events):
-        owner = Membership.objects.get(organization=world.acme, role=Role.OWNER)
-        client = world.client(world.admin)
+    def test_admins_may_not_touch_owners(self, acme, admin, events):
+        owner = Membership.objects.get(organization=acme, role=Role.OWNER)
+        client = signed_in(admin)
         assert client.post(f"/orgs/acme/settings/members/{owner.pk}/",
                            {"role": "member"}).status_code == 403
         assert client.post(f"/orgs/acme/settings/members/{owner.pk}/remove/").status_code == 403
         owner.refresh_from_db()
         assert owner.role == Role.OWNER and events() == []
 
-    def test_members_may_not_manage_members(self, world, events):
-        client = world.client(world.member)
+    def test_members_may_not_manage_members(self, member, acme, events):
+        client = signed_in(member)
         assert client.post("/orgs/acme/settings/members/",
                            {"email": "x@acme.test", "role": "member"}).status_code == 403
-        admin = Membership.objects.get(organization=world.acme, role=Role.ADMIN)
+        admin = Membership.objects.get(organization=acme, role=Role.ADMIN)
         assert client.post(f"/orgs/acme/settings/members/{admin.pk}/remove/").status_code == 403
         assert events() == []
 
-    def test_the_last_owner_stays(self, world, events):
-        owner = Membership.objects.get(organization=world.acme, role=Role.OWNER)
-        client = world.client(world.owner)
-        response = client.post(f"/orgs/acme/settings/members/{owner.pk}/", {"role": "admin"})
+    def test_the_last_owner_stays(self, acme, owner, events):
+        ownership = Membership.objects.get(organization=acme, role=Role.OWNER)
+        client = signed_in(owner)
+        response = client.post(f"/orgs/acme/settings/members/{ownership.pk}/", {"role": "admin"})
         assert response.status_code == 200 and "at least one owner" in response.text
-        client.post(f"/orgs/acme/settings/members/{owner.pk}/remove/")
-        assert Membership.objects.filter(pk=owner.pk, role=Role.OWNER).exists()
+        client.post(f"/orgs/acme/settings/members/{ownership.pk}/remove/")
+        assert Membership.objects.filter(pk=ownership.pk, role=Role.OWNER).exists()
         assert events() == []
 
 
 class TestPlan:
-    def test_an_owner_switches_the_plan(self, world, events):
-        response = world.client(world.owner).post("/orgs/acme/settings/plan/", {"plan": "team"})
+    def test_an_owner_switches_the_plan(self, owner, acme, events):
+        response = signed_in(owner).post("/orgs/acme/settings/plan/", {"plan": "team"})
         assert response.status_code == 302
-        world.acme.refresh_from_db()
-        assert world.acme.plan == "team"
-        (event,) = events(world.acme, action="organization.plan_changed")
+        acme.refresh_from_db()
+        assert acme.plan == "team"
+        (event,) = events(acme, action="organization.plan_changed")
         assert event.changes == {"plan": ["enterprise", "team"]}
         assert event.severity == Severity.WARNING
 
     @pytest.mark.parametrize("persona", ["admin", "member"])
-    def test_admins_and_members_may_not(self, world, events, persona):
-        response = world.client(getattr(world, persona)).post(
+    def test_admins_and_members_may_not(self, personas, acme, events, persona):
+        response = signed_in(personas[persona]).post(
             "/orgs/acme/settings/plan/", {"plan": "free"}
         )
         assert response.status_code == 403
-        world.acme.refresh_from_db()
-        assert world.acme.plan == "enterprise" and events() == []
+        acme.refresh_from_db()
+        assert acme.plan == "enterprise" and events() == []
 
-    def test_an_unknown_plan_is_an_error(self, world, events):
-        response = world.client(world.owner).post("/orgs/acme/settings/plan/", {"plan": "gold"})
+    def test_an_unknown_plan_is_an_error(self, owner, events):
+        response = signed_in(owner).post("/orgs/acme/settings/plan/", {"plan": "gold"})
         assert response.status_code == 200 and "Select a valid choice" in response.text
         assert events() == []

@@ -1,0 +1,15 @@
+"""Synthetic events for tests that need many."""
+
+from io import StringIO
+
+from django.core.management import call_command
+
+
+def generate(org, count, **options) -> str:
+    """`generate_audit_events` for `org` (quiet); returns what it printed."""
+    out = StringIO()
+    call_command(
+        "generate_audit_events", org=org.slug, count=count, stdout=out, stderr=StringIO(),
+        **{"days": 30, "seed": 1, **options},
+    )
+    return out.getvalue()
