@@ -24,12 +24,12 @@ from harness import Table, p50, p95, server_version, setup, timed
 
 setup()
 
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from auditlogs.conf import app_settings  # noqa: E402
 from auditlogs.models import AuditEvent  # noqa: E402
 from auditlogs.storage import bulk, partitions  # noqa: E402
 from auditlogs.web.access import log_viewer_for  # noqa: E402
@@ -43,7 +43,7 @@ BENCH_ORG = "bench"
 OWNER = "owner@bench.test"
 DAYS = 180
 DEEP_PAGES = 1000
-PAGE = settings.AUDITLOG_PAGE_SIZE
+PAGE = app_settings.PAGE_SIZE
 ROW_MARK = b'<li class="event '  # one per event row (templates/auditlogs/event_row.html)
 
 
