@@ -13,7 +13,6 @@ from itertools import islice
 from urllib.parse import urlencode
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 from django.utils import timezone
 
 from auditlogs.conf import app_settings
@@ -21,6 +20,7 @@ from auditlogs.integrity import signing
 from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import Checkpoint
 from auditlogs.recording.chain import format_time
+from auditlogs.storage.backends import backend
 from integrations import postgresql
 from integrations.serializers import FIELDS, export_rows, ndjson_line, plain_values, to_json
 
@@ -89,7 +89,7 @@ def export_chunks(
         yield f"# audit-logs-export {described}\n" + ",".join(FIELDS) + "\n"
     else:
         yield to_json({"export": header}) + "\n"
-    if connection.vendor == "postgresql":
+    if backend().exports_by_copy:
         yield from (postgresql.csv_chunks if fmt == "csv" else postgresql.ndjson_chunks)(events)
     else:
         yield from (_csv_chunks if fmt == "csv" else _ndjson_chunks)(events)

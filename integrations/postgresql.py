@@ -14,40 +14,42 @@ from django.db.models import Case, CharField, F, Func, TextField, Value, When
 from django.db.models.functions import Cast
 
 from auditlogs.recording.catalogue import EVENT_TYPES
-from auditlogs.recording.chain import SEVERITY_NAMES
+from auditlogs.recording.event_form import HASHED, SEVERITY_NAMES, Kind
+from auditlogs.storage.backends.postgresql import canonical_sql
 from integrations.serializers import FIELDS, JSON_FIELDS
 
 BLOCK_BYTES = 256 * 1024
 
 
-def _utc_iso(field: str):
+def _canonical(field, output_field):
+    """The field as the same canonical text the verifier reads (times, addresses, JSON)."""
     return Func(
-        F(field),
-        template="to_char(%(expressions)s AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-        output_field=CharField(),
+        F(field.name), template=canonical_sql(field, "%(expressions)s"), output_field=output_field
     )
 
 
 def _expressions(raw_json: bool) -> dict:
-    severity = Case(
-        *[When(severity=number, then=Value(name)) for number, name in SEVERITY_NAMES.items()],
-        output_field=CharField(),
-    )
-    label = Case(
-        *[When(action=kind.key, then=Value(kind.label)) for kind in EVENT_TYPES],
-        default=F("action"),
-        output_field=CharField(),
-    )
+    """The columns PostgreSQL formats itself; every other field is written as stored."""
     special = {
-        "occurred_at": _utc_iso("occurred_at"),
-        "severity": severity,
-        "label": label,
-        "ip": Func(F("ip"), function="host", output_field=CharField()),
+        "label": Case(
+            *[When(action=kind.key, then=Value(kind.label)) for kind in EVENT_TYPES],
+            default=F("action"),
+            output_field=CharField(),
+        ),
     }
-    if raw_json:
-        special["changes"] = Cast("changes", TextField())
-        special["metadata"] = Cast("metadata", TextField())
+    for field in HASHED:
+        if field.kind in (Kind.TIME, Kind.ADDRESS):
+            special[field.name] = _canonical(field, CharField())
+        elif field.kind is Kind.OBJECT and raw_json:
+            special[field.name] = _canonical(field, TextField())
+        elif field.kind is Kind.SEVERITY:
+            special[field.name] = Case(
+                *[
+                    When(**{field.name: number}, then=Value(name))
+                    for number, name in SEVERITY_NAMES.items()
+                ],
+                output_field=CharField(),
+            )
     return special
 
 

@@ -3,8 +3,8 @@
 Rows are read with `values_list(*FIELDS)` rather than as model instances: an export of a
 million rows spends its time here, and tuples are several times cheaper than models.
 The fields are documented in docs/integrations.md; together with `organization_id` they are
-exactly what the hash chain covers (auditlogs/recording/chain.py), so each row can be
-verified offline.
+exactly what the hash chain covers (declared in auditlogs/recording/event_form.py), so each
+row can be verified offline; every field list and text rule here is derived from it.
 """
 
 import json
@@ -13,26 +13,27 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from auditlogs.recording.catalogue import label_for
-from auditlogs.recording.chain import HASHED_FIELDS, SEVERITY_NAMES, format_time
+from auditlogs.recording.event_form import NAMES, SEVERITY_NAMES, Kind, format_time, names_of
 
 # Exactly what the hash chain covers, with the row's id and its place in the chain.
-FIELDS = ("id", "organization_id", *HASHED_FIELDS, "prev_hash", "hash")
-# The JSON shape adds the human label of the action after it.
-JSON_FIELDS = (*FIELDS[:5], "label", *FIELDS[5:])
-
-_OCCURRED_AT = FIELDS.index("occurred_at")
+FIELDS = ("id", "organization_id", *NAMES, "prev_hash", "hash")
 _ACTION = FIELDS.index("action")
-_SEVERITY = FIELDS.index("severity")
-_CHANGES = FIELDS.index("changes")
-_METADATA = FIELDS.index("metadata")
-_RAW_JSON = ("changes", "metadata")
+# The JSON shape adds the human label of the action after it.
+JSON_FIELDS = (*FIELDS[: _ACTION + 1], "label", *FIELDS[_ACTION + 1 :])
+
+_TIMES = [FIELDS.index(name) for name in names_of(Kind.TIME)]
+_SEVERITIES = [FIELDS.index(name) for name in names_of(Kind.SEVERITY)]
+_RAW_JSON = names_of(Kind.OBJECT)
+_OBJECTS = [FIELDS.index(name) for name in _RAW_JSON]
 
 
 def plain_values(row: tuple) -> list:
     """The row with its time in UTC ISO 8601 and its severity by name."""
     values = list(row)
-    values[_OCCURRED_AT] = format_time(values[_OCCURRED_AT])
-    values[_SEVERITY] = SEVERITY_NAMES[values[_SEVERITY]]
+    for index in _TIMES:
+        values[index] = format_time(values[index])
+    for index in _SEVERITIES:
+        values[index] = SEVERITY_NAMES[values[index]]
     return values
 
 
@@ -63,14 +64,20 @@ def export_rows(queryset):
     ).values_list(*[f"{name}_json" if name in _RAW_JSON else name for name in FIELDS])
 
 
-_PLACEHOLDER = '"changes":null,"metadata":null'
+# The objects are written as null, then their JSON text takes the place of the nulls. Keys are
+# fixed and string values escape their quotes, so the placeholder is unique; the object fields
+# must be neighbours in the JSON shape for it to be one piece.
+_PLACEHOLDER = ",".join(f'"{name}":null' for name in _RAW_JSON)
+if list(range(_OBJECTS[0], _OBJECTS[0] + len(_OBJECTS))) != _OBJECTS:
+    raise AssertionError("The JSON fields of event_form.HASHED must be neighbours.")
 
 
 def ndjson_line(row: tuple) -> str:
     """A row of `export_rows` as one line of JSON (the JSON shape, label included)."""
     values = plain_values(row)
-    changes, metadata = values[_CHANGES], values[_METADATA]
-    values[_CHANGES] = values[_METADATA] = None
+    raw = [values[index] for index in _OBJECTS]
+    for index in _OBJECTS:
+        values[index] = None
     text = to_json(_labelled(values))
-    # Keys are fixed and string values escape their quotes, so the placeholder is unique.
-    return text.replace(_PLACEHOLDER, f'"changes":{changes},"metadata":{metadata}', 1) + "\n"
+    filled = ",".join(f'"{name}":{value}' for name, value in zip(_RAW_JSON, raw, strict=True))
+    return text.replace(_PLACEHOLDER, filled, 1) + "\n"

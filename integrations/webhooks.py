@@ -21,7 +21,7 @@ import uuid
 from contextlib import contextmanager
 
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +30,7 @@ from auditlogs import record
 from auditlogs.conf import app_settings
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording.context import Actor, acting_as
+from auditlogs.storage.backends import backend
 from integrations import ssrf
 from integrations.alerts import absolute_url
 from integrations.models import Destination, DestinationStatus
@@ -128,7 +129,7 @@ def _deliver_batch(destination_id: int, now) -> int:
 def _claimed(destination_id: int):
     """The destination, locked so that two workers never send the same destination's events
     at once (PostgreSQL: skip a row another worker holds). SQLite runs one worker."""
-    if connection.vendor != "postgresql":
+    if not backend().skips_locked_rows:
         yield Destination.objects.select_related("organization").filter(pk=destination_id).first()
         return
     with transaction.atomic():

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
@@ -26,6 +25,7 @@ from auditlogs.integrity.checkpoints import SignedStatement, signed_statements
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
 from auditlogs.recording import chain
 from auditlogs.recording.context import Actor
+from auditlogs.storage.backends import backend
 
 FAILURE_ACTION = "audit_log.integrity_failed"
 COLUMNS = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
@@ -207,29 +207,10 @@ def _stream(org_id, events, valid, start, through, batch_size, progress, head, r
             return
 
 
-# On PostgreSQL the stream skips the ORM: the database formats the time canonically and
-# hands JSON over as text, which chain.canonical_event accepts; about twice as fast. The
-# columns are those of COLUMNS, in that order.
-_POSTGRESQL_WINDOW = f"""
-SELECT id, sequence,
-       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       action, severity, project_id, project_name, actor_type, actor_id, actor_label,
-       target_type, target_id, target_label, changes::text, metadata::text, host(ip),
-       user_agent, request_id, prev_hash, hash
-FROM "{AuditEvent._meta.db_table}"
-WHERE organization_id = %s AND sequence >= %s AND sequence <= %s
-ORDER BY sequence, id
-"""
-
-
 def _rows(org_id: int, events, low: int, high: int):
-    """The events with low <= sequence <= high, in order, as tuples of COLUMNS."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_POSTGRESQL_WINDOW, [org_id, low, high])
-            return cursor.fetchall()
-    window = events.filter(sequence__gte=low, sequence__lte=high)
-    return window.order_by("sequence", "id").values_list(*COLUMNS)
+    """The events with low <= sequence <= high, in order, as tuples of COLUMNS (on PostgreSQL
+    read as canonical text by the database, see storage/backends/postgresql.py)."""
+    return backend().chain_window(events, org_id, low, high, COLUMNS)
 
 
 def _check_end(valid, head_sequence, through, report):

@@ -1,69 +1,29 @@
 """The per-organization hash chain, in one place so that writers and verifiers agree.
 
-Canonical form (documented in docs/integrity.md so anyone can re-implement it):
+The hashed form of an event (its fields, their kinds and canonical text) is declared in
+event_form.py and documented in docs/integrity.md so anyone can re-implement it:
 
-    payload = {"organization": <org id>, "sequence": <n>, "occurred_at": "<UTC ISO 8601, µs, Z>",
-               "action": ..., "severity": "info"|"warning"|"critical", "project_id": ...,
-               "project_name": ..., "actor_type": ..., "actor_id": ..., "actor_label": ...,
-               "target_type": ..., "target_id": ..., "target_label": ..., "changes": {...},
-               "metadata": {...}, "ip": ..., "user_agent": ..., "request_id": ...}
-    canonical = JSON of payload with keys sorted at every level, separators "," and ":",
-                non-ASCII kept as UTF-8, no NaN or infinities
+    canonical = canonical_json(payload(organization_id, fields))
     hash_n = hex(SHA-256(hash_{n-1} as ASCII hex + "\n" + canonical))    hash_0 = "0" * 64
+
+`canonical_event` writes the same text without building a dict (writers and the verifier call
+it once per event); it is checked against `payload` when this module is imported.
 """
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from json.encoder import encode_basestring
 
-GENESIS_HASH = "0" * 64
-
-HASHED_FIELDS = (
-    "sequence",
-    "occurred_at",
-    "action",
-    "severity",
-    "project_id",
-    "project_name",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "target_type",
-    "target_id",
-    "target_label",
-    "changes",
-    "metadata",
-    "ip",
-    "user_agent",
-    "request_id",
+from auditlogs.recording import event_form
+from auditlogs.recording.event_form import (  # noqa: F401  (the chain's vocabulary)
+    SEVERITY_NAMES,
+    canonical_json,
+    format_time,
+    payload,
 )
 
-# Frozen as part of the canonical form; a test checks it matches catalogue.Severity.
-SEVERITY_NAMES = {10: "info", 20: "warning", 30: "critical"}
-
-
-def format_time(moment: datetime | str) -> str:
-    """The canonical time; a str is taken as already canonical (the verifier lets PostgreSQL
-    format it, see integrity._rows)."""
-    if isinstance(moment, str):
-        return moment
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_json(value) -> str:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-
-def payload(organization_id: int, fields: dict) -> dict:
-    """The hashed view of an event, from a dict holding at least HASHED_FIELDS."""
-    data = {name: fields[name] for name in HASHED_FIELDS}
-    data["organization"] = organization_id
-    data["occurred_at"] = format_time(fields["occurred_at"])
-    data["severity"] = SEVERITY_NAMES[int(fields["severity"])]
-    return data
+GENESIS_HASH = "0" * 64
+HASHED_FIELDS = event_form.NAMES
 
 
 def link_hash(prev_hash: str, organization_id: int, fields: dict) -> str:
@@ -78,9 +38,10 @@ def hash_body(prev_hash: str, body: str) -> str:
 def canonical_event(organization_id: int, values) -> str:
     """`canonical_json(payload(...))` for values in HASHED_FIELDS order, built without a dict.
 
-    Writers and the verifier both use this; a test checks it equals the reference form above.
-    The keys are fixed, so their sorted order is spelt out once here. `changes` and
-    `metadata` may also come as JSON text, `occurred_at` as canonical time text.
+    Writers and the verifier both use this. The keys are fixed, so their sorted order is spelt
+    out here; `_check_against_declaration` below refuses to import a version that disagrees
+    with event_form.HASHED. `changes` and `metadata` may also come as JSON text,
+    `occurred_at` as canonical time text.
     """
     (
         sequence, occurred_at, action, severity, project_id, project_name, actor_type,
@@ -112,3 +73,39 @@ def _object(value) -> str:
     if value == {} or value == "{}":
         return "{}"
     return canonical_json(json.loads(value) if isinstance(value, str) else value)
+
+
+# Values that exercise every kind's text rules (escapes, non-ASCII, None, nested objects).
+_PROBE = {
+    "sequence": 9_007_199_254_740_993,
+    "occurred_at": "2026-02-03T04:05:06.000007Z",
+    "action": 'a"\\\u0001é',
+    "severity": 30,
+    "project_id": None,
+    "project_name": "p\u2028\t",
+    "actor_type": "user",
+    "actor_id": 2**62,
+    "actor_label": "😀 <b>",
+    "target_type": "t",
+    "target_id": "",
+    "target_label": "l\n",
+    "changes": {"z": [None, {"b": 1, "a": [True, 1.5]}], "a": ["\x7f", "ü"]},
+    "metadata": {},
+    "ip": "2001:db8::1",
+    "user_agent": "ua\\",
+    "request_id": "r",
+}
+
+
+def _check_against_declaration() -> None:
+    for probe in (_PROBE, {**_PROBE, "project_id": 1, "actor_id": None, "ip": None,
+                           "metadata": '{"k": "v"}', "changes": "{}"}):
+        values = [probe[name] for name in HASHED_FIELDS]
+        if canonical_event(7, values) != canonical_json(payload(7, probe)):
+            raise AssertionError(
+                "chain.canonical_event disagrees with event_form.HASHED: update it with the "
+                "declaration."
+            )
+
+
+_check_against_declaration()

@@ -66,7 +66,7 @@ def record_once_a_day(action: str, *, organization, actor: Actor, tzinfo, target
         return False
     with transaction.atomic():
         # Looked at again under the chain lock: of two first requests at once, one records.
-        _locked_head(organization.pk)
+        locked_head(organization.pk)
         if seen_today.exists():
             return False
         record(action, organization=organization, actor=actor, target=target)
@@ -113,7 +113,7 @@ def append(organization_id: int, events: Iterable[AuditEvent], batch_size: int =
     """
     written = 0
     with transaction.atomic():
-        head = _locked_head(organization_id)
+        head = locked_head(organization_id)
         batch = []
         for event in events:
             head.sequence += 1
@@ -138,7 +138,9 @@ def _insert(batch: list[AuditEvent]) -> int:
     return len(batch)
 
 
-def _locked_head(organization_id: int) -> ChainHead:
+def locked_head(organization_id: int) -> ChainHead:
+    """The organization's chain head, locked until the transaction ends (created at genesis
+    when missing). Every writer of the chain holds it while linking."""
     heads = ChainHead.objects.select_for_update()
     try:
         return heads.get(organization_id=organization_id)

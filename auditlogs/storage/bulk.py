@@ -4,7 +4,9 @@ Used by `generate_audit_events` (benchmarks, demos). Events are described by tem
 everything an event says except its time, request id and place in the chain. A template's
 canonical form (auditlogs.recording.chain) is computed once with placeholder values; per
 event only the time, the request id and the sequence are spliced in, and the link hash is
-computed from that body. Every batch re-checks its first event with `chain.link_hash` itself, and
+computed from that body. The columns and which of them vary per event are derived from the
+declaration of the hashed form (auditlogs/recording/event_form.py) and checked against it when
+this module is imported. Every batch re-checks its first event with `chain.link_hash` itself, and
 tests/auditlogs/test_bulk.py checks whole chains against `chain.link_hash`, so the two can
 never silently disagree. (chain.canonical_event builds the same text field by field; splicing a
 precomputed template is about three times faster, which is what lets generation keep up with
@@ -28,19 +30,19 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from auditlogs.models import AuditEvent
-from auditlogs.recording import chain, recorder
+from auditlogs.recording import chain, event_form, recorder
 from auditlogs.storage import partitions
+from auditlogs.storage.backends import backend
 
 # The columns COPY writes, in order; `id` comes from the table's identity sequence.
-COPY_COLUMNS = (
-    "organization_id", "sequence", "occurred_at",
-    "action", "severity", "project_id", "project_name", "actor_type", "actor_id",
-    "actor_label", "target_type", "target_id", "target_label", "changes", "metadata", "ip",
-    "user_agent",
-    "request_id", "prev_hash", "hash",
-)
-_FIXED_COLUMNS = COPY_COLUMNS[3:17]
-_VARYING = ("occurred_at", "request_id", "sequence")  # their order in canonical text
+COPY_COLUMNS = ("organization_id", *event_form.NAMES, "prev_hash", "hash")
+# What varies per event, in the order of their keys in canonical text (sorted).
+_VARYING = tuple(sorted(("sequence", "occurred_at", "request_id")))
+_FIXED_COLUMNS = tuple(name for name in event_form.NAMES if name not in _VARYING)
+# A COPY line is written as "org, sequence, time, <fixed fields>, request id, hashes" (fast
+# f-string below); the declaration must keep that layout.
+if ("sequence", "occurred_at", *_FIXED_COLUMNS, "request_id") != event_form.NAMES:
+    raise AssertionError("bulk's COPY line no longer matches event_form.HASHED; update it.")
 # Placeholders whose canonical JSON is unmistakable; replaced by each event's own values.
 _PLACEHOLDERS = {
     "sequence": 918_273_645_546_372_819,
@@ -110,7 +112,8 @@ class Template:
             chain.payload(organization_id, {**self.fields, **_PLACEHOLDERS})
         )
         self._parts = _split(body)
-        self._copy_fixed = "\t".join(_copy_text(self.fields[name]) for name in _FIXED_COLUMNS)
+        # The fixed fields as one piece of a COPY line, tab-separated and escaped.
+        self.copy_fixed = "\t".join(_copy_text(self.fields[name]) for name in _FIXED_COLUMNS)
 
     def canonical(self, sequence: int, occurred_text: str, request_id: str) -> str:
         before_time, before_request, before_sequence, rest = self._parts
@@ -142,11 +145,11 @@ def write(
     next, and a batch costs about the slower of the two instead of their sum."""
     draws = iter(draws)
     written, last_text = 0, None
-    copy = connection.vendor == "postgresql"
+    copy = backend().bulk_writes_by_copy
     for first in draws:
         batch = concat([first], islice(draws, batch_size - 1))
         with transaction.atomic():
-            head = recorder._locked_head(organization_id)
+            head = recorder.locked_head(organization_id)
             start = head.sequence
             rows = _linked(organization_id, head, batch)
             if copy:
@@ -243,7 +246,7 @@ def _copy_chunks(organization_id: int, rows: Iterable[tuple], kept: list | None)
     """Rows as COPY text lines, joined into chunks of _CHUNK_ROWS (each also kept in `kept`)."""
     org = str(organization_id)
     lines = (
-        f"{org}\t{sequence}\t{occurred_text}\t{draw.template._copy_fixed}\t"
+        f"{org}\t{sequence}\t{occurred_text}\t{draw.template.copy_fixed}\t"
         f"{_copy_request_id(draw.request_id)}\t{prev}\t{digest}\n"
         for draw, sequence, occurred_text, prev, digest in rows
     )

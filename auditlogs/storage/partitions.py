@@ -19,9 +19,11 @@ from datetime import UTC, date, datetime
 from django.db import connection as default_connection
 from django.db import transaction
 
-from auditlogs.integrity import guards
+from auditlogs.storage.backends import backend
+from auditlogs.storage.backends.postgresql import guard_new_partition
+from auditlogs.storage.tables import EVENT_TABLE
 
-TABLE = "auditlogs_auditevent"
+TABLE = EVENT_TABLE
 DEFAULT_PARTITION = f"{TABLE}_default"
 _MONTH_NAME = re.compile(rf"^{TABLE}_p(\d{{4}})_(\d{{2}})$")
 
@@ -54,7 +56,7 @@ def partition_name(month: date) -> str:
 
 
 def is_partitioned(connection=default_connection) -> bool:
-    if connection.vendor != "postgresql":
+    if not backend(connection).has_partitions:
         return False
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_partitioned_table WHERE partrelid = %s::regclass", [TABLE])
@@ -66,7 +68,7 @@ def month_partitions(connection=default_connection) -> list[date]:
     if not is_partitioned(connection):
         return []
     months = []
-    for name in guards.child_tables(connection, TABLE):
+    for name in backend(connection).child_tables(connection, TABLE):
         match = _MONTH_NAME.match(name)
         if match:
             months.append(date(int(match[1]), int(match[2]), 1))
@@ -136,7 +138,7 @@ def _create_month(month: date, connection) -> None:
                 f'CREATE TABLE "{name}" PARTITION OF "{TABLE}" '
                 f"FOR VALUES FROM ('{start} 00:00:00+00') TO ('{end} 00:00:00+00')"
             )
-            guards.guard_new_partition(cursor, name)
+            guard_new_partition(cursor, name)
     except Exception as error:
         if "would be violated by some row" in str(error):
             raise PartitionError(

@@ -26,6 +26,7 @@ from django.db.models import Q
 from psycopg import errors
 
 from auditlogs.recording.catalogue import actions_matching
+from auditlogs.storage.backends import backend
 
 SAMPLE_ROWS = 1_000
 IN_ORDER_BUDGET_MS = 500
@@ -48,7 +49,7 @@ def condition(text: str) -> Q | None:
 def worth_reading_in_order(unsearched, text: str) -> bool:
     """Whether any of the newest SAMPLE_ROWS of `unsearched` (a filtered queryset of events)
     match `text`, tested here in Python the way `condition` tests it in SQL."""
-    if connection.vendor != "postgresql" or not text.strip():
+    if not backend().plans_in_index_order or not text.strip():
         return False
     needle, actions = text.strip().upper(), set(actions_matching(text.strip()))
     newest = unsearched.newest_first().values_list("target_label", "actor_label", "action")

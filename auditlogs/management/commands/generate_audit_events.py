@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from auditlogs.recording.catalogue import EVENT_TYPES, Severity
 from auditlogs.recording.context import ActorType
 from auditlogs.storage import bulk, partitions
+from auditlogs.storage.backends import backend
 from orgs.models import Organization
 from projects.models import Project
 
@@ -82,7 +83,7 @@ class Command(BaseCommand):
         rate = result.written / elapsed
         self.stdout.write(
             f"Wrote {result.written:,} events for {organization.slug} in {elapsed:.1f} s "
-            f"({rate:,.0f} events/s, {'COPY' if connection.vendor == 'postgresql' else 'INSERT'})."
+            f"({rate:,.0f} events/s, {'COPY' if backend().bulk_writes_by_copy else 'INSERT'})."
         )
         self.generation_rate = rate
         self.raw_copy_rate = None

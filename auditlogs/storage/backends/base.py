@@ -1,0 +1,40 @@
+"""The interface every database backend implements (see backends/__init__.py)."""
+
+
+class DatabaseBackend:
+    vendor: str
+    # bulk.write: rows go in by COPY (else batched INSERTs).
+    bulk_writes_by_copy: bool
+    # Exports: the database formats and streams the rows itself (COPY ... TO STDOUT).
+    exports_by_copy: bool
+    # The event table may be range-partitioned by month.
+    has_partitions: bool
+    # SELECT ... FOR UPDATE SKIP LOCKED, so several workers can share the destinations.
+    skips_locked_rows: bool
+    # Search may plan newest-first from an index under a time budget (search.py).
+    plans_in_index_order: bool
+
+    def install_guards(self, connection) -> None:
+        """Create the deletion-grant table and the append-only triggers (idempotent)."""
+        raise NotImplementedError
+
+    def uninstall_guards(self, connection) -> None:
+        raise NotImplementedError
+
+    def guard_trigger_names(self) -> list[str]:
+        """Every trigger the guards install on the guarded tables."""
+        raise NotImplementedError
+
+    def present_triggers(self, connection) -> set[str]:
+        """The names of the enabled triggers in the database."""
+        raise NotImplementedError
+
+    def child_tables(self, connection, table: str) -> list[str]:
+        """The partitions of a table ([] where there are none)."""
+        return []
+
+    def chain_window(self, events, organization_id: int, low: int, high: int, columns):
+        """The organization's events with low <= sequence <= high in (sequence, id) order, as
+        tuples of `columns`, read the verifier's way (see event_form.VERIFIER_COLUMNS)."""
+        window = events.filter(sequence__gte=low, sequence__lte=high)
+        return window.order_by("sequence", "id").values_list(*columns)

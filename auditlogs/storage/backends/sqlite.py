@@ -1,0 +1,57 @@
+"""SQLite: one plain table, batched INSERTs, one worker, triggers written in SQLite's dialect."""
+
+from auditlogs.storage.backends.base import DatabaseBackend
+from auditlogs.storage.tables import GRANT_TABLE, GUARDED_TABLES, REFUSAL
+
+_GRANT_TABLE_SQL = f"""
+CREATE TABLE IF NOT EXISTS "{GRANT_TABLE}" (
+    "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "organization_id" bigint NULL,
+    "through_sequence" bigint NOT NULL
+)
+"""
+
+
+def _table_triggers(table: str) -> list[str]:
+    return [
+        f'CREATE TRIGGER IF NOT EXISTS "{table}_no_update" BEFORE UPDATE ON "{table}" '
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: UPDATE on {table} refused'); END",
+        f'CREATE TRIGGER IF NOT EXISTS "{table}_no_delete" BEFORE DELETE ON "{table}" '
+        f'WHEN NOT EXISTS (SELECT 1 FROM "{GRANT_TABLE}" g '
+        "WHERE (g.organization_id IS NULL OR g.organization_id = OLD.organization_id) "
+        "AND OLD.sequence <= g.through_sequence) "
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: DELETE on {table} refused'); END",
+    ]
+
+
+class SQLite(DatabaseBackend):
+    vendor = "sqlite"
+    bulk_writes_by_copy = False
+    exports_by_copy = False
+    has_partitions = False
+    skips_locked_rows = False
+    plans_in_index_order = False
+
+    def install_guards(self, connection) -> None:
+        statements = [_GRANT_TABLE_SQL]
+        for table in GUARDED_TABLES:
+            statements += _table_triggers(table)
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    def uninstall_guards(self, connection) -> None:
+        with connection.cursor() as cursor:
+            for table in GUARDED_TABLES:
+                cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_no_update"')
+                cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_no_delete"')
+            cursor.execute(f'DROP TABLE IF EXISTS "{GRANT_TABLE}"')
+
+    def guard_trigger_names(self) -> list[str]:
+        kinds = ("no_update", "no_delete")
+        return [f"{table}_{kind}" for table in GUARDED_TABLES for kind in kinds]
+
+    def present_triggers(self, connection) -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            return {name for (name,) in cursor.fetchall()}
