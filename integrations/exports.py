@@ -92,7 +92,7 @@ def export_chunks(
     if backend().exports_by_copy:
         yield from (postgresql.csv_chunks if fmt == "csv" else postgresql.ndjson_chunks)(events)
     else:
-        yield from (_csv_chunks if fmt == "csv" else _ndjson_chunks)(events)
+        yield from (python_csv_chunks if fmt == "csv" else python_ndjson_chunks)(events)
     checkpoint = export_integrity_trailer(organization)
     if checkpoint is not None:
         if fmt == "csv":
@@ -109,7 +109,7 @@ def _row_batches(events) -> Iterator[list]:
         yield batch
 
 
-def _csv_chunks(events) -> Iterator[str]:
+def python_csv_chunks(events) -> Iterator[str]:
     buffer = io.StringIO()
     rows = csv.writer(buffer, lineterminator="\n")
     for batch in _row_batches(events):
@@ -119,6 +119,6 @@ def _csv_chunks(events) -> Iterator[str]:
         buffer.truncate()
 
 
-def _ndjson_chunks(events) -> Iterator[str]:
+def python_ndjson_chunks(events) -> Iterator[str]:
     for batch in _row_batches(events):
         yield "".join([ndjson_line(row) for row in batch])

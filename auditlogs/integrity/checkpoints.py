@@ -6,7 +6,8 @@ The signed bytes are the canonical JSON (auditlogs/recording/chain.py) of
      "head_hash": H, "signed_at": "<UTC ISO 8601, µs, Z>"}
 
 signed with Ed25519 (auditlogs/integrity/signing.py). A checkpoint is made only after the chain
-up to it has been verified, so "checkpoint #N" also means "verified through event #N".
+up to it has been verified, so "checkpoint #N" also means "verified through event #N"
+(checkpointing.py verifies, then signs with `sign`).
 """
 
 import json
@@ -19,19 +20,11 @@ from django.utils import timezone
 
 from auditlogs.conf import app_settings
 from auditlogs.integrity import signing
-from auditlogs.models import AuditEvent, Checkpoint
+from auditlogs.models import Checkpoint
 from auditlogs.recording import chain
 
 STATEMENT_TYPE = "auditlogs.checkpoint"
 STATEMENT_VERSION = 1
-
-
-class IntegrityBroken(Exception):
-    """The chain did not verify, so no checkpoint was signed."""
-
-    def __init__(self, report):
-        super().__init__(str(report.problem))
-        self.report = report
 
 
 @dataclass(frozen=True)
@@ -91,45 +84,6 @@ def sign(organization_id: int, sequence: int, head_hash: str) -> Checkpoint:
     )
     transaction.on_commit(lambda: _witness(checkpoint))
     return checkpoint
-
-
-def checkpoint(organization, *, progress=None) -> tuple[Checkpoint | None, bool]:
-    """Verify the chain since the newest valid checkpoint and sign its head.
-
-    After a recorded failure the whole chain is verified instead, so checkpoints (and the
-    page's "Verified through") resume only once the log verifies from its start again.
-    Returns (the newest checkpoint, whether it is new). Raises IntegrityBroken, signing
-    nothing, when the chain does not verify.
-    """
-    from auditlogs.integrity.verification import failure_since_last_checkpoint, verify
-
-    incremental = not failure_since_last_checkpoint(organization)
-    report = verify(organization, incremental=incremental, progress=progress)
-    if not report.ok:
-        raise IntegrityBroken(report)
-    if report.last_sequence == 0:
-        return None, False
-    existing = Checkpoint.objects.filter(
-        organization_id=organization.pk, sequence=report.last_sequence
-    ).first()
-    if existing is not None:
-        return existing, False
-    return sign(organization.pk, report.last_sequence, report.head_hash), True
-
-
-def anchor(organization, sequence: int) -> Checkpoint:
-    """A checkpoint at exactly `sequence`, made after verifying the chain through it: retention
-    needs one to vouch for the first event it keeps."""
-    from auditlogs.integrity.verification import verify
-
-    existing = Checkpoint.objects.filter(organization_id=organization.pk, sequence=sequence).first()
-    report = verify(organization, through=sequence)
-    if not report.ok:
-        raise IntegrityBroken(report)
-    if existing is not None:
-        return existing
-    event = AuditEvent.objects.only("hash").get(organization_id=organization.pk, sequence=sequence)
-    return sign(organization.pk, sequence, event.hash)
 
 
 def signed_statements(organization_id: int) -> list[SignedStatement]:

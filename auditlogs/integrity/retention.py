@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from auditlogs.integrity import checkpoints
+from auditlogs.integrity import checkpointing
 from auditlogs.integrity.guards import granted_deletion
 from auditlogs.models import AuditEvent
 from auditlogs.recording import chain
@@ -66,7 +66,7 @@ def plan(organization, now: datetime | None = None) -> RetentionPlan | None:
 
 
 def apply(organization, now: datetime | None = None) -> RetentionPlan | None:
-    """Remove the events `plan` names; raises checkpoints.IntegrityBroken if the chain does
+    """Remove the events `plan` names; raises checkpointing.IntegrityBroken if the chain does
     not verify through them."""
     from auditlogs import record
 
@@ -74,7 +74,7 @@ def apply(organization, now: datetime | None = None) -> RetentionPlan | None:
         removal = plan(organization, now)
         if removal is None:
             return None
-        anchor = checkpoints.anchor(organization, removal.through_sequence)
+        anchor = checkpointing.anchor(organization, removal.through_sequence)
         with granted_deletion(connection, organization.pk, removal.through_sequence):
             deleted = _delete_prefix(organization.pk, removal)
         record(

@@ -88,6 +88,7 @@ def names_of(kind: Kind) -> tuple[str, ...]:
 
 # Frozen as part of the canonical form; a test checks it matches catalogue.Severity.
 SEVERITY_NAMES = {10: "info", 20: "warning", 30: "critical"}
+_SEVERITY_BY_NAME = {name: number for number, name in SEVERITY_NAMES.items()}
 
 
 def format_time(moment: datetime | str) -> str:
@@ -107,13 +108,14 @@ def canonical_json(value) -> str:
 
 def canonical_value(field: HashedField, value):
     """The value as it appears in the payload (before JSON): times as text, severity by name,
-    objects decoded when they come as JSON text."""
+    objects decoded when they come as JSON text. Values may come as stored or as shipped
+    (an export's or the API's time text and severity name)."""
     if value is None and field.null:
         return None
     if field.kind is Kind.TIME:
         return format_time(value)
     if field.kind is Kind.SEVERITY:
-        return SEVERITY_NAMES[int(value)]
+        return value if value in _SEVERITY_BY_NAME else SEVERITY_NAMES[int(value)]
     if field.kind is Kind.OBJECT and isinstance(value, str):
         return json.loads(value)
     if field.kind is Kind.INTEGER:

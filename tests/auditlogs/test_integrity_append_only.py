@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from auditlogs.integrity import guards
-from auditlogs.integrity.checkpoints import checkpoint
+from auditlogs.integrity.checkpointing import checkpoint
 from auditlogs.models import AuditEvent, Checkpoint, ImmutableEventError
 from tests.helpers.clients import signed_in
 from tests.helpers.factories import UserFactory

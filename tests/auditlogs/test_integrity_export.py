@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from auditlogs.integrity import signing
-from auditlogs.integrity.checkpoints import checkpoint
+from auditlogs.integrity.checkpointing import checkpoint
 from auditlogs.integrity.verification import record_failure, verify
 from auditlogs.models import AuditEvent
 from tests.helpers.clients import signed_in

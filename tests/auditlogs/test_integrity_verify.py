@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from auditlogs import record
 from auditlogs.integrity import signing
-from auditlogs.integrity.checkpoints import IntegrityBroken, SignedStatement, checkpoint
+from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
+from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.integrity.verification import FAILURE_ACTION, Kind, integrity_status, verify
 from auditlogs.models import AuditEvent, Checkpoint
 from auditlogs.recording import chain

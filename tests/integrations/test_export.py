@@ -207,7 +207,7 @@ def test_backslashes_newlines_and_tabs_survive_both_formats(acme, owner, tmp_pat
 
 
 def test_exports_end_with_the_newest_signed_checkpoint(acme, owner, history, tmp_path):
-    from auditlogs.integrity.checkpoints import checkpoint
+    from auditlogs.integrity.checkpointing import checkpoint
 
     signed, _ = checkpoint(acme)
     client = signed_in(owner)

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from auditlogs.integrity import retention
-from auditlogs.integrity.checkpoints import IntegrityBroken
+from auditlogs.integrity.checkpointing import IntegrityBroken
 from auditlogs.integrity.verification import record_failure
 from auditlogs.management.commands._integrity import organizations
 

@@ -6,7 +6,7 @@ Run it on demand and periodically (cron or a systemd timer, e.g. every 15 minute
 from django.core.management.base import BaseCommand, CommandError
 
 from auditlogs.integrity import signing
-from auditlogs.integrity.checkpoints import IntegrityBroken, checkpoint
+from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
 from auditlogs.integrity.verification import record_failure
 from auditlogs.management.commands._integrity import ProgressBar, organizations
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from auditlogs import record
-from auditlogs.integrity.checkpoints import checkpoint
+from auditlogs.integrity.checkpointing import checkpoint
 from auditlogs.models import AuditEvent
 from auditlogs.recording.context import Actor, ActorType, AuditContext, using_context
 from auditlogs.storage import partitions
