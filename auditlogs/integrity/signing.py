@@ -108,7 +108,7 @@ def _generate_key_file(path: Path) -> None:
 
 
 def generate_private_key_text() -> str:
-    """A new key as AUDITLOG_SIGNING_KEY expects it (for `checkpoint_audit_log --new-key`)."""
+    """A new key as AUDITLOG_SIGNING_KEY expects it (for `checkpoint_audit_log --generate-key`)."""
     raw = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
         serialization.NoEncryption(),

@@ -1,4 +1,5 @@
-"""Recording: the event catalogue, the request context, `record()` and the chain's linking.
+"""Recording: the event catalogue, the request context, `record()`, the chain's linking and
+the one declaration of the hashed event (event_form.py).
 
 Owns everything that turns a person's action into a stored, hashed event. Knows organizations
 and projects only by id (and the name at the time); imports nothing from `orgs`, `projects`,

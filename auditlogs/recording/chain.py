@@ -39,7 +39,7 @@ def canonical_event(organization_id: int, values) -> str:
     """`canonical_json(payload(...))` for values in HASHED_FIELDS order, built without a dict.
 
     Writers and the verifier both use this. The keys are fixed, so their sorted order is spelt
-    out here; `_check_against_declaration` below refuses to import a version that disagrees
+    out here; `check_against_declaration` below refuses to import a version that disagrees
     with event_form.HASHED. `changes` and `metadata` may also come as JSON text,
     `occurred_at` as canonical time text.
     """
@@ -97,7 +97,8 @@ _PROBE = {
 }
 
 
-def _check_against_declaration() -> None:
+def check_against_declaration() -> None:
+    """Raise unless `canonical_event` writes what `payload` declares (run at import)."""
     for probe in (_PROBE, {**_PROBE, "project_id": 1, "actor_id": None, "ip": None,
                            "metadata": '{"k": "v"}', "changes": "{}"}):
         values = [probe[name] for name in HASHED_FIELDS]
@@ -108,4 +109,4 @@ def _check_against_declaration() -> None:
             )
 
 
-_check_against_declaration()
+check_against_declaration()

@@ -1,6 +1,6 @@
 """The hashed form of an audit event, declared once: which fields, in which order, of which
 kind, and how each is written as canonical text. docs/integrity.md describes the same form in
-prose; docs/architecture.md shows who derives what from here.
+prose.
 
 Everything that must agree byte for byte with the chain is derived from `HASHED` or checked
 against it when it is imported:

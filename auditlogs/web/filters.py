@@ -1,7 +1,8 @@
 """The Audit Logs filters: one FilterSet over the viewer's already scoped events.
 
-Every filter is a query-string parameter (see DESIGN.md), so every view of the log is a URL.
-Invalid input becomes a form error next to the filters and no rows, never a server error.
+Every filter is a query-string parameter (README.md, "The Audit Logs page"), so every view of
+the log is a URL. Invalid input becomes a form error next to the filters and no rows, never a
+server error.
 """
 
 from datetime import UTC, date, datetime, time, timedelta

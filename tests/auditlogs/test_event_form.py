@@ -1,0 +1,51 @@
+"""The declaration of the hashed event (auditlogs/recording/event_form.py) is what the model,
+the migrated table, the fast canonical form and the writers are checked against."""
+
+import pytest
+from django.db import connection
+
+from auditlogs.models import AuditEvent
+from auditlogs.recording import chain, event_form
+from auditlogs.storage.tables import EVENT_TABLE
+from integrations.serializers import FIELDS
+
+TABLE_EXTRAS = ("id", "organization_id", "prev_hash", "hash")
+
+
+def test_the_model_declares_every_hashed_field_with_its_kind_and_nullability():
+    for field in event_form.HASHED:
+        model_field = AuditEvent._meta.get_field(field.name)
+        assert model_field.get_internal_type() == field.model_field, field.name
+        assert model_field.null == field.null, field.name
+
+
+@pytest.mark.django_db
+def test_the_migrated_table_has_the_declared_columns_in_the_declared_order():
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, EVENT_TABLE)
+    by_name = {column.name: column for column in columns}
+    order = [column.name for column in columns]
+    assert set(event_form.NAMES) | set(TABLE_EXTRAS) == set(by_name)
+    hashed_order = [name for name in order if name in event_form.BY_NAME]
+    assert tuple(hashed_order) == event_form.NAMES
+    for field in event_form.HASHED:
+        assert bool(by_name[field.name].null_ok) == field.null, field.name
+
+
+def test_the_wire_fields_are_the_hashed_ones_with_the_row_id_and_links():
+    assert ("id", "organization_id", *event_form.NAMES, "prev_hash", "hash") == FIELDS
+    assert chain.HASHED_FIELDS == event_form.NAMES
+
+
+def test_a_fast_form_that_forgets_a_field_is_refused(monkeypatch):
+    honest = chain.canonical_event
+
+    def forgetful(organization_id, values):
+        return honest(organization_id, values).replace(',"user_agent":"ua\\\\"', "")
+
+    monkeypatch.setattr(chain, "canonical_event", forgetful)
+    with pytest.raises(AssertionError, match="disagrees with event_form.HASHED"):
+        chain.check_against_declaration()
+    monkeypatch.setattr(chain, "canonical_event", honest)
+    chain.check_against_declaration()
+
