@@ -1,5 +1,7 @@
 """The interface every database backend implements (see backends/__init__.py)."""
 
+from auditlogs.storage.tables import GUARDED_TABLES
+
 
 class DatabaseBackend:
     vendor: str
@@ -14,16 +16,25 @@ class DatabaseBackend:
     # Search may plan newest-first from an index under a time budget (search.py).
     plans_in_index_order: bool
 
-    def install_guards(self, connection) -> None:
-        """Create the deletion-grant table and the append-only triggers (idempotent)."""
+    # The suffixes of the triggers the guards put on each guarded table.
+    guard_trigger_kinds: tuple[str, ...]
+
+    def guard_statements(self, connection) -> list[str]:
+        """The deletion-grant table and the append-only triggers, idempotent."""
         raise NotImplementedError
 
-    def uninstall_guards(self, connection) -> None:
+    def unguard_statements(self, connection) -> list[str]:
         raise NotImplementedError
+
+    def install_guards(self, connection) -> None:
+        _execute(connection, self.guard_statements(connection))
+
+    def uninstall_guards(self, connection) -> None:
+        _execute(connection, self.unguard_statements(connection))
 
     def guard_trigger_names(self) -> list[str]:
         """Every trigger the guards install on the guarded tables."""
-        raise NotImplementedError
+        return [f"{table}_{kind}" for table in GUARDED_TABLES for kind in self.guard_trigger_kinds]
 
     def present_triggers(self, connection) -> set[str]:
         """The names of the enabled triggers in the database."""
@@ -38,3 +49,9 @@ class DatabaseBackend:
         tuples of `columns`, read the verifier's way (see event_form.VERIFIER_COLUMNS)."""
         window = events.filter(sequence__gte=low, sequence__lte=high)
         return window.order_by("sequence", "id").values_list(*columns)
+
+
+def _execute(connection, statements: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)

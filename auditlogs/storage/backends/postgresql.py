@@ -94,7 +94,9 @@ class PostgreSQL(DatabaseBackend):
     skips_locked_rows = True
     plans_in_index_order = True
 
-    def install_guards(self, connection) -> None:
+    guard_trigger_kinds = ("append_only", "no_truncate")
+
+    def guard_statements(self, connection) -> list[str]:
         statements = [_GRANT_TABLE_SQL, _FUNCTIONS_SQL]
         for table in GUARDED_TABLES:
             statements += _table_triggers(table)
@@ -102,26 +104,25 @@ class PostgreSQL(DatabaseBackend):
         # does not fire the parent's statement trigger, so each partition gets its own.
         for partition in self.child_tables(connection, EVENT_TABLE):
             statements.append(partition_truncate_trigger(partition))
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
+        return statements
 
-    def uninstall_guards(self, connection) -> None:
-        with connection.cursor() as cursor:
-            for table in GUARDED_TABLES:
-                cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"')
-                cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"')
-                for partition in self.child_tables(connection, table):
-                    cursor.execute(
-                        f'DROP TRIGGER IF EXISTS "auditlogs_no_truncate" ON "{partition}"'
-                    )
-            cursor.execute("DROP FUNCTION IF EXISTS auditlogs_refuse_change()")
-            cursor.execute("DROP FUNCTION IF EXISTS auditlogs_refuse_truncate()")
-            cursor.execute(f'DROP TABLE IF EXISTS "{GRANT_TABLE}"')
-
-    def guard_trigger_names(self) -> list[str]:
-        kinds = ("append_only", "no_truncate")
-        return [f"{table}_{kind}" for table in GUARDED_TABLES for kind in kinds]
+    def unguard_statements(self, connection) -> list[str]:
+        statements = []
+        for table in GUARDED_TABLES:
+            statements += [
+                f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"',
+                f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"',
+            ]
+            statements += [
+                f'DROP TRIGGER IF EXISTS "auditlogs_no_truncate" ON "{partition}"'
+                for partition in self.child_tables(connection, table)
+            ]
+        return [
+            *statements,
+            "DROP FUNCTION IF EXISTS auditlogs_refuse_change()",
+            "DROP FUNCTION IF EXISTS auditlogs_refuse_truncate()",
+            f'DROP TABLE IF EXISTS "{GRANT_TABLE}"',
+        ]
 
     def present_triggers(self, connection) -> set[str]:
         with connection.cursor() as cursor:

@@ -32,24 +32,21 @@ class SQLite(DatabaseBackend):
     skips_locked_rows = False
     plans_in_index_order = False
 
-    def install_guards(self, connection) -> None:
+    guard_trigger_kinds = ("no_update", "no_delete")
+
+    def guard_statements(self, connection) -> list[str]:
         statements = [_GRANT_TABLE_SQL]
         for table in GUARDED_TABLES:
             statements += _table_triggers(table)
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
+        return statements
 
-    def uninstall_guards(self, connection) -> None:
-        with connection.cursor() as cursor:
-            for table in GUARDED_TABLES:
-                cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_no_update"')
-                cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_no_delete"')
-            cursor.execute(f'DROP TABLE IF EXISTS "{GRANT_TABLE}"')
-
-    def guard_trigger_names(self) -> list[str]:
-        kinds = ("no_update", "no_delete")
-        return [f"{table}_{kind}" for table in GUARDED_TABLES for kind in kinds]
+    def unguard_statements(self, connection) -> list[str]:
+        statements = [
+            f'DROP TRIGGER IF EXISTS "{table}_{kind}"'
+            for table in GUARDED_TABLES
+            for kind in self.guard_trigger_kinds
+        ]
+        return [*statements, f'DROP TABLE IF EXISTS "{GRANT_TABLE}"']
 
     def present_triggers(self, connection) -> set[str]:
         with connection.cursor() as cursor:
