@@ -1,11 +1,12 @@
 """The same awkward events through every path that writes, reads or ships the hashed form:
 record() and the bulk writer (INSERT on SQLite, COPY on PostgreSQL), the verifier's reading
 (ORM on SQLite, SQL on PostgreSQL), the NDJSON and CSV exports (Python, and PostgreSQL's COPY
-on PostgreSQL), the API/webhook JSON, and the offline verifier (tools/verify_audit_export.py,
-independent on purpose). Every path must give back the canonical text byte for byte and the
-stored hash hash for hash."""
+on PostgreSQL), the API/webhook JSON, the integrity download, and the offline verifier
+(tools/verify_audit_export.py, independent on purpose). Every path must give back the
+canonical text byte for byte and the stored hash hash for hash."""
 
 import importlib.util
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from auditlogs.recording import chain, recorder
 from auditlogs.recording.context import Actor
 from auditlogs.storage import bulk
 from auditlogs.storage.backends import backend, is_postgresql
+from auditlogs.web import downloads
 from integrations import exports, postgresql
 from integrations.serializers import FIELDS, event_dict, event_rows, to_json
 from orgs.models import Organization, Plan
@@ -158,6 +160,17 @@ def test_every_path_gives_back_the_same_canonical_text_and_hash(organization, lo
             _check(org_id, expected, path, row, row["hash"])
             assert tool.row_hash(row) == expected[row["sequence"]][1], f"offline, {path}"
         assert tool.filtered_export_problems(rows, None) == [], path
+
+    # The integrity download: each event's payload in canonical JSON, verified offline whole.
+    lines = [json.loads(line) for line in downloads.export_lines(organization)]
+    shipped = [line for line in lines if line["type"] == "event"]
+    assert [chain.canonical_json(line["event"]) for line in shipped] == [
+        expected[line["event"]["sequence"]][0] for line in shipped
+    ]
+    assert len(shipped) == len(stored)
+    download = tmp_path / "integrity.jsonl"
+    download.write_text("".join(downloads.export_lines(organization)), encoding="utf-8")
+    assert tool.verify(str(download), [], [], out=io.StringIO()) == 0
 
 def test_the_ndjson_writers_agree_field_for_field(organization, logged):
     """Python's NDJSON and PostgreSQL's (json_build_object) hold the same keys in the same
