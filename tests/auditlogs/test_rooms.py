@@ -19,7 +19,6 @@ WEB_IMPORTERS = {
     "integrations/api.py",
     "integrations/views.py",
     "integrations/alerts.py",  # who may see an event is the page's rule (LogViewer)
-    "auditlogs/management/commands/bench_audit_logs.py",  # until benchmarks leave the app
 }
 SCANNED = ("auditlogs", "integrations", "orgs", "projects", "config", "tools")
 
