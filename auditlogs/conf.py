@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -48,12 +47,21 @@ SETTINGS = (
     # Integrity (docs/integrity.md).
     Setting("AUDITLOG_SIGNING_KEY", "", env_str,
             "the Ed25519 key that signs checkpoints (base64 of the 32-byte private key), kept "
-            "outside the database; it or `AUDITLOG_SIGNING_KEY_FILE` is required when `DEBUG` "
-            "is off (`python manage.py checkpoint_audit_log --generate-key` makes one)",
+            "outside the database and set only where checkpoints are signed (the checkpoint "
+            "and retention commands, the worker); `python manage.py checkpoint_audit_log "
+            "--generate-key` makes the first one on any configuration",
             shown_default="none"),
     Setting("AUDITLOG_SIGNING_KEY_FILE", "", env_str,
             "a file holding the signing key (that base64, or a PEM private key)",
             shown_default="in DEBUG only, a generated, git-ignored `.auditlog-signing-key`"),
+    Setting("AUDITLOG_PUBLIC_KEY", "", env_str,
+            "the signing key's public half (base64), all web processes need: they verify and "
+            "publish checkpoints but cannot sign (`checkpoint_audit_log --public-key` prints "
+            "it); with no key at all the system check `auditlogs.E001` stops `migrate` and "
+            "`check`",
+            shown_default="derived from the private key where one is set"),
+    Setting("AUDITLOG_PUBLIC_KEY_FILE", "", env_str,
+            "a file holding the public key (that base64, or a PEM public key)"),
     Setting("AUDITLOG_SIGNING_KEY_GENERATE", False, None,
             "set at start-up in DEBUG when no key is configured: the key file is generated on "
             "first use"),
@@ -89,17 +97,22 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 PREFIX = "AUDITLOG_"
 
 
+KEY_SETTINGS = (
+    "AUDITLOG_SIGNING_KEY", "AUDITLOG_SIGNING_KEY_FILE", "AUDITLOG_PUBLIC_KEY",
+    "AUDITLOG_PUBLIC_KEY_FILE",
+)
+
+
 def from_environment(*, debug: bool, base_dir: Path) -> dict[str, object]:
     """Every setting as config/settings.py loads it: from the environment where the environment
-    may set it, else its default. Then the start-up rule of the signing key: required when
-    DEBUG is off; in DEBUG without one, a key is generated into a git-ignored file on first use.
+    may set it, else its default. Then the start-up rule of the keys: in DEBUG without any, a
+    private key is generated into a git-ignored file on first use. With DEBUG off nothing is
+    refused here: a web process needs only the public key, and `checkpoint_audit_log
+    --generate-key` must run before any key exists; the system check auditlogs.E001
+    (auditlogs/integrity/checks.py) refuses a configuration with no key at all.
     """
     values = {setting.name: setting.from_environment() for setting in SETTINGS}
-    if not (values["AUDITLOG_SIGNING_KEY"] or values["AUDITLOG_SIGNING_KEY_FILE"]):
-        if not debug:
-            raise ImproperlyConfigured(
-                "AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE must be set when DEBUG is off."
-            )
+    if debug and not any(values[name] for name in KEY_SETTINGS):
         values["AUDITLOG_SIGNING_KEY_GENERATE"] = True
         values["AUDITLOG_SIGNING_KEY_FILE"] = str(base_dir / ".auditlog-signing-key")
     return values

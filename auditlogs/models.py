@@ -177,17 +177,27 @@ class Checkpoint(models.Model):
     signed_at = models.DateTimeField()
     key_id = models.CharField(max_length=16)
     signature = models.CharField(max_length=100)
+    # A retention cut (both set) also states that the events through `sequence` were removed,
+    # under which policy: the only statement that lets a log start after event #1.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    retention_cutoff = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["organization", "sequence"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "sequence"], name="audit_checkpoint_per_sequence"
+                fields=["organization", "sequence"], name="audit_checkpoint_per_sequence",
+                condition=models.Q(retention_days__isnull=True),
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "sequence"], name="audit_retention_cut_per_sequence",
+                condition=models.Q(retention_days__isnull=False),
             ),
         ]
 
     def __str__(self):
-        return f"checkpoint #{self.sequence} of organization {self.organization_id}"
+        kind = "retention cut" if self.is_retention_cut else "checkpoint"
+        return f"{kind} #{self.sequence} of organization {self.organization_id}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -196,6 +206,10 @@ class Checkpoint(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableEventError("Checkpoints cannot be deleted.")
+
+    @property
+    def is_retention_cut(self) -> bool:
+        return self.retention_days is not None
 
 
 class DeletionGrant(models.Model):
@@ -214,3 +228,26 @@ class DeletionGrant(models.Model):
 
     def __str__(self):
         return f"deletion grant: organization {self.organization_id} to #{self.through_sequence}"
+
+
+class IntegrityFailure(models.Model):
+    """A verification that failed: what the page's integrity status reads (never event
+    actions, which anyone able to write events could imitate). The same failure is also
+    recorded in the organization's own log as `audit_log.integrity_failed`."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    detected_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=40)
+    sequence = models.BigIntegerField()
+    problem = models.TextField()
+
+    class Meta:
+        ordering = ["organization", "-detected_at"]
+        indexes = [
+            models.Index(fields=["organization", "-detected_at"], name="integrity_failure_newest"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} at #{self.sequence} of organization {self.organization_id}"

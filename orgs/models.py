@@ -120,6 +120,11 @@ class Organization(models.Model):
         help_text="Audit events older than this many days are removed by the retention "
         "command (apply_audit_retention); empty keeps them forever.",
     )
+    synthetic_data = models.BooleanField(
+        default=False,
+        help_text="A demonstration or benchmark organization: generate_audit_events may write "
+        "made-up events into its log. Set by operators in Django admin, never by its members.",
+    )
 
     objects = OrganizationQuerySet.as_manager()
 

@@ -14,8 +14,9 @@ drops events and the checkpoints vouching for them is caught by the ones you kep
 
 Exit status 0: every event links to the one before (SHA-256 over the previous hash and the
 event's canonical JSON), the sequence has no gap, every checkpoint's Ed25519 signature
-verifies and every checkpoint matches the chain. Exit status 1 names the first broken event
-and the kind of break. The procedure is described in docs/integrity.md.
+verifies, every checkpoint matches the chain, and a log that starts after event #1 is vouched
+for by a signed retention cut (a plain checkpoint does not say events were removed). Exit
+status 1 names the first broken event and the kind of break. The procedure is described in docs/integrity.md.
 """
 
 import argparse
@@ -37,6 +38,9 @@ HASHED_FIELDS = (
     "metadata", "ip", "user_agent", "request_id",
 )
 STATEMENT_KEYS = ("type", "version", "organization", "sequence", "head_hash", "signed_at")
+CHECKPOINT = "auditlogs.checkpoint"
+RETENTION_CUT = "auditlogs.retention_cut"  # adds the policy it was made under
+RETENTION_CUT_KEYS = (*STATEMENT_KEYS, "retention_days", "cutoff")
 
 
 class Broken(Exception):
@@ -67,17 +71,22 @@ def load_keys(texts) -> dict:
     return keys
 
 
+def is_statement(record: dict) -> bool:
+    return record.get("type") in (CHECKPOINT, RETENTION_CUT)
+
+
 def signature_ok(keys: dict, checkpoint: dict) -> bool:
     key = keys.get(checkpoint.get("key_id"))
-    if key is None:
+    if key is None or not is_statement(checkpoint) or checkpoint.get("version") != 1:
         return False
-    statement = {name: checkpoint[name] for name in STATEMENT_KEYS}
+    names = RETENTION_CUT_KEYS if checkpoint["type"] == RETENTION_CUT else STATEMENT_KEYS
     try:
+        statement = {name: checkpoint[name] for name in names}
         key.verify(base64.b64decode(checkpoint["signature"], validate=True),
                    canonical(statement).encode())
-    except (InvalidSignature, ValueError, binascii.Error):
+    except (InvalidSignature, KeyError, ValueError, binascii.Error):
         return False
-    return statement["type"] == "auditlogs.checkpoint" and statement["version"] == 1
+    return True
 
 
 def read_lines(path: str):
@@ -106,14 +115,13 @@ def verify(path: str, public_keys: list[str], kept: list[str], out=sys.stdout) -
     checkpoints = {}
     pending_event = None
     for record in records:
-        if record.get("type") != "auditlogs.checkpoint":
+        if not is_statement(record):
             pending_event = record
             break
         checkpoints[(record["sequence"], record["signature"])] = record
     for extra in kept:
-        for record in read_lines(extra):
-            if (record.get("type") == "auditlogs.checkpoint"
-                    and record["organization"] == organization):
+        for record in kept_checkpoints(extra):
+            if record.get("organization") == organization:
                 checkpoints.setdefault((record["sequence"], record["signature"]), record)
 
     try:
@@ -121,9 +129,11 @@ def verify(path: str, public_keys: list[str], kept: list[str], out=sys.stdout) -
             if checkpoint["organization"] != organization or not signature_ok(keys, checkpoint):
                 raise Broken("invalid checkpoint", checkpoint["sequence"],
                              "its signature does not verify with the given public keys")
-        vouched = {}
+        vouched, cuts = {}, {}
         for checkpoint in checkpoints.values():
             vouched.setdefault(checkpoint["sequence"], set()).add(checkpoint["head_hash"])
+            if checkpoint["type"] == RETENTION_CUT:
+                cuts.setdefault(checkpoint["sequence"], set()).add(checkpoint["head_hash"])
 
         def events():
             if pending_event is not None:
@@ -139,15 +149,20 @@ def verify(path: str, public_keys: list[str], kept: list[str], out=sys.stdout) -
                 raise Broken("inserted or forged event", sequence, "another organization's")
             if expected is None:  # the start: genesis, or a checkpoint vouching for it
                 first = sequence
+                below = max((n for n in cuts if n < sequence), default=0) + 1
                 if sequence == 1:
                     prev_hash = GENESIS_HASH
-                elif record["prev_hash"] in vouched.get(sequence - 1, ()):
+                elif record["prev_hash"] in cuts.get(sequence - 1, ()):
                     prev_hash = record["prev_hash"]
+                elif record["prev_hash"] in vouched.get(sequence - 1, ()):
+                    raise Broken("unattested cut", below,
+                                 f"the export starts at #{sequence}; a plain checkpoint "
+                                 "matches its start, but no signed retention cut says the "
+                                 "events before it were removed")
                 else:
-                    below = [n for n in vouched if n < sequence]
-                    raise Broken("missing event", max(below, default=0) + 1,
-                                 f"the export starts at #{sequence} and no signed checkpoint "
-                                 "vouches for that start")
+                    raise Broken("missing event", below,
+                                 f"the export starts at #{sequence} and no signed retention "
+                                 "cut vouches for that start")
                 expected = sequence
             if sequence > expected:
                 raise Broken("missing event", expected, f"the chain jumps to #{sequence}")
@@ -174,6 +189,23 @@ def verify(path: str, public_keys: list[str], kept: list[str], out=sys.stdout) -
     print(f"OK: organization {organization}: {count} events #{first or 0}–#{last} verified, "
           f"{len(checkpoints)} signed checkpoints checked", file=out)
     return 0
+
+
+def kept_checkpoints(path: str):
+    """Checkpoints the customer kept: integrity downloads (`?part=checkpoints`), the API's
+    `checkpoints` pages (JSON objects with a "checkpoints" list, one per line or alone) and
+    webhook deliveries of type "auditlogs.checkpoints", saved one per line."""
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    try:
+        documents = [json.loads(text)]
+    except ValueError:
+        documents = list(read_lines(path))
+    for document in documents:
+        if isinstance(document, dict) and is_statement(document):
+            yield document
+        elif isinstance(document, dict):
+            yield from (c for c in document.get("checkpoints", ()) if is_statement(c))
 
 
 # Filtered exports (CSV or NDJSON from the Audit Logs page, docs/integrations.md) hold the rows

@@ -30,21 +30,19 @@ def checkpoint(organization, *, progress=None) -> tuple[Checkpoint | None, bool]
     if report.last_sequence == 0:
         return None, False
     existing = Checkpoint.objects.filter(
-        organization_id=organization.pk, sequence=report.last_sequence
+        organization_id=organization.pk, sequence=report.last_sequence,
+        retention_days__isnull=True,
     ).first()
     if existing is not None:
         return existing, False
-    return checkpoints.sign(organization.pk, report.last_sequence, report.head_hash), True
+    return checkpoints.sign(organization, report.last_sequence, report.head_hash), True
 
 
-def anchor(organization, sequence: int) -> Checkpoint:
-    """A checkpoint at exactly `sequence`, made after verifying the chain through it: retention
-    needs one to vouch for the first event it keeps."""
-    existing = Checkpoint.objects.filter(organization_id=organization.pk, sequence=sequence).first()
+def sign_retention_cut(organization, sequence: int, cut: checkpoints.RetentionCut) -> Checkpoint:
+    """A retention cut at exactly `sequence`, signed after verifying the chain through it:
+    it vouches for the first event kept and says why the ones before it are gone."""
     report = verify(organization, through=sequence)
     if not report.ok:
         raise IntegrityBroken(report)
-    if existing is not None:
-        return existing
     event = AuditEvent.objects.only("hash").get(organization_id=organization.pk, sequence=sequence)
-    return checkpoints.sign(organization.pk, sequence, event.hash)
+    return checkpoints.sign(organization, sequence, event.hash, cut)

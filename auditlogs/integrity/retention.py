@@ -1,35 +1,51 @@
-"""Retention: the one privileged path that removes audit events.
+"""Retention: the one privileged path that removes audit events, and the guard on dropping
+month partitions.
 
 For each organization with a retention period, the oldest events (a prefix of its chain,
 every event up to the last one before the first event that is still within the period) are
 removed like this, in one transaction:
 
 1. the chain is verified through the last event to remove (a broken chain is never pruned:
-   that would destroy the evidence), and a checkpoint is signed at exactly that event, so the
-   first event kept is vouched for and the chain stays verifiable;
+   that would destroy the evidence), and a retention cut is signed at exactly that event: a
+   checkpoint stating the policy and the cutoff, so the first event kept is vouched for and
+   the verifiers accept a log that now starts after event #1;
 2. a deletion grant for that organization and sequence (auditlogs/integrity/guards.py) opens the
    append-only triggers for exactly those rows, and they are deleted in batches;
 3. an `audit_log.retention_applied` event records what was removed.
 
-Month partitions (PostgreSQL) that end up empty are dropped afterwards.
+Month partitions (PostgreSQL) are dropped only when no organization has an event left in
+them (`drop_months_before`, used by this command and `manage_audit_partitions --drop-before`),
+and each drop is recorded in every organization's log.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from auditlogs.integrity import checkpointing
+from auditlogs.integrity import checkpointing, checkpoints
 from auditlogs.integrity.guards import granted_deletion
-from auditlogs.models import AuditEvent
+from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording import chain
 from auditlogs.recording.context import Actor
 from auditlogs.storage import partitions
 
 RETENTION_ACTION = "audit_log.retention_applied"
+PARTITIONS_DROPPED_ACTION = "audit_log.partitions_dropped"
 DELETE_BATCH = 10_000
+
+
+class HistoryInMonths(Exception):
+    """Dropping these months would erase events no retention removed: nothing was dropped."""
+
+    def __init__(self, months: list, holders: dict[int, int]):
+        self.months, self.holders = months, holders  # holders: organization id -> events
+        super().__init__(
+            f"{sum(holders.values()):,} events of {len(holders)} organizations are still in "
+            f"{_month_list(months)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -74,7 +90,10 @@ def apply(organization, now: datetime | None = None) -> RetentionPlan | None:
         removal = plan(organization, now)
         if removal is None:
             return None
-        anchor = checkpointing.anchor(organization, removal.through_sequence)
+        anchor = checkpointing.sign_retention_cut(
+            organization, removal.through_sequence,
+            checkpoints.RetentionCut(organization.audit_retention_days, removal.cutoff),
+        )
         with granted_deletion(connection, organization.pk, removal.through_sequence):
             deleted = _delete_prefix(organization.pk, removal)
         record(
@@ -106,7 +125,32 @@ def drop_empty_partitions() -> list:
             break
     if first_kept is None:
         return []
-    return partitions.drop_partitions_before(first_kept, connection)
+    return drop_months_before(first_kept, actor=Actor.system("retention"))
+
+
+def drop_months_before(cutoff, *, actor: Actor) -> list:
+    """Drop the month partitions before `cutoff` (PostgreSQL), only if none of them holds an
+    event: what is left in a month is history no organization's retention has removed, and
+    dropping it would erase it unattested. Raises HistoryInMonths naming who still has events
+    there. A drop is recorded in the log of every organization with events, in the same
+    transaction. Returns the months dropped."""
+    from auditlogs import record
+
+    months = [m for m in partitions.month_partitions(connection) if m < cutoff]
+    if not months:
+        return []
+    with transaction.atomic():
+        holders = _events_in_months(months)
+        if holders:
+            raise HistoryInMonths(months, holders)
+        dropped = partitions.drop_partitions_before(cutoff, connection)
+        for head in ChainHead.objects.select_related("organization").order_by("pk"):
+            record(
+                PARTITIONS_DROPPED_ACTION, organization=head.organization, actor=actor,
+                metadata={"months": [f"{month:%Y-%m}" for month in dropped],
+                          "events_in_them": 0},
+            )
+    return dropped
 
 
 def _delete_prefix(organization_id: int, removal: RetentionPlan) -> int:
@@ -123,6 +167,29 @@ def _delete_prefix(organization_id: int, removal: RetentionPlan) -> int:
             deleted += cursor.rowcount
             low = high + 1
     return deleted
+
+
+def _events_in_months(months: list) -> dict[int, int]:
+    """Organization id -> how many of its events sit in these months."""
+    counts = {}
+    for month in months:
+        in_month = AuditEvent.objects.filter(
+            occurred_at__gte=_instant(month),
+            occurred_at__lt=_instant(partitions.add_months(month, 1)),
+        )
+        for organization_id, count in in_month.values_list("organization_id").annotate(
+            n=Count("id")
+        ).order_by():
+            counts[organization_id] = counts.get(organization_id, 0) + count
+    return counts
+
+
+def _instant(month) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=UTC)
+
+
+def _month_list(months: list) -> str:
+    return ", ".join(f"{month:%Y-%m}" for month in months)
 
 
 def _partition_has_rows(month) -> bool:

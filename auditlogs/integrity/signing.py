@@ -1,5 +1,9 @@
 """The Ed25519 key that signs checkpoints. It lives outside the database (a setting or a key
-file), so someone who can rewrite the database cannot sign a checkpoint for a forged chain."""
+file), so someone who can rewrite the database cannot sign a checkpoint for a forged chain.
+
+Only the processes that sign (the checkpoint and retention commands, the worker) hold the
+private key; web processes verify and publish with the public key alone
+(AUDITLOG_PUBLIC_KEY or AUDITLOG_PUBLIC_KEY_FILE), so a compromised web tier cannot sign."""
 
 import base64
 import binascii
@@ -37,27 +41,78 @@ def decode_public_key(text: str) -> Ed25519PublicKey:
         raise ImproperlyConfigured(f"Not a base64 Ed25519 public key: {text!r}") from error
 
 
+class NoSigningKey(ImproperlyConfigured):
+    """This process holds no private key, so it cannot sign (a web process, by design)."""
+
+
+def has_signing_key() -> bool:
+    return bool(app_settings.SIGNING_KEY or app_settings.SIGNING_KEY_FILE)
+
+
 @functools.cache
 def signing_key() -> Ed25519PrivateKey:
     """The configured private key; cached for the life of the process."""
     if app_settings.SIGNING_KEY:
         return _parse_private_key(app_settings.SIGNING_KEY.encode(), "AUDITLOG_SIGNING_KEY")
-    path = Path(app_settings.SIGNING_KEY_FILE or "")
     if not app_settings.SIGNING_KEY_FILE:
-        raise ImproperlyConfigured("Set AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE.")
+        raise NoSigningKey(
+            "This process has no signing key, so it cannot sign checkpoints. Checkpoints are "
+            "signed by checkpoint_audit_log, apply_audit_retention and the worker, run with "
+            "AUDITLOG_SIGNING_KEY or AUDITLOG_SIGNING_KEY_FILE; web processes need only "
+            "AUDITLOG_PUBLIC_KEY. Make a first key with "
+            "`python manage.py checkpoint_audit_log --generate-key`."
+        )
+    path = Path(app_settings.SIGNING_KEY_FILE)
     if not path.exists() and app_settings.SIGNING_KEY_GENERATE:
         _generate_key_file(path)
+    return _parse_private_key(_read(path, "signing key"), str(path))
+
+
+@functools.cache
+def public_key() -> Ed25519PublicKey:
+    """The current public key: AUDITLOG_PUBLIC_KEY, AUDITLOG_PUBLIC_KEY_FILE, or derived from
+    the private key where this process holds one."""
+    if app_settings.PUBLIC_KEY:
+        return decode_public_key(app_settings.PUBLIC_KEY)
+    if app_settings.PUBLIC_KEY_FILE:
+        path = Path(app_settings.PUBLIC_KEY_FILE)
+        return _parse_public_key(_read(path, "public key"), str(path))
+    if has_signing_key():
+        return signing_key().public_key()
+    raise ImproperlyConfigured(
+        "No key to verify checkpoints with: set AUDITLOG_PUBLIC_KEY (or "
+        "AUDITLOG_PUBLIC_KEY_FILE) in web processes, and AUDITLOG_SIGNING_KEY (or "
+        "AUDITLOG_SIGNING_KEY_FILE) where checkpoints are signed. "
+        "`python manage.py checkpoint_audit_log --generate-key` makes a first key."
+    )
+
+
+def forget_keys() -> None:
+    """Drop the cached keys (after the settings changed: tests, key rotation)."""
+    signing_key.cache_clear()
+    public_key.cache_clear()
+
+
+def configuration_problems() -> list[str]:
+    """What the system check reports: a key that does not load, or a public key that is not
+    the signing key's."""
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ImproperlyConfigured(f"Cannot read the signing key file {path}: {error}") from error
-    return _parse_private_key(data, str(path))
+        current = public_key()
+        if has_signing_key() and key_id(signing_key().public_key()) != key_id(current):
+            return [
+                "AUDITLOG_PUBLIC_KEY is not the public key of AUDITLOG_SIGNING_KEY: checkpoints "
+                "signed here would not verify."
+            ]
+        verification_keys()
+    except ImproperlyConfigured as error:
+        return [str(error)]
+    return []
 
 
 def verification_keys() -> dict[str, Ed25519PublicKey]:
     """Every public key a checkpoint may be signed with, by key id: the current one and any
     retired ones still listed in AUDITLOG_RETIRED_PUBLIC_KEYS."""
-    keys = [signing_key().public_key()]
+    keys = [public_key()]
     keys += [decode_public_key(text) for text in app_settings.RETIRED_PUBLIC_KEYS]
     return {key_id(key): key for key in keys}
 
@@ -74,6 +129,26 @@ def signature_is_valid(public_key: Ed25519PublicKey, message: bytes, signature: 
     except (InvalidSignature, ValueError, binascii.Error):
         return False
     return True
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ImproperlyConfigured(f"Cannot read the {what} file {path}: {error}") from error
+
+
+def _parse_public_key(data: bytes, source: str) -> Ed25519PublicKey:
+    text = data.strip()
+    if not text.startswith(b"-----BEGIN"):
+        return decode_public_key(text.decode("ascii", "replace"))
+    try:
+        key = serialization.load_pem_public_key(text)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{source} is not a PEM public key ({error}).") from error
+    if not isinstance(key, Ed25519PublicKey):
+        raise ImproperlyConfigured(f"{source} holds a public key that is not an Ed25519 key.")
+    return key
 
 
 def _parse_private_key(data: bytes, source: str) -> Ed25519PrivateKey:

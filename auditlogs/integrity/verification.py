@@ -7,8 +7,10 @@ kinds apart (`_diagnose`), so the clean path stays one indexed range scan.
 
 What hashes alone catch: a modified event, a missing event (gap), an event inserted without
 re-hashing its successors, a reordered pair. What needs the signed checkpoints: a cut tail
-(the newest events deleted) and a chain recomputed by someone with database access, whose
-hashes are consistent but no longer match what the server signed.
+(the newest events deleted), a chain recomputed by someone with database access, whose
+hashes are consistent but no longer match what the server signed, and a log that starts after
+event #1 without a signed retention cut saying why. What needs the witness file: a log erased
+together with its organization (`erased_organizations`).
 """
 
 from collections.abc import Callable
@@ -21,8 +23,12 @@ from django.utils import timezone
 
 from auditlogs.conf import app_settings
 from auditlogs.integrity import signing
-from auditlogs.integrity.checkpoints import SignedStatement, signed_statements
-from auditlogs.models import AuditEvent, ChainHead, Checkpoint
+from auditlogs.integrity.checkpoints import (
+    SignedStatement,
+    signed_statements,
+    witnessed_organizations,
+)
+from auditlogs.models import AuditEvent, ChainHead, Checkpoint, IntegrityFailure
 from auditlogs.recording import chain
 from auditlogs.recording.context import Actor
 from auditlogs.storage.backends import backend
@@ -39,6 +45,8 @@ class Kind(StrEnum):
     REORDERED = "reordered pair"
     CUT_TAIL = "cut tail"
     BAD_CHECKPOINT = "invalid checkpoint"
+    UNATTESTED_CUT = "unattested cut"
+    ERASED = "erased log"
 
 
 @dataclass(frozen=True)
@@ -134,21 +142,32 @@ def _start(events, valid, incremental, through, report) -> _Start:
     if first is None or first[0] == 1:
         return _Start(1, chain.GENESIS_HASH, 0, False)
     first_sequence, first_prev = first
-    anchor = next((s for s in valid if s.sequence == first_sequence - 1), None)
+    cuts = [s for s in valid if s.is_retention_cut]
+    anchor = next((s for s in cuts if s.sequence == first_sequence - 1), None)
     if anchor is not None and anchor.head_hash == first_prev:
         report.last_sequence, report.head_hash = anchor.sequence, anchor.head_hash
         return _Start(first_sequence, first_prev, anchor.sequence, True)
+    missing_from = max((s.sequence for s in cuts if s.sequence < first_sequence), default=0)
+    plain = next(
+        (s for s in valid if s.sequence == first_sequence - 1 and s.head_hash == first_prev), None
+    )
     if anchor is not None:
         report.problem = Problem(
             Kind.FORGED, first_sequence,
-            f"the first retained event does not follow the checkpoint signed for "
+            f"the first retained event does not follow the retention cut signed for "
             f"#{anchor.sequence} at {chain.format_time(anchor.signed_at)}",
         )
+    elif plain is not None:
+        report.problem = Problem(
+            Kind.UNATTESTED_CUT, missing_from + 1,
+            f"{_span(missing_from + 1, first_sequence - 1)} gone; a plain checkpoint signed at "
+            f"{chain.format_time(plain.signed_at)} matches #{plain.sequence}, but no signed "
+            "retention cut says they were removed under a retention policy",
+        )
     else:
-        missing_from = max((s.sequence for s in valid if s.sequence < first_sequence), default=0)
         report.problem = Problem(
             Kind.MISSING, missing_from + 1,
-            f"{_span(missing_from + 1, first_sequence - 1)} missing and no signed checkpoint "
+            f"{_span(missing_from + 1, first_sequence - 1)} missing and no signed retention cut "
             f"vouches for #{first_sequence} as the first retained event",
         )
     return _Start(first_sequence, first_prev, 0, False)
@@ -349,14 +368,16 @@ def _latest_checkpoint(organization):
     )
 
 
-def _failure_since(organization, latest_checkpoint):
+def _failure_since(organization, latest_checkpoint) -> IntegrityFailure | None:
     """The newest recorded failure newer than the newest checkpoint (`latest_checkpoint`,
-    from `_latest_checkpoint`), or None: an older failure was repaired and signed over. The
-    time bound also lets PostgreSQL read the recent months alone."""
-    failures = AuditEvent.objects.filter(organization_id=organization.pk, action=FAILURE_ACTION)
+    from `_latest_checkpoint`), or None: an older failure was repaired and signed over.
+    Failures live in their own table, written only by verification: an event that merely
+    says `audit_log.integrity_failed` (anyone able to write events could write one) is not
+    a verification result."""
+    failures = IntegrityFailure.objects.filter(organization_id=organization.pk)
     if latest_checkpoint is not None:
-        failures = failures.filter(occurred_at__gt=latest_checkpoint[1])
-    return failures.newest_first().values_list("occurred_at", "metadata").first()
+        failures = failures.filter(detected_at__gt=latest_checkpoint[1])
+    return failures.order_by("-detected_at", "-id").first()
 
 
 def failure_since_last_checkpoint(organization) -> bool:
@@ -364,13 +385,12 @@ def failure_since_last_checkpoint(organization) -> bool:
 
 
 def integrity_status(organization) -> IntegrityStatus:
-    """What the Audit Logs page says about integrity: three indexed reads, no verification."""
+    """What the Audit Logs page says about integrity, from verification results and signed
+    checkpoints only: three indexed reads, no verification."""
     latest = _latest_checkpoint(organization)
     failure = _failure_since(organization, latest)
     if failure is not None:
-        return IntegrityStatus(
-            "broken", failure[1].get("sequence"), failure[0], failure[1].get("problem", "")
-        )
+        return IntegrityStatus("broken", failure.sequence, failure.detected_at, failure.problem)
     if latest is None:
         return IntegrityStatus("unverified", None, None)
     sequence, signed_at = latest
@@ -381,14 +401,54 @@ def integrity_status(organization) -> IntegrityStatus:
 
 
 def record_failure(organization, report: Report) -> bool:
-    """Put a failed verification in the organization's own log, once per distinct problem
-    (the next checkpoint can only be signed once the chain verifies again)."""
+    """Keep a failed verification (what the page's status reads) and put it in the
+    organization's own log, once per distinct problem (the next checkpoint can only be signed
+    once the chain verifies again)."""
     from auditlogs import record
 
     problem = report.problem
-    metadata = {"kind": str(problem.kind), "sequence": problem.sequence, "problem": str(problem)}
     previous = _failure_since(organization, _latest_checkpoint(organization))
-    if previous is not None and previous[1] == metadata:
+    if previous is not None and (previous.kind, previous.sequence, previous.problem) == (
+        str(problem.kind), problem.sequence, str(problem)
+    ):
         return False
+    IntegrityFailure.objects.create(
+        organization_id=organization.pk, kind=str(problem.kind), sequence=problem.sequence,
+        problem=str(problem),
+    )
+    metadata = {"kind": str(problem.kind), "sequence": problem.sequence, "problem": str(problem)}
     record(FAILURE_ACTION, organization=organization, metadata=metadata, actor=Actor.system())
     return True
+
+
+@dataclass(frozen=True)
+class ErasedLog:
+    organization_id: int
+    slug: str
+    problem: Problem
+
+    @property
+    def name(self) -> str:
+        return self.slug or f"organization {self.organization_id}"
+
+
+def erased_organizations(existing_ids) -> list[ErasedLog]:
+    """Organizations the witness file holds validly signed checkpoints of, that are no longer
+    in the database (`existing_ids`): their whole log was erased (a `flush`, a dropped
+    table), which no per-organization verification can see."""
+    keys = signing.verification_keys()
+    existing = set(existing_ids)
+    erased = []
+    for organization_id, (slug, statements) in sorted(witnessed_organizations().items()):
+        valid = [s for s in statements if s.is_valid(keys)]
+        if organization_id in existing or not valid:
+            continue
+        newest = max(valid, key=lambda s: (s.sequence, s.signed_at))
+        erased.append(ErasedLog(organization_id, slug, Problem(
+            Kind.ERASED, 1,
+            f"organization {organization_id} ({slug or 'slug unknown'}) no longer exists, "
+            f"but the witness file holds a checkpoint signed at "
+            f"{chain.format_time(newest.signed_at)} for its event #{newest.sequence}: its "
+            "whole log was erased",
+        )))
+    return erased

@@ -154,7 +154,14 @@ EVENT_TYPES = [
         "Retention applied",
         Severity.WARNING,
         "Events older than the organization's retention period were removed; a signed "
-        "checkpoint vouches for the first event kept.",
+        "retention cut vouches for the first event kept.",
+    ),
+    EventType(
+        "audit_log.partitions_dropped",
+        "Storage months dropped",
+        Severity.INFO,
+        "An operator dropped month partitions of the event table that no longer held any "
+        "event (every organization's retention had removed them).",
     ),
     EventType(
         "audit_log.integrity_exported",

@@ -3,9 +3,19 @@
 import sys
 import time
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 
+from auditlogs.integrity import signing
 from orgs.models import Organization
+
+
+def require_signing_key() -> None:
+    """Commands that sign stop at once, with the reason, where no private key is configured."""
+    try:
+        signing.signing_key()
+    except ImproperlyConfigured as error:
+        raise CommandError(str(error), returncode=1) from None
 
 
 def organizations(slug: str | None):

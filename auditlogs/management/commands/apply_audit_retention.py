@@ -5,14 +5,14 @@ from django.core.management.base import BaseCommand, CommandError
 from auditlogs.integrity import retention
 from auditlogs.integrity.checkpointing import IntegrityBroken
 from auditlogs.integrity.verification import record_failure
-from auditlogs.management.commands._integrity import organizations
+from auditlogs.management.commands._integrity import organizations, require_signing_key
 
 
 class Command(BaseCommand):
     help = (
         "Remove the events older than each organization's retention period "
         "(Organization.audit_retention_days; empty keeps everything). The chain is verified "
-        "first, a signed checkpoint vouches for the first event kept, and the removal is "
+        "first, a signed retention cut vouches for the first event kept, and the removal is "
         "recorded as an audit_log.retention_applied event."
     )
 
@@ -23,6 +23,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, org=None, dry_run=False, **options):
+        if not dry_run:
+            require_signing_key()
         broken = []
         for organization in organizations(org):
             if dry_run:

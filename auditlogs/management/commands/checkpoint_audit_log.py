@@ -1,6 +1,8 @@
 """Verify each organization's new events and sign a checkpoint of its chain head.
 
-Run it on demand and periodically (cron or a systemd timer, e.g. every 15 minutes).
+Run it on demand and periodically (cron or a systemd timer, e.g. every 15 minutes), where the
+private key is configured. `--generate-key` needs no key and no database: it is how the first
+key is made on a fresh production configuration.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,10 +10,17 @@ from django.core.management.base import BaseCommand, CommandError
 from auditlogs.integrity import signing
 from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
 from auditlogs.integrity.verification import record_failure
-from auditlogs.management.commands._integrity import ProgressBar, organizations
+from auditlogs.management.commands._integrity import (
+    ProgressBar,
+    organizations,
+    require_signing_key,
+)
 
 
 class Command(BaseCommand):
+    # The key check (auditlogs.E001) must not stop --generate-key; handle() runs the checks
+    # itself for everything else.
+    requires_system_checks = []
     help = (
         "Verify each organization's chain since its newest checkpoint and sign a checkpoint "
         "(organization, sequence, head hash, time) with the Ed25519 key from the settings."
@@ -34,10 +43,12 @@ class Command(BaseCommand):
         if generate_key:
             self.stdout.write(signing.generate_private_key_text())
             return
+        self.check()
         if public_key:
-            key = signing.signing_key().public_key()
+            key = signing.public_key()
             self.stdout.write(f"{signing.encode_public_key(key)} key-id {signing.key_id(key)}")
             return
+        require_signing_key()
         broken = []
         for organization in organizations(org):
             bar = ProgressBar(organization.slug, enabled=not no_progress)

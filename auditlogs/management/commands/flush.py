@@ -1,18 +1,35 @@
-"""Django's `flush`, able to empty the append-only audit tables.
+"""Django's `flush`, able to empty the append-only audit tables, in tests and DEBUG only.
 
 `flush` erases every row of every table; it is what test runs use between transactional tests.
 The append-only triggers refuse that unless the same transaction holds a whole-table deletion
-grant (auditlogs/integrity/guards.py), so this override opens one around Django's own command.
+grant (auditlogs/integrity/guards.py), so this override opens one around Django's own command,
+but only in a test run or with DEBUG on. Anywhere else it would erase every organization's
+history in one command, so it refuses before touching anything.
 """
 
+from django.conf import settings
+from django.core import mail
+from django.core.management.base import CommandError
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
 from auditlogs.integrity.guards import granted_deletion
 
 
+def is_test_run() -> bool:
+    """Django's test environment (its runner and pytest-django) installs the test outbox."""
+    return hasattr(mail, "outbox")
+
+
 class Command(flush.Command):
     def handle(self, **options):
+        if not (settings.DEBUG or is_test_run()):
+            raise CommandError(
+                "flush is refused: it would erase every organization's audit log, signed "
+                "checkpoints and chain heads. It runs only in tests or with DEBUG on. Events "
+                "are removed only by retention (apply_audit_retention).",
+                returncode=1,
+            )
         connection = connections[options["database"]]
         with (
             transaction.atomic(using=connection.alias),

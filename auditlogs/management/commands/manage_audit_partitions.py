@@ -5,15 +5,20 @@
     python manage.py manage_audit_partitions --drop-before 2025-12  # drops months up to 2025-11
 
 Run it daily or monthly (cron); a post_migrate hook also creates this month and the next.
-Dropping removes every organization's events of those months at once (no row triggers, no
-VACUUM); see auditlogs/storage/partitions.py.
+Dropping a month would remove every organization's events of it at once (no row triggers), so
+it is refused while any organization still has events there (their own retention,
+`apply_audit_retention`, removes them with a signed retention cut); an allowed drop is recorded
+in every organization's log. See auditlogs/integrity/retention.py.
 """
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from auditlogs.integrity import retention
+from auditlogs.recording.context import Actor
 from auditlogs.storage import partitions
+from orgs.models import Organization
 
 
 class Command(BaseCommand):
@@ -23,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--months-ahead", type=int, default=1)
         parser.add_argument(
             "--drop-before", metavar="YYYY-MM",
-            help="Drop every month partition before this month (all organizations' events).",
+            help="Drop every month partition before this month; refused while any "
+            "organization still has events in them.",
         )
 
     def handle(self, *args, months_ahead, drop_before, **options):
@@ -41,7 +47,12 @@ class Command(BaseCommand):
             except ValueError as error:
                 raise CommandError(str(error)) from None
             started = time.perf_counter()
-            dropped = partitions.drop_partitions_before(cutoff)
+            try:
+                dropped = retention.drop_months_before(
+                    cutoff, actor=Actor.system("manage_audit_partitions")
+                )
+            except retention.HistoryInMonths as refused:
+                raise CommandError(_refusal(refused), returncode=1) from None
             elapsed = time.perf_counter() - started
             for month in dropped:
                 self.stdout.write(f"Dropped {partitions.partition_name(month)}")
@@ -52,3 +63,17 @@ class Command(BaseCommand):
                 f"Months with a partition: {months[0]:%Y-%m} to {months[-1]:%Y-%m} "
                 f"({len(months)})."
             )
+
+
+def _refusal(refused: retention.HistoryInMonths) -> str:
+    slugs = dict(Organization.objects.filter(pk__in=refused.holders).values_list("pk", "slug"))
+    holders = ", ".join(
+        f"{slugs.get(pk, f'organization {pk}')} ({count:,} events)"
+        for pk, count in sorted(refused.holders.items(), key=lambda item: slugs.get(item[0], ""))
+    )
+    months = ", ".join(f"{month:%Y-%m}" for month in refused.months)
+    return (
+        f"Refused, nothing dropped: {months} still hold events of {holders}. Dropping them "
+        "would erase history no retention removed; set those organizations' retention "
+        "period and run apply_audit_retention first."
+    )

@@ -1,4 +1,8 @@
-"""Verify organizations' audit chains; exit 1 naming the first broken event and its kind."""
+"""Verify organizations' audit chains; exit 1 naming the first broken event and its kind.
+
+Without --org it also reads the witness file for organizations that no longer exist: a log
+erased with its organization (flush, a dropped table) fails verification, named.
+"""
 
 import time
 
@@ -6,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from auditlogs.integrity import guards
-from auditlogs.integrity.verification import record_failure, verify
+from auditlogs.integrity.verification import erased_organizations, record_failure, verify
 from auditlogs.management.commands._integrity import ProgressBar, organizations
+from orgs.models import Organization
 
 
 class Command(BaseCommand):
@@ -23,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
         parser.add_argument(
             "--no-record", action="store_true",
-            help="Do not record a failure as an audit_log.integrity_failed event.",
+            help="Do not record a failure (for the page's status and as an "
+            "audit_log.integrity_failed event).",
         )
 
     def handle(self, *args, org=None, batch_size=5000, no_progress=False, no_record=False,
@@ -52,6 +58,10 @@ class Command(BaseCommand):
             self.stderr.write(f"{organization.slug}: BROKEN: {report.problem}")
             if not no_record:
                 record_failure(organization, report)
+        if org is None:
+            for erased in erased_organizations(Organization.objects.values_list("pk", flat=True)):
+                broken.append(erased.name)
+                self.stderr.write(f"{erased.name}: BROKEN: {erased.problem}")
         if broken:
             raise CommandError(
                 f"Integrity check failed for {', '.join(broken)}.", returncode=1
