@@ -28,8 +28,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "plan", "timezone", "created_at")
-    list_filter = ("plan",)
+    list_display = ("name", "slug", "plan", "timezone", "synthetic_data", "created_at")
+    list_filter = ("plan", "synthetic_data")
     search_fields = ("name", "slug")
     inlines = [MembershipInline]
 

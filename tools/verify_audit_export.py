@@ -16,7 +16,8 @@ Exit status 0: every event links to the one before (SHA-256 over the previous ha
 event's canonical JSON), the sequence has no gap, every checkpoint's Ed25519 signature
 verifies, every checkpoint matches the chain, and a log that starts after event #1 is vouched
 for by a signed retention cut (a plain checkpoint does not say events were removed). Exit
-status 1 names the first broken event and the kind of break. The procedure is described in docs/integrity.md.
+status 1 names the first broken event and the kind of break. The procedure is described in
+docs/integrity.md.
 """
 
 import argparse

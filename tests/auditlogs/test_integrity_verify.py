@@ -2,10 +2,12 @@
 and the kind; an untouched log verifies clean."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,19 +15,44 @@ from auditlogs import record
 from auditlogs.integrity import signing
 from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
 from auditlogs.integrity.checkpoints import SignedStatement
+from auditlogs.integrity.guards import granted_deletion
 from auditlogs.integrity.verification import FAILURE_ACTION, Kind, integrity_status, verify
 from auditlogs.models import AuditEvent, Checkpoint
 from auditlogs.recording import chain
+from auditlogs.recording.context import Actor, acting_as
+from auditlogs.storage import partitions
+from orgs.models import Organization
 from tests.helpers.integrity import (
     EVENTS,
     fill,
     insert_forged,
+    is_postgresql,
     json_value,
     rehash_from,
     set_sequence,
     swap,
     tamper,
 )
+
+
+def flush_everything() -> None:
+    """The project's `flush` (allowed in a test run), inside this test's transaction."""
+    with connection.cursor() as cursor:
+        if is_postgresql():  # TRUNCATE refuses while deferred checks are pending
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def delete_through_the_grant(organization, through: int) -> None:
+    with (
+        transaction.atomic(),
+        granted_deletion(connection, organization.pk, through),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence <= %s",
+            [organization.pk, through],
+        )
 
 
 def problem_of(organization):
@@ -144,6 +171,64 @@ def test_deleted_oldest_events_without_retention_are_missing(acme):
     tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence <= 2", [acme.pk])
     problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.MISSING, 1)
+
+
+def test_flush_erasing_every_log_is_named_from_the_witness_file(acme, initech, tmp_path, settings,
+                                                                 capsys):
+    """Issue 12, item 1: `flush` (the project's override opens a whole-table deletion grant)
+    empties events, checkpoints, chain heads and the organizations themselves; only the
+    witness file still knows them."""
+    settings.AUDITLOG_CHECKPOINT_WITNESS_FILE = str(tmp_path / "witness.jsonl")
+    fill(acme, 4)
+    fill(initech, 2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("django.db.transaction.on_commit", lambda fn, **kw: fn())
+        call_command("checkpoint_audit_log", "--no-progress")
+    capsys.readouterr()
+    flush_everything()
+    assert not AuditEvent.objects.exists() and not Organization.objects.exists()
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit_log", "--no-progress")
+    assert failure.value.returncode == 1 and "acme, initech" in str(failure.value)
+    err = capsys.readouterr().err
+    assert f"acme: BROKEN: erased log at event #1: organization {acme.pk} (acme)" in err
+    assert "checkpoint signed at" in err and "for its event #4" in err
+    assert "initech: BROKEN: erased log" in err and "#2" in err
+
+
+def test_a_dropped_month_is_an_unattested_cut(acme):
+    """Issue 12, item 2: dropping a month partition removes every organization's events of
+    that month at once, without row triggers; a plain checkpoint at the month's end no
+    longer vouches for the new start."""
+    old = timezone.now() - timedelta(days=62)
+    partitions.ensure_partitions(old, old)
+    with acting_as(Actor.system(), at=old):
+        fill(acme, 3)
+    checkpoint(acme)  # a plain checkpoint at #3, the month's last event
+    fill(acme, 3)
+    checkpoint(acme)
+    if is_postgresql():
+        partitions.drop_partitions_before(partitions.add_months(partitions.month_start(old), 1))
+    else:  # one plain table: the month's rows, deleted around the triggers
+        tamper(f"DELETE FROM {EVENTS} WHERE occurred_at < %s",
+               [partitions.add_months(partitions.month_start(old), 1)])
+    assert AuditEvent.objects.filter(organization=acme).count() == 3
+    problem = problem_of(acme)
+    assert (problem.kind, problem.sequence) == (Kind.UNATTESTED_CUT, 1)
+    assert "events #1–#3 are gone" in problem.detail and "no signed retention cut" in problem.detail
+
+
+def test_oldest_events_deleted_through_the_grant_are_an_unattested_cut(acme):
+    """Issue 12, item 3: the deletion grant opens the triggers for an organization's oldest
+    events; deleting them up to a plain checkpoint (no retention period, no retention event)
+    is not a retention cut."""
+    fill(acme, 4)
+    checkpoint(acme)
+    fill(acme, 3)
+    delete_through_the_grant(acme, 4)
+    problem = problem_of(acme)
+    assert (problem.kind, problem.sequence) == (Kind.UNATTESTED_CUT, 1)
+    assert "plain checkpoint" in problem.detail
 
 
 def test_a_forged_checkpoint_is_reported(acme):

@@ -5,6 +5,10 @@
 Events continue the organization's chain, are spread evenly over the last D days in time order,
 and mix actions so that about 90% are Info, 8% Warning and 2% Critical. About a fifth of the
 projects they name are deleted afterwards (their events then show "Project not found").
+
+Made-up events would stay in a real organization's signed chain for ever, so the command runs
+only for an organization marked for synthetic data (Organization.synthetic_data, set by an
+operator in Django admin) or in a database whose name starts with `bench` (the benchmarks').
 """
 
 import random
@@ -12,6 +16,8 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -34,6 +40,16 @@ USER_AGENTS = (
 )
 CHATBOT_NAMES = ("Helper", "Support Bot", "Sales Assistant", "Onboarding", "Docs QA", "Triage")
 TEMPLATES = 5000
+BENCH_DATABASE_PREFIX = "bench"
+
+
+def is_bench_database() -> bool:
+    """A database of the benchmarks (`bench_…`; for SQLite the file's name)."""
+    return Path(str(connection.settings_dict["NAME"])).name.startswith(BENCH_DATABASE_PREFIX)
+
+
+def may_hold_synthetic_events(organization) -> bool:
+    return organization.synthetic_data or is_bench_database()
 
 
 class Command(BaseCommand):
@@ -62,6 +78,14 @@ class Command(BaseCommand):
             organization = Organization.objects.get(slug=org)
         except Organization.DoesNotExist:
             raise CommandError(f"No organization with the slug “{org}”.") from None
+        if not may_hold_synthetic_events(organization):
+            raise CommandError(
+                f"Refused: “{org}” is not marked for synthetic data, and made-up events would "
+                "stay in its signed log for ever. Mark a demonstration organization in Django "
+                "admin (Organizations → Synthetic data), or use a benchmark database whose "
+                f"name starts with “{BENCH_DATABASE_PREFIX}”.",
+                returncode=1,
+            )
         rng = random.Random(seed)
         project_pool = synthetic_projects(organization, projects)
         templates = synthetic_templates(organization, project_pool, actors, rng)

@@ -1,0 +1,124 @@
+"""No command erases history in production: `flush` refuses outside tests and DEBUG, a month
+that still holds events is never dropped, and an allowed drop is recorded. Retention, the one
+path that removes events, signs a retention cut stating its policy."""
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from auditlogs.integrity import retention, signing
+from auditlogs.integrity.checkpoints import RETENTION_CUT_TYPE, RetentionCut, SignedStatement
+from auditlogs.integrity.verification import verify
+from auditlogs.models import AuditEvent, Checkpoint
+from auditlogs.recording.context import Actor, acting_as
+from auditlogs.storage import partitions
+from orgs.models import Organization
+from tests.helpers.integrity import fill
+
+ROOT = Path(__file__).resolve().parents[2]
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="month partitions exist on PostgreSQL only"
+)
+
+
+def test_flush_is_refused_outside_tests_and_debug(world, settings, monkeypatch):
+    fill(world.acme, 3)
+    call_command("checkpoint_audit_log", "--no-progress", stdout=StringIO())
+    settings.DEBUG = False
+    monkeypatch.delattr(mail, "outbox")  # what a test run has and production has not
+    with pytest.raises(CommandError, match="flush is refused") as refused:
+        call_command("flush", interactive=False, verbosity=0)
+    assert refused.value.returncode == 1
+    assert AuditEvent.objects.filter(organization=world.acme).count() == 3
+    assert Checkpoint.objects.filter(organization=world.acme).exists()
+    assert Organization.objects.filter(slug="acme").exists()
+
+
+def test_flush_exits_non_zero_in_a_production_configuration(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    environment.update(
+        DEBUG="false", SECRET_KEY="p" * 50, ALLOWED_HOSTS="audit.example.com",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        AUDITLOG_SIGNING_KEY=signing.generate_private_key_text(),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "flush", "--no-input"], cwd=ROOT, env=environment,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "flush is refused" in result.stderr and "DEBUG" in result.stderr
+
+
+def drop_before(month: str) -> str:
+    out = StringIO()
+    call_command("manage_audit_partitions", "--drop-before", month, stdout=out)
+    return out.getvalue()
+
+
+def old_events(organization, count: int, when: datetime):
+    partitions.ensure_partitions(when, when)
+    with acting_as(Actor.system(), at=when):
+        fill(organization, count)
+
+
+@postgresql_only
+def test_a_month_holding_events_is_never_dropped(world):
+    old_events(world.acme, 2, datetime(2024, 1, 10, tzinfo=UTC))
+    old_events(world.initech, 1, datetime(2024, 2, 10, tzinfo=UTC))
+    fill(world.acme, 1)
+    with pytest.raises(CommandError) as refused:
+        drop_before("2024-03")
+    message = str(refused.value)
+    assert "nothing dropped" in message and "2024-01, 2024-02" in message
+    assert "acme (2 events)" in message and "initech (1 events)" in message
+    assert refused.value.returncode == 1
+    assert {date(2024, 1, 1), date(2024, 2, 1)} <= set(partitions.month_partitions())
+    assert AuditEvent.objects.filter(occurred_at__lt=datetime(2024, 3, 1, tzinfo=UTC)).count() == 3
+    assert verify(world.acme).ok and verify(world.initech).ok
+
+
+@postgresql_only
+def test_an_allowed_drop_is_recorded_in_every_log(world):
+    fill(world.acme, 2)
+    fill(world.initech, 1)
+    partitions.ensure_partitions(date(2023, 5, 1), date(2023, 5, 1))  # empty month
+    output = drop_before("2023-06")
+    assert "Dropped auditlogs_auditevent_p2023_05" in output
+    for organization in (world.acme, world.initech):
+        recorded = AuditEvent.objects.get(
+            organization=organization, action=retention.PARTITIONS_DROPPED_ACTION
+        )
+        assert recorded.metadata["months"] == ["2023-05"]
+        assert recorded.actor_label == "manage_audit_partitions"
+        assert verify(organization).ok
+    assert not AuditEvent.objects.filter(organization=world.globex).exists()  # no log, no note
+
+
+def test_a_retention_cut_states_its_policy_and_is_signed(world):
+    world.acme.audit_retention_days = 30
+    world.acme.save()
+    with acting_as(Actor.system(), at=timezone.now() - timedelta(days=40)):
+        fill(world.acme, 4)
+    fill(world.acme, 2)
+    removal = retention.apply(world.acme)
+
+    cut = SignedStatement.of(Checkpoint.objects.get(organization=world.acme))
+    statement = cut.statement()
+    assert statement["type"] == RETENTION_CUT_TYPE and statement["sequence"] == 4
+    assert statement["retention_days"] == 30
+    assert cut.cut.cutoff == removal.cutoff and cut.signed_at > removal.cutoff
+    keys = signing.verification_keys()
+    assert cut.is_valid(keys)
+    assert not replace(cut, cut=RetentionCut(3650, removal.cutoff)).is_valid(keys)
+    assert not replace(cut, cut=None).is_valid(keys)  # not a plain checkpoint either
+    assert verify(world.acme).ok
