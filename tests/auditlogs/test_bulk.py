@@ -90,6 +90,23 @@ def test_an_unknown_organization_is_refused(db):
         call_command("generate_audit_events", org="nope", count=1, stdout=StringIO())
 
 
+def test_a_real_organization_gets_no_synthetic_events(acme):
+    """Issue 12, item 4: made-up people and events would stay in its signed chain for ever."""
+    with pytest.raises(CommandError, match="not marked for synthetic data") as refused:
+        call_command("generate_audit_events", org="acme", count=5, stdout=StringIO(),
+                     stderr=StringIO())
+    assert refused.value.returncode == 1
+    assert not AuditEvent.objects.filter(organization=acme).exists()
+    assert not Project.objects.filter(organization=acme, name__startswith="Synthetic")
+
+
+def test_a_benchmark_database_may_hold_synthetic_events(initech, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "NAME", "bench_scale")
+    call_command("generate_audit_events", org="initech", count=4, stdout=StringIO(),
+                 stderr=StringIO())
+    assert AuditEvent.objects.filter(organization=initech).count() == 4
+
+
 @pytest.mark.parametrize("option", ["count", "days", "projects", "actors", "batch_size"])
 def test_sizes_below_one_are_refused_and_nothing_is_written(acme, option):
     with pytest.raises(CommandError, match="must be positive"):

@@ -4,15 +4,21 @@ script; the page shows the integrity state."""
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
 
+from auditlogs import record
 from auditlogs.integrity import signing
 from auditlogs.integrity.checkpointing import checkpoint
+from auditlogs.integrity.guards import granted_deletion
 from auditlogs.integrity.verification import record_failure, verify
 from auditlogs.models import AuditEvent
+from auditlogs.recording.context import Actor, acting_as
 from tests.helpers.clients import signed_in
 from tests.helpers.integrity import EVENTS, fill, rehash_from, tamper
 
@@ -106,6 +112,38 @@ def test_checkpoints_kept_from_an_earlier_download_catch_a_later_cut(
     assert "BROKEN: cut tail at event #7" in with_kept.stdout
 
 
+def test_the_script_accepts_a_retention_cut_and_refuses_an_unattested_start(
+    acme, initech, owner, outsider, tmp_path
+):
+    """Issue 12, item 3, offline: only a signed retention cut lets an export start after #1."""
+    acme.audit_retention_days = 30
+    acme.save()
+    with acting_as(Actor.system(), at=timezone.now() - timedelta(days=40)):
+        fill(acme, 3)
+    fill(acme, 2)
+    call_command("apply_audit_retention")
+    export = tmp_path / "retained.jsonl"
+    export.write_text(download(signed_in(owner)))
+    result = run_script(export)
+    assert result.returncode == 0, result.stdout
+    assert "events #4–#7 verified" in result.stdout
+
+    fill(initech, 4)
+    checkpoint(initech)  # a plain checkpoint at #4
+    fill(initech, 2)
+    with (
+        transaction.atomic(),
+        granted_deletion(connection, initech.pk, 4),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence <= 4",
+                       [initech.pk])
+    export.write_text(download(signed_in(outsider), slug="initech"))
+    result = run_script(export)
+    assert result.returncode == 1
+    assert "BROKEN: unattested cut at event #1" in result.stdout
+
+
 def test_only_owners_admins_and_support_may_download(
     signed_log, member, outsider, globex_owner, owner, staff
 ):
@@ -136,6 +174,17 @@ def test_the_page_shows_the_integrity_state(signed_log, admin, member, acme):
     record_failure(acme, verify(acme))
     page = signed_in(admin).get("/orgs/acme/settings/audit-logs/")
     assert "Integrity warning" in page.text and "modified event at event #3" in page.text
+
+
+def test_an_event_that_only_claims_a_failure_does_not_change_the_status(signed_log, acme, admin):
+    """Issue 12, item 4: the status comes from verification results, never from event
+    actions (generate_audit_events draws `audit_log.integrity_failed` like any action)."""
+    record("audit_log.integrity_failed", organization=acme,
+           metadata={"kind": "modified event", "sequence": 2, "problem": "made up"})
+    page = signed_in(admin).get("/orgs/acme/settings/audit-logs/")
+    assert "Verified through event #8 at" in page.text
+    assert "Integrity warning" not in page.text and "made up" not in page.text
+    assert verify(acme).ok
 
 
 def test_a_new_log_is_not_verified_yet(owner):
