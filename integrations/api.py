@@ -1,7 +1,9 @@
-"""The read API: `GET /api/v1/orgs/<slug>/audit-events`, authenticated by organization tokens.
+"""The read API: `GET /api/v1/orgs/<slug>/audit-events` and `…/checkpoints`, authenticated by
+organization tokens.
 
 The same viewer rules and FilterSet as the Audit Logs page; the OpenAPI description is served
-at /api/v1/openapi.json (and browsable at /api/v1/docs). Fields: docs/integrations.md.
+at /api/v1/openapi.json (and browsable at /api/v1/docs). Fields: docs/integrations.md. The
+signed checkpoints let a customer keep its own witness of the log (docs/integrity.md).
 """
 
 import math
@@ -16,6 +18,8 @@ from ninja.security import HttpBearer
 
 from auditlogs import record_once_a_day
 from auditlogs.conf import app_settings
+from auditlogs.integrity.checkpoints import SignedStatement
+from auditlogs.models import Checkpoint
 from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.access import LogViewer
 from auditlogs.web.filters import AuditEventFilter
@@ -101,6 +105,35 @@ class EventQuery(Schema):
     limit: int = Field(100, ge=1, le=500, description="Events per page, 1 to 500.")
 
 
+class CheckpointOut(Schema):
+    type: str = Field(
+        description="auditlogs.checkpoint, or auditlogs.retention_cut for the checkpoint at "
+        "the last event a retention run removed."
+    )
+    version: int
+    organization: int = Field(description="The organization's id.")
+    sequence: int = Field(description="The event the checkpoint vouches for.")
+    head_hash: str = Field(description="The hash of that event.")
+    signed_at: str = Field(description="UTC, ISO 8601 with microseconds.")
+    retention_days: int | None = Field(None, description="Retention cuts: the policy.")
+    cutoff: str | None = Field(None, description="Retention cuts: events before it were due.")
+    key_id: str = Field(description="First 16 hex digits of SHA-256 over the public key.")
+    signature: str = Field(description="Base64 Ed25519 signature of the canonical JSON of "
+                           "the statement's other keys (docs/integrity.md).")
+
+
+class CheckpointPage(Schema):
+    checkpoints: list[CheckpointOut]
+    next: int | None = Field(
+        description="Pass it as `after` for the next (newer) page; null on the last page."
+    )
+
+
+class CheckpointQuery(Schema):
+    after: int = Field(0, ge=0, description="The `next` value of the previous page.")
+    limit: int = Field(500, ge=1, le=1000, description="Checkpoints per page, 1 to 1000.")
+
+
 @dataclass(frozen=True)
 class _ApiReader:
     """Who reads through a token: the whole organization, dates without an offset in UTC."""
@@ -120,15 +153,8 @@ def list_audit_events(request, slug: str, params: Query[EventQuery]):
     """Pages of the organization's events with the Audit Logs page's filters. Follow `next`
     until it is null; pages stay stable while new events arrive (they appear on a new first
     page, never shifting the pages you are reading)."""
-    token: ApiToken = request.auth
-    _rate_limit(token)
-    if token.organization.slug != slug:
-        raise ApiError(404, "No such organization.")
+    token = _token_for(request, slug)
     organization = token.organization
-    if not organization.has_audit_logs:
-        raise ApiError(403, "Audit Logs and their API are available on the Enterprise plan only.")
-    token.note_use()
-
     viewer = LogViewer(organization, _ApiReader(), None, None, None)
     data = request.GET.copy()
     for name in ("cursor", "limit"):
@@ -154,6 +180,43 @@ def list_audit_events(request, slug: str, params: Query[EventQuery]):
         "events": [event_dict(tuple(getattr(e, f) for f in FIELDS)) for e in page.rows],
         "next": page.older.encode() if page.older else None,
     }
+
+
+@api.get(
+    "/orgs/{slug}/checkpoints",
+    auth=OrganizationToken(),
+    response={200: CheckpointPage, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+              429: ErrorOut},
+    summary="List signed checkpoints, oldest first",
+    tags=["Audit events"],
+)
+def list_checkpoints(request, slug: str, params: Query[CheckpointQuery]):
+    """The organization's signed checkpoints in the order they were signed. Keep them: with
+    the server's public key they prove later what the log held (docs/integrity.md, "Checking
+    a later export against the checkpoints you kept")."""
+    token = _token_for(request, slug)
+    checkpoints = list(
+        Checkpoint.objects.filter(organization_id=token.organization_id, id__gt=params.after)
+        .order_by("id")[: params.limit + 1]
+    )
+    more = len(checkpoints) > params.limit
+    checkpoints = checkpoints[: params.limit]
+    return {
+        "checkpoints": [SignedStatement.of(c).as_json() for c in checkpoints],
+        "next": checkpoints[-1].pk if more else None,
+    }
+
+
+def _token_for(request, slug: str) -> ApiToken:
+    """The request's token, within its rate limit, for its own Enterprise organization."""
+    token: ApiToken = request.auth
+    _rate_limit(token)
+    if token.organization.slug != slug:
+        raise ApiError(404, "No such organization.")
+    if not token.organization.has_audit_logs:
+        raise ApiError(403, "Audit Logs and their API are available on the Enterprise plan only.")
+    token.note_use()
+    return token
 
 
 def _rate_limit(token: ApiToken) -> None:

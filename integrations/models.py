@@ -102,6 +102,10 @@ class Destination(models.Model):
     cursor = models.BigIntegerField(
         default=0, help_text="Sequence of the last event delivered (the organization's chain)."
     )
+    checkpoint_cursor = models.BigIntegerField(
+        default=0, help_text="Id of the last signed checkpoint delivered (all are sent, oldest "
+        "first, so the receiver keeps its own copy of every one).",
+    )
     last_delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
@@ -134,6 +138,13 @@ class Destination(models.Model):
 
     def delivered(self, sequence: int, now) -> None:
         self.cursor = sequence
+        self._succeeded(now, "cursor")
+
+    def checkpoints_delivered(self, checkpoint_id: int, now) -> None:
+        self.checkpoint_cursor = checkpoint_id
+        self._succeeded(now, "checkpoint_cursor")
+
+    def _succeeded(self, now, cursor_field: str) -> None:
         self.last_delivered_at = now
         self.failed_attempts = 0
         self.failing_since = None
@@ -141,7 +152,7 @@ class Destination(models.Model):
         self.status = DestinationStatus.ACTIVE
         self.save(
             update_fields=[
-                "cursor", "last_delivered_at", "failed_attempts", "failing_since",
+                cursor_field, "last_delivered_at", "failed_attempts", "failing_since",
                 "next_attempt_at", "status",
             ]
         )

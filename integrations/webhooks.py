@@ -1,9 +1,12 @@
-"""Delivery of new events to webhook destinations: signed, in order, at least once.
+"""Delivery of new events and signed checkpoints to webhook destinations: signed, in order,
+at least once.
 
 The events table is the outbox. For each due destination the worker sends the events after its
 cursor, oldest first, in batches; a 2xx answer moves the cursor past them, anything else
 schedules a retry with exponential backoff. A crash between sending and saving the cursor
-sends the batch again (at least once): receivers deduplicate on the event `id`.
+sends the batch again (at least once): receivers deduplicate on the event `id`. The signed
+checkpoints follow the same way with a cursor of their own, in payloads of their own type
+("auditlogs.checkpoints"), so the customer keeps copies the operator cannot rewrite.
 
 Signature (documented in docs/integrations.md):
     X-AuditLogs-Timestamp: <unix seconds>
@@ -18,17 +21,20 @@ import socket
 import ssl
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from auditlogs import record
 from auditlogs.conf import app_settings
-from auditlogs.models import AuditEvent, ChainHead
+from auditlogs.integrity.checkpoints import SignedStatement
+from auditlogs.models import AuditEvent, ChainHead, Checkpoint
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.storage.backends import backend
 from integrations import ssrf
@@ -44,6 +50,8 @@ TIMESTAMP_HEADER = "X-AuditLogs-Timestamp"
 DELIVERY_HEADER = "X-AuditLogs-Delivery"
 USER_AGENT = "AuditLogs-Webhook/1"
 MAX_BATCHES_PER_PASS = 20
+EVENTS_PAYLOAD = "auditlogs.events"
+CHECKPOINTS_PAYLOAD = "auditlogs.checkpoints"
 
 
 class DeliveryFailed(Exception):
@@ -62,17 +70,52 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, tolerance=3
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+@dataclass(frozen=True)
+class _Outbox:
+    """One kind of thing a destination receives, with its own cursor."""
+
+    payload_type: str
+    items_key: str
+    pending: Callable  # (destination) -> [(cursor after it, item)], oldest first, one batch
+    cursor_method: str  # Destination's method that moves this cursor: (cursor, now)
+
+
+def _pending_events(destination: Destination) -> list[tuple[int, dict]]:
+    rows = event_rows(
+        AuditEvent.objects.filter(
+            organization_id=destination.organization_id, sequence__gt=destination.cursor,
+        ).order_by("sequence")
+    )[: app_settings.WEBHOOK_BATCH_SIZE]
+    return [(event["sequence"], event) for event in map(event_dict, rows)]
+
+
+def _pending_checkpoints(destination: Destination) -> list[tuple[int, dict]]:
+    checkpoints = Checkpoint.objects.filter(
+        organization_id=destination.organization_id, id__gt=destination.checkpoint_cursor,
+    ).order_by("id")[: app_settings.WEBHOOK_BATCH_SIZE]
+    return [(c.pk, SignedStatement.of(c).as_json()) for c in checkpoints]
+
+
+EVENTS = _Outbox(EVENTS_PAYLOAD, "events", _pending_events, "delivered")
+CHECKPOINTS = _Outbox(
+    CHECKPOINTS_PAYLOAD, "checkpoints", _pending_checkpoints, "checkpoints_delivered"
+)
+
+
 def deliver_due(now=None) -> int:
-    """One pass over every due destination; the number of events delivered."""
+    """One pass over every due destination; the number of events and checkpoints delivered."""
     now = now or timezone.now()
     delivered = 0
     # Waiting out a backoff or having sent everything costs nothing; `due` is checked again
     # under the row lock.
+    new_checkpoints = Checkpoint.objects.filter(
+        organization_id=OuterRef("organization_id"), id__gt=OuterRef("checkpoint_cursor")
+    )
     due = (
         Destination.objects.filter(organization__plan=Plan.ENTERPRISE)
         .exclude(status=DestinationStatus.PAUSED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(ChainHead.behind("cursor", "organization_id"))
+        .filter(ChainHead.behind("cursor", "organization_id") | Exists(new_checkpoints))
     )
     for destination_id in due.values_list("id", flat=True):
         delivered += deliver_destination(destination_id, now=now)
@@ -80,44 +123,39 @@ def deliver_due(now=None) -> int:
 
 
 def deliver_destination(destination_id: int, now=None) -> int:
-    """Send the destination's pending events, a batch at a time, while they are accepted."""
+    """Send the destination's pending events, then its pending checkpoints, a batch at a
+    time, while they are accepted."""
     now = now or timezone.now()
     delivered = 0
-    for _ in range(MAX_BATCHES_PER_PASS):
-        sent = _deliver_batch(destination_id, now)
-        if not sent:
-            break
-        delivered += sent
+    for outbox in (EVENTS, CHECKPOINTS):
+        for _ in range(MAX_BATCHES_PER_PASS):
+            sent = _deliver_batch(destination_id, now, outbox)
+            if not sent:
+                break
+            delivered += sent
     return delivered
 
 
-def _deliver_batch(destination_id: int, now) -> int:
+def _deliver_batch(destination_id: int, now, outbox: _Outbox) -> int:
     # Each batch under its own lock and transaction: its cursor is committed as soon as the
     # receiver has accepted it, so a crash re-sends at most one batch.
     paused = None
     with _claimed(destination_id) as destination:
         if destination is None or not destination.due(now):
             return 0
-        rows = list(
-            event_rows(
-                AuditEvent.objects.filter(
-                    organization_id=destination.organization_id,
-                    sequence__gt=destination.cursor,
-                ).order_by("sequence")
-            )[: app_settings.WEBHOOK_BATCH_SIZE]
-        )
-        if not rows:
+        batch = outbox.pending(destination)
+        if not batch:
             return 0
-        events = [event_dict(row) for row in rows]
+        items = [item for _cursor, item in batch]
         try:
-            post(destination, events)
+            post(destination, items, outbox.payload_type, outbox.items_key)
         except (DeliveryFailed, ssrf.UnsafeDestination) as error:
             if destination.failed(str(error), now):
                 _record_pause(destination)
                 paused = destination
         else:
-            destination.delivered(events[-1]["sequence"], now)
-            return len(events)
+            getattr(destination, outbox.cursor_method)(batch[-1][0], now)
+            return len(items)
     # Mail after the commit: the pause's record holds the organization's chain lock, which
     # must not wait on an SMTP server (nor should a mail announce a pause that rolled back).
     if paused is not None:
@@ -141,10 +179,10 @@ def _claimed(destination_id: int):
         )
 
 
-def post(destination: Destination, events: list[dict]) -> None:
+def post(destination: Destination, items: list[dict], payload_type: str, items_key: str) -> None:
     body = to_json(
-        {"destination": destination.pk, "organization": destination.organization.slug,
-         "events": events}
+        {"type": payload_type, "destination": destination.pk,
+         "organization": destination.organization.slug, items_key: items}
     ).encode()
     timestamp = str(int(time.time()))
     scheme, host, port, path = ssrf.check_url(destination.url)

@@ -86,11 +86,15 @@ class Receiver:
     @property
     def delivered(self) -> list[dict]:
         """The events of the successful deliveries, in arrival order."""
+        return self.accepted("events")
+
+    def accepted(self, items_key: str) -> list[dict]:
+        """The events or checkpoints of the successful deliveries, in arrival order."""
         return [
-            event
+            item
             for request in self.requests
             if request["status"] == 200
-            for event in json.loads(request["body"])["events"]
+            for item in json.loads(request["body"]).get(items_key, [])
         ]
 
 

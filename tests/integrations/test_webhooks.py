@@ -12,6 +12,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from auditlogs import record
+from auditlogs.integrity import signing
+from auditlogs.integrity.checkpoints import SignedStatement, checkpoint
 from integrations import services, ssrf, webhooks
 from integrations.models import Destination
 from orgs.models import Plan
@@ -241,3 +243,29 @@ def test_an_unreachable_receiver_is_a_failure_not_a_crash(acme, alpha, destinati
     destination.refresh_from_db()
     assert destination.status == "failing"
     assert destination.last_error.startswith("Could not deliver to 127.0.0.1:")
+
+
+def test_signed_checkpoints_go_out_in_payloads_of_their_own(world, destination, receiver):
+    """Customers hold the witness: every signed checkpoint reaches the destination, in a
+    payload a receiver tells apart from events, and verifies with the public key alone."""
+    make_events(world, 3)
+    signed, _ = checkpoint(world.acme)
+    run_worker()
+    bodies = [json.loads(request["body"]) for request in receiver.requests]
+    assert [body["type"] for body in bodies] == ["auditlogs.events", "auditlogs.checkpoints"]
+    (sent,) = receiver.accepted("checkpoints")
+    assert sent == SignedStatement.of(signed).as_json()
+    public_key = signing.public_key()
+    statement = {k: v for k, v in sent.items() if k not in ("key_id", "signature")}
+    assert signing.signature_is_valid(
+        public_key, json.dumps(statement, sort_keys=True, separators=(",", ":")).encode(),
+        sent["signature"],
+    )
+    destination.refresh_from_db()
+    assert destination.checkpoint_cursor == signed.pk
+    run_worker()  # nothing new: nothing sent again
+    assert len(receiver.requests) == 2
+    make_events(world, 1)
+    checkpoint(world.acme)
+    run_worker()
+    assert [c["sequence"] for c in receiver.accepted("checkpoints")] == [4, 5]

@@ -16,7 +16,6 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
