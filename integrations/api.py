@@ -54,6 +54,9 @@ class ErrorOut(Schema):
     parameter: str | None = Field(None, description="The query parameter at fault, for 400.")
 
 
+ERRORS = {status: ErrorOut for status in (400, 401, 403, 404, 429)}
+
+
 class EventOut(Schema):
     id: int = Field(description="Unique id of the event.")
     organization_id: int
@@ -144,8 +147,7 @@ class _ApiReader:
 @api.get(
     "/orgs/{slug}/audit-events",
     auth=OrganizationToken(),
-    response={200: EventPage, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-              429: ErrorOut},
+    response={200: EventPage, **ERRORS},
     summary="List audit events, newest first",
     tags=["Audit events"],
 )
@@ -185,8 +187,7 @@ def list_audit_events(request, slug: str, params: Query[EventQuery]):
 @api.get(
     "/orgs/{slug}/checkpoints",
     auth=OrganizationToken(),
-    response={200: CheckpointPage, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-              429: ErrorOut},
+    response={200: CheckpointPage, **ERRORS},
     summary="List signed checkpoints, oldest first",
     tags=["Audit events"],
 )

@@ -79,7 +79,8 @@ class SupportAccessAdmin(admin.ModelAdmin):
 class CheckpointAdmin(ReadOnlyAdmin):
     """Signed checkpoints, read-only like events (the database refuses changes too)."""
 
-    list_display = ("signed_at", "organization", "sequence", "head_hash", "key_id")
+    list_display = ("signed_at", "organization", "sequence", "retention_days", "head_hash",
+                    "key_id")
     list_filter = ("organization",)
     ordering = ("-signed_at",)
     list_select_related = ("organization",)
