@@ -131,7 +131,8 @@ def _start(events, valid, incremental, through, report) -> _Start:
     event, or (incremental) the newest checkpoint that still matches its event."""
     if incremental:
         for statement in reversed(valid):
-            if through is not None and statement.sequence > through:
+            # A retention cut's own event is gone by design: start from a plain checkpoint.
+            if statement.is_retention_cut or (through is not None and statement.sequence > through):
                 continue
             stored = events.filter(sequence=statement.sequence).values_list("hash", flat=True)
             if list(stored) == [statement.head_hash]:
