@@ -59,11 +59,19 @@ def test_the_environment_sets_what_it_may_and_bad_values_stop_start_up(monkeypat
         conf.from_environment(debug=False, base_dir=tmp_path)
 
 
-def test_the_signing_key_is_required_without_debug_and_generated_in_debug(monkeypatch, tmp_path):
-    monkeypatch.delenv("AUDITLOG_SIGNING_KEY", raising=False)
-    monkeypatch.delenv("AUDITLOG_SIGNING_KEY_FILE", raising=False)
-    with pytest.raises(ImproperlyConfigured, match="must be set when DEBUG is off"):
-        conf.from_environment(debug=False, base_dir=tmp_path)
+def test_a_signing_key_is_generated_only_in_debug_and_only_without_any_key(monkeypatch,
+                                                                          tmp_path):
+    """Without DEBUG nothing is refused at start-up (a web process has only the public key;
+    `--generate-key` runs before any key exists): the system check auditlogs.E001 refuses a
+    configuration without any key (tests/auditlogs/test_integrity_signing_key.py)."""
+    for name in conf.KEY_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    values = conf.from_environment(debug=False, base_dir=tmp_path)
+    assert values["AUDITLOG_SIGNING_KEY_GENERATE"] is False
+    assert values["AUDITLOG_SIGNING_KEY_FILE"] == ""
     values = conf.from_environment(debug=True, base_dir=tmp_path)
     assert values["AUDITLOG_SIGNING_KEY_GENERATE"] is True
     assert values["AUDITLOG_SIGNING_KEY_FILE"] == str(tmp_path / ".auditlog-signing-key")
+    monkeypatch.setenv("AUDITLOG_PUBLIC_KEY", "a web process's public key")
+    values = conf.from_environment(debug=True, base_dir=tmp_path)
+    assert values["AUDITLOG_SIGNING_KEY_GENERATE"] is False
