@@ -31,16 +31,16 @@ postgresql_only = pytest.mark.skipif(
 )
 
 
-def test_flush_is_refused_outside_tests_and_debug(world, settings, monkeypatch):
-    fill(world.acme, 3)
+def test_flush_is_refused_outside_tests_and_debug(acme, settings, monkeypatch):
+    fill(acme, 3)
     call_command("checkpoint_audit_log", "--no-progress", stdout=StringIO())
     settings.DEBUG = False
     monkeypatch.delattr(mail, "outbox")  # what a test run has and production has not
     with pytest.raises(CommandError, match="flush is refused") as refused:
         call_command("flush", interactive=False, verbosity=0)
     assert refused.value.returncode == 1
-    assert AuditEvent.objects.filter(organization=world.acme).count() == 3
-    assert Checkpoint.objects.filter(organization=world.acme).exists()
+    assert AuditEvent.objects.filter(organization=acme).count() == 3
+    assert Checkpoint.objects.filter(organization=acme).exists()
     assert Organization.objects.filter(slug="acme").exists()
 
 
@@ -72,10 +72,10 @@ def old_events(organization, count: int, when: datetime):
 
 
 @postgresql_only
-def test_a_month_holding_events_is_never_dropped(world):
-    old_events(world.acme, 2, datetime(2024, 1, 10, tzinfo=UTC))
-    old_events(world.initech, 1, datetime(2024, 2, 10, tzinfo=UTC))
-    fill(world.acme, 1)
+def test_a_month_holding_events_is_never_dropped(acme, initech):
+    old_events(acme, 2, datetime(2024, 1, 10, tzinfo=UTC))
+    old_events(initech, 1, datetime(2024, 2, 10, tzinfo=UTC))
+    fill(acme, 1)
     with pytest.raises(CommandError) as refused:
         drop_before("2024-03")
     message = str(refused.value)
@@ -84,35 +84,35 @@ def test_a_month_holding_events_is_never_dropped(world):
     assert refused.value.returncode == 1
     assert {date(2024, 1, 1), date(2024, 2, 1)} <= set(partitions.month_partitions())
     assert AuditEvent.objects.filter(occurred_at__lt=datetime(2024, 3, 1, tzinfo=UTC)).count() == 3
-    assert verify(world.acme).ok and verify(world.initech).ok
+    assert verify(acme).ok and verify(initech).ok
 
 
 @postgresql_only
-def test_an_allowed_drop_is_recorded_in_every_log(world):
-    fill(world.acme, 2)
-    fill(world.initech, 1)
+def test_an_allowed_drop_is_recorded_in_every_log(acme, initech, globex):
+    fill(acme, 2)
+    fill(initech, 1)
     partitions.ensure_partitions(date(2023, 5, 1), date(2023, 5, 1))  # empty month
     output = drop_before("2023-06")
     assert "Dropped auditlogs_auditevent_p2023_05" in output
-    for organization in (world.acme, world.initech):
+    for organization in (acme, initech):
         recorded = AuditEvent.objects.get(
             organization=organization, action=retention.PARTITIONS_DROPPED_ACTION
         )
         assert recorded.metadata["months"] == ["2023-05"]
         assert recorded.actor_label == "manage_audit_partitions"
         assert verify(organization).ok
-    assert not AuditEvent.objects.filter(organization=world.globex).exists()  # no log, no note
+    assert not AuditEvent.objects.filter(organization=globex).exists()  # no log, no note
 
 
-def test_a_retention_cut_states_its_policy_and_is_signed(world):
-    world.acme.audit_retention_days = 30
-    world.acme.save()
+def test_a_retention_cut_states_its_policy_and_is_signed(acme):
+    acme.audit_retention_days = 30
+    acme.save()
     with acting_as(Actor.system(), at=timezone.now() - timedelta(days=40)):
-        fill(world.acme, 4)
-    fill(world.acme, 2)
-    removal = retention.apply(world.acme)
+        fill(acme, 4)
+    fill(acme, 2)
+    removal = retention.apply(acme)
 
-    cut = SignedStatement.of(Checkpoint.objects.get(organization=world.acme))
+    cut = SignedStatement.of(Checkpoint.objects.get(organization=acme))
     statement = cut.statement()
     assert statement["type"] == RETENTION_CUT_TYPE and statement["sequence"] == 4
     assert statement["retention_days"] == 30
@@ -121,4 +121,4 @@ def test_a_retention_cut_states_its_policy_and_is_signed(world):
     assert cut.is_valid(keys)
     assert not replace(cut, cut=RetentionCut(3650, removal.cutoff)).is_valid(keys)
     assert not replace(cut, cut=None).is_valid(keys)  # not a plain checkpoint either
-    assert verify(world.acme).ok
+    assert verify(acme).ok

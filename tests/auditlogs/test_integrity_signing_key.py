@@ -19,6 +19,7 @@ from django.test import override_settings
 from auditlogs.integrity import signing
 from auditlogs.integrity.checkpointing import checkpoint
 from auditlogs.integrity.checks import signing_key_loads
+from tests.helpers.clients import signed_in
 from tests.helpers.integrity import fill
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,19 +77,19 @@ def web_process():
         signing.forget_keys()
 
 
-def test_with_only_the_public_key_the_page_serves_and_nothing_signs(world):
-    fill(world.acme, 3)
-    checkpoint(world.acme)  # signed where the private key is, as the checkpoint command does
+def test_with_only_the_public_key_the_page_serves_and_nothing_signs(owner, acme):
+    fill(acme, 3)
+    checkpoint(acme)  # signed where the private key is, as the checkpoint command does
     with web_process() as public:
-        client = world.client(world.owner)
+        client = signed_in(owner)
         page = client.get("/orgs/acme/settings/audit-logs/")
         assert page.status_code == 200 and b"Verified through event #3" in page.content
         download = client.get("/orgs/acme/settings/audit-logs/integrity/export/")
         assert download.status_code == 200
         assert public in b"".join(download.streaming_content).decode()
-        fill(world.acme, 1)
+        fill(acme, 1)
         with pytest.raises(signing.NoSigningKey, match="web processes need only"):
-            checkpoint(world.acme)
+            checkpoint(acme)
         with pytest.raises(CommandError, match="has no signing key"):
             call_command("checkpoint_audit_log", "--no-progress")
 

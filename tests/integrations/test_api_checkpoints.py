@@ -12,7 +12,8 @@ from auditlogs.integrity import signing
 from auditlogs.integrity.checkpoints import SignedStatement, checkpoint
 from integrations import services
 from orgs.models import Plan
-from tests.auditlogs.integrity_support import EVENTS, fill, rehash_from, tamper
+from tests.helpers.clients import signed_in
+from tests.helpers.integrity import EVENTS, fill, rehash_from, tamper
 
 URL = "/api/v1/orgs/{}/checkpoints"
 SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "verify_audit_export.py"
@@ -22,13 +23,13 @@ def get(headers, slug="acme", **params):
     return Client().get(URL.format(slug), params, headers=headers)
 
 
-def test_it_lists_signed_checkpoints_oldest_first_in_pages(world, acme_token):
+def test_it_lists_signed_checkpoints_oldest_first_in_pages(acme, initech, acme_token):
     made = []
     for _ in range(3):
-        fill(world.acme, 2)
-        made.append(checkpoint(world.acme)[0])
-    fill(world.initech, 1)
-    checkpoint(world.initech)  # another organization's: never listed
+        fill(acme, 2)
+        made.append(checkpoint(acme)[0])
+    fill(initech, 1)
+    checkpoint(initech)  # another organization's: never listed
 
     first = get(acme_token.headers, limit=2)
     assert first.status_code == 200
@@ -41,12 +42,12 @@ def test_it_lists_signed_checkpoints_oldest_first_in_pages(world, acme_token):
     assert rest["next"] is None
 
 
-def test_it_has_the_events_endpoint_rules(world, acme_token, settings):
+def test_it_has_the_events_endpoint_rules(globex, globex_owner, acme, acme_token, settings):
     assert get({}).status_code == 401
     for slug in ("initech", "globex", "no-such-org"):
         assert get(acme_token.headers, slug=slug).status_code == 404
     _, secret = services.api_token_create(
-        organization=world.globex, name="t", created_by=world.globex_owner, expires_in_days=None
+        organization=globex, name="t", created_by=globex_owner, expires_in_days=None
     )
     free = get({"Authorization": f"Bearer {secret}"}, slug="globex")
     assert free.status_code == 403 and "Enterprise" in free.json()["detail"]
@@ -55,23 +56,23 @@ def test_it_has_the_events_endpoint_rules(world, acme_token, settings):
     settings.AUDITLOG_API_RATE_LIMIT = 2
     assert [get(acme_token.headers).status_code for _ in range(3)] == [200, 200, 429]
     cache.clear()
-    world.acme.plan = Plan.FREE
-    world.acme.save()
+    acme.plan = Plan.FREE
+    acme.save()
     assert get(acme_token.headers).status_code == 403
 
 
-def test_checkpoints_kept_from_the_api_catch_a_later_cut(world, acme_token, tmp_path):
-    fill(world.acme, 6)
-    checkpoint(world.acme)
+def test_checkpoints_kept_from_the_api_catch_a_later_cut(owner, acme, acme_token, tmp_path):
+    fill(acme, 6)
+    checkpoint(acme)
     kept = tmp_path / "kept-checkpoints.json"
     kept.write_text(get(acme_token.headers).content.decode())
     # Someone with database access cuts the newest events and every checkpoint row, and
     # rewinds the chain head: the server's own records agree with the cut.
-    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 5", [world.acme.pk])
+    tamper(f"DELETE FROM {EVENTS} WHERE organization_id = %s AND sequence >= 5", [acme.pk])
     tamper("DELETE FROM auditlogs_checkpoint")
-    rehash_from(world.acme, 5)
+    rehash_from(acme, 5)
     export = tmp_path / "export.jsonl"
-    response = world.client(world.owner).get("/orgs/acme/settings/audit-logs/integrity/export/")
+    response = signed_in(owner).get("/orgs/acme/settings/audit-logs/integrity/export/")
     export.write_text(b"".join(response.streaming_content).decode())
     key = signing.encode_public_key(signing.public_key())
     result = subprocess.run(

@@ -245,11 +245,12 @@ def test_an_unreachable_receiver_is_a_failure_not_a_crash(acme, alpha, destinati
     assert destination.last_error.startswith("Could not deliver to 127.0.0.1:")
 
 
-def test_signed_checkpoints_go_out_in_payloads_of_their_own(world, destination, receiver):
+def test_signed_checkpoints_go_out_in_payloads_of_their_own(acme, alpha, destination,
+                                                           receiver):
     """Customers hold the witness: every signed checkpoint reaches the destination, in a
     payload a receiver tells apart from events, and verifies with the public key alone."""
-    make_events(world, 3)
-    signed, _ = checkpoint(world.acme)
+    make_events(acme, alpha, 3)
+    signed, _ = checkpoint(acme)
     run_worker()
     bodies = [json.loads(request["body"]) for request in receiver.requests]
     assert [body["type"] for body in bodies] == ["auditlogs.events", "auditlogs.checkpoints"]
@@ -265,7 +266,7 @@ def test_signed_checkpoints_go_out_in_payloads_of_their_own(world, destination, 
     assert destination.checkpoint_cursor == signed.pk
     run_worker()  # nothing new: nothing sent again
     assert len(receiver.requests) == 2
-    make_events(world, 1)
-    checkpoint(world.acme)
+    make_events(acme, alpha, 1)
+    checkpoint(acme)
     run_worker()
     assert [c["sequence"] for c in receiver.accepted("checkpoints")] == [4, 5]
