@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from auditlogs.recording.catalogue import EVENT_TYPES, Severity
