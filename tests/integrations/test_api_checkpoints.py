@@ -9,7 +9,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from auditlogs.integrity import signing
-from auditlogs.integrity.checkpoints import SignedStatement, checkpoint
+from auditlogs.integrity.checkpointing import checkpoint
+from auditlogs.integrity.checkpoints import SignedStatement
 from integrations import services
 from orgs.models import Plan
 from tests.helpers.clients import signed_in

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from auditlogs import record
 from auditlogs.integrity import signing
-from auditlogs.integrity.checkpoints import SignedStatement, checkpoint
+from auditlogs.integrity.checkpointing import checkpoint
+from auditlogs.integrity.checkpoints import SignedStatement
 from integrations import services, ssrf, webhooks
 from integrations.models import Destination
 from orgs.models import Plan
