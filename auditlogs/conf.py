@@ -12,11 +12,13 @@ which is Django's `settings.AUDITLOG_METADATA_MAX_BYTES` (so `override_settings`
 configuration rows for these settings are `readme_rows()`, and a test keeps them equal.
 """
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -39,8 +41,12 @@ SETTINGS = (
     # Recording.
     Setting("AUDITLOG_METADATA_MAX_BYTES", 8192, env_int,
             "the largest metadata an event may carry (bytes of JSON)"),
-    Setting("AUDITLOG_TRUST_X_FORWARDED_FOR", False, env_bool,
-            "record the client IP from `X-Forwarded-For` (only behind your own proxy)"),
+    Setting("AUDITLOG_TRUSTED_PROXY_COUNT", 0, env_int,
+            "how many proxies of yours stand in front: the client IP is the entry they appended "
+            "to `X-Forwarded-For` (never the leftmost), and their `X-Request-ID` is kept"),
+    Setting("AUDITLOG_TRUSTED_PROXIES", (), env_list,
+            "or: your proxies' networks (comma-separated CIDRs); the client IP is the rightmost "
+            "`X-Forwarded-For` entry outside them, and their `X-Request-ID` is kept"),
     # The page.
     Setting("AUDITLOG_PAGE_SIZE", 50, None, "events per page of the log"),
     Setting("AUDITLOG_SUPPORT_ACCESS_MINUTES", 60, env_int, "how long a support access lasts"),
@@ -112,10 +118,21 @@ def from_environment(*, debug: bool, base_dir: Path) -> dict[str, object]:
     (auditlogs/integrity/checks.py) refuses a configuration with no key at all.
     """
     values = {setting.name: setting.from_environment() for setting in SETTINGS}
+    _check_trusted_proxies(values)
     if debug and not any(values[name] for name in KEY_SETTINGS):
         values["AUDITLOG_SIGNING_KEY_GENERATE"] = True
         values["AUDITLOG_SIGNING_KEY_FILE"] = str(base_dir / ".auditlog-signing-key")
     return values
+
+
+def _check_trusted_proxies(values: dict) -> None:
+    for network in values["AUDITLOG_TRUSTED_PROXIES"]:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"AUDITLOG_TRUSTED_PROXIES: {error}") from None
+    if values["AUDITLOG_TRUSTED_PROXY_COUNT"] < 0:
+        raise ImproperlyConfigured("AUDITLOG_TRUSTED_PROXY_COUNT must be 0 or more.")
 
 
 class AppSettings:

@@ -4,6 +4,7 @@ The middleware fills it for web requests; commands and jobs use `acting_as(...)`
 either, events are recorded as the system.
 """
 
+import functools
 import ipaddress
 import re
 import uuid
@@ -59,7 +60,9 @@ class AuditContext:
 
 _current: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A request id from the proxy in front: 16 to 64 letters, digits, dots, dashes or underscores
+# (a UUID, with or without dashes, fits). Anything else is replaced by a fresh one.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{15,63}")
 USER_AGENT_MAX = 512
 
 
@@ -94,24 +97,68 @@ def acting_as(actor: Actor, at: datetime | None = None):
 
 
 def context_from_request(request) -> AuditContext:
-    incoming_id = request.headers.get("X-Request-ID", "")
     return AuditContext(
         request=request,
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
-        request_id=incoming_id if _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex,
+        request_id=_request_id(request),
     )
 
 
+def _request_id(request) -> str:
+    """The proxy's `X-Request-ID` when one of our proxies stands in front and the id has a
+    sane form; otherwise a fresh one (a client must not choose the id the log stores)."""
+    incoming = request.headers.get("X-Request-ID", "")
+    if _behind_trusted_proxy(request) and _REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
 def client_ip(request) -> str | None:
-    candidates = []
-    if app_settings.TRUST_X_FORWARDED_FOR:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        candidates.append(forwarded.split(",")[0].strip())
-    candidates.append(request.META.get("REMOTE_ADDR", ""))
-    for candidate in candidates:
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return None
+    """The address of whoever sent the request, as the nearest untrusted hop saw it.
+
+    Proxies append the address they received from to `X-Forwarded-For`, so only the entries
+    added by our own proxies can be believed, read from the right: with
+    `AUDITLOG_TRUSTED_PROXY_COUNT = n`, the n-th entry from the right; with
+    `AUDITLOG_TRUSTED_PROXIES` (networks), the rightmost entry not inside them. The leftmost
+    entry is whatever the client wrote and is never taken on its own.
+    """
+    peer = _address(request.META.get("REMOTE_ADDR", ""))
+    if not _behind_trusted_proxy(request):
+        return peer
+    hops = [_address(entry) for entry in request.headers.get("X-Forwarded-For", "").split(",")]
+    hops = [hop for hop in hops if hop is not None]
+    count = app_settings.TRUSTED_PROXY_COUNT
+    if count:
+        # The peer is our outermost proxy; each of the other count - 1 appended one entry.
+        return hops[-count] if len(hops) >= count else peer
+    networks = _trusted_networks()
+    for hop in reversed(hops):
+        if not any(ipaddress.ip_address(hop) in network for network in networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _behind_trusted_proxy(request) -> bool:
+    if app_settings.TRUSTED_PROXY_COUNT:
+        return True
+    peer = _address(request.META.get("REMOTE_ADDR", ""))
+    return peer is not None and any(
+        ipaddress.ip_address(peer) in network for network in _trusted_networks()
+    )
+
+
+@functools.cache
+def _networks(specs: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(spec, strict=False) for spec in specs)
+
+
+def _trusted_networks() -> tuple:
+    return _networks(tuple(app_settings.TRUSTED_PROXIES))
+
+
+def _address(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
