@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from django.core.cache import cache
+from django.utils.cache import add_never_cache_headers
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
@@ -27,7 +28,16 @@ from auditlogs.web.paging import OLDER, Cursor, InvalidCursor
 from integrations.models import ApiToken
 from integrations.serializers import FIELDS, event_dict
 
-api = NinjaAPI(
+
+class AuditLogsApi(NinjaAPI):
+    def create_response(self, request, data, *args, **kwargs):
+        """Every answer, errors included: events and addresses stay out of caches."""
+        response = super().create_response(request, data, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+
+api = AuditLogsApi(
     title="Audit Logs API",
     version="1",
     description=(

@@ -13,7 +13,6 @@ from itertools import islice
 from urllib.parse import urlencode
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils import timezone
 
 from auditlogs.conf import app_settings
 from auditlogs.integrity import signing
@@ -22,7 +21,7 @@ from auditlogs.models import Checkpoint
 from auditlogs.recording.chain import format_time
 from auditlogs.storage.backends import backend
 from integrations import postgresql
-from integrations.serializers import FIELDS, export_rows, ndjson_line, plain_values, to_json
+from integrations.serializers import FIELDS, csv_values, export_rows, ndjson_line, to_json
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -70,12 +69,9 @@ def describe_filters(filterset) -> dict:
     }
 
 
-def export_chunks(
-    fmt: str, *, organization, events, filters: dict, exported_at=None
-) -> Iterator[str | bytes]:
-    """The export file, piece by piece: a header, the rows newest first, then the trailer."""
-    exported_at = exported_at or timezone.now()
-    header = {
+def export_header(organization, filters: dict, exported_at) -> dict:
+    """What an export holds: organization, filters, window and time (docs/integrations.md)."""
+    return {
         "organization": organization.slug,
         "organization_id": organization.pk,
         "exported_at": format_time(exported_at),
@@ -83,21 +79,33 @@ def export_chunks(
         "from": filters["from"],
         "to": filters["to"],
     }
+
+
+def export_manifest(organization, header: dict) -> dict:
+    """The CSV's companion: its header and the newest signed checkpoint, which the offline
+    verifier takes with `--manifest` (a CSV holds nothing but its header row and rows)."""
+    return {"export": header, "checkpoint": export_integrity_trailer(organization)}
+
+
+def export_chunks(fmt: str, *, organization, events, header: dict) -> Iterator[str | bytes]:
+    """The export file, piece by piece.
+
+    CSV: the column names, then the rows newest first, nothing else, so that it opens cleanly
+    in a spreadsheet (the header travels in response headers and the manifest). NDJSON: a
+    header line, the rows, then the newest signed checkpoint.
+    """
     events = events.newest_first()
     if fmt == "csv":
-        described = " ".join(f"{k}={'' if v is None else v}" for k, v in header.items())
-        yield f"# audit-logs-export {described}\n" + ",".join(FIELDS) + "\n"
+        yield ",".join(FIELDS) + "\n"
     else:
         yield to_json({"export": header}) + "\n"
     if backend().exports_by_copy:
         yield from (postgresql.csv_chunks if fmt == "csv" else postgresql.ndjson_chunks)(events)
     else:
         yield from (python_csv_chunks if fmt == "csv" else python_ndjson_chunks)(events)
-    checkpoint = export_integrity_trailer(organization)
-    if checkpoint is not None:
-        if fmt == "csv":
-            yield f"# checkpoint {to_json(checkpoint)}\n"
-        else:
+    if fmt != "csv":
+        checkpoint = export_integrity_trailer(organization)
+        if checkpoint is not None:
             yield to_json({"checkpoint": checkpoint}) + "\n"
 
 
@@ -113,7 +121,7 @@ def python_csv_chunks(events) -> Iterator[str]:
     buffer = io.StringIO()
     rows = csv.writer(buffer, lineterminator="\n")
     for batch in _row_batches(events):
-        rows.writerows(map(plain_values, batch))
+        rows.writerows(map(csv_values, batch))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -14,9 +14,14 @@ from django.db.models import Case, CharField, F, Func, TextField, Value, When
 from django.db.models.functions import Cast
 
 from auditlogs.recording.catalogue import EVENT_TYPES
-from auditlogs.recording.event_form import HASHED, SEVERITY_NAMES, Kind
+from auditlogs.recording.event_form import HASHED, SEVERITY_NAMES, Kind, names_of
 from auditlogs.storage.backends.postgresql import canonical_sql
-from integrations.serializers import FIELDS, JSON_FIELDS
+from integrations.serializers import (
+    FIELDS,
+    FORMULA_TRIGGERS,
+    JSON_FIELDS,
+    NEUTRALISING_PREFIX,
+)
 
 BLOCK_BYTES = 256 * 1024
 
@@ -68,9 +73,31 @@ def _copy(sql: str, params, unescape: bool = False) -> Iterator[bytes]:
             yield b"".join(pending)
 
 
+# Columns that hold numbers in the CSV; every other cell is text and may need neutralising.
+_NUMBER_COLUMNS = {"id", "organization_id", *names_of(Kind.INTEGER)}
+# The same characters as a PostgreSQL bracket expression (escapes for tab and CR, "-" last).
+_TRIGGER_PATTERN = "^([" + "".join(
+    {"\t": "\\t", "\r": "\\r"}.get(c, c) for c in sorted(FORMULA_TRIGGERS, key="-".__eq__)
+) + "])"
+
+
+def _neutralised(expression):
+    """serializers.neutralised, in SQL: the same apostrophe before the same first characters."""
+    return Func(
+        expression, Value(_TRIGGER_PATTERN), Value(NEUTRALISING_PREFIX + "\\1"),
+        function="regexp_replace", output_field=TextField(),
+    )
+
+
 def csv_chunks(events) -> Iterator[bytes]:
     special = _expressions(raw_json=True)
-    columns = {f"export_{name}": special.get(name, F(name)) for name in FIELDS}
+    columns = {
+        f"export_{name}": (
+            special.get(name, F(name)) if name in _NUMBER_COLUMNS
+            else _neutralised(special.get(name, F(name)))
+        )
+        for name in FIELDS
+    }
     query = events.annotate(**columns).values_list(*columns)
     sql, params = query.query.sql_with_params()
     yield from _copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)

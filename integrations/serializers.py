@@ -37,6 +37,25 @@ def plain_values(row: tuple) -> list:
     return values
 
 
+# Cells a spreadsheet would evaluate (OWASP, "CSV injection") start with one of these; such a
+# cell is written with a leading apostrophe, which spreadsheets show as text. A cell that
+# already starts with an apostrophe gets one too, so that a reader undoes it exactly by
+# dropping one leading apostrophe from every cell that has one (docs/integrations.md).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+NEUTRALISING_PREFIX = "'"
+
+
+def neutralised(value):
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return NEUTRALISING_PREFIX + value
+    return value
+
+
+def csv_values(row: tuple) -> list:
+    """A row of `export_rows` as CSV cells: plain values, none a live formula."""
+    return [neutralised(value) for value in plain_values(row)]
+
+
 def event_dict(row: tuple) -> dict:
     return _labelled(plain_values(row))
 

@@ -3,6 +3,11 @@ from django.urls import path
 from integrations import views
 
 urlpatterns = [
+    path(
+        "audit-logs/export-manifest.json",
+        views.export_manifest,
+        name="audit_log_export_manifest",
+    ),
     path("audit-logs/export.<str:fmt>", views.export, name="audit_log_export"),
     path("api-tokens/", views.api_tokens, name="settings_api_tokens"),
     path(

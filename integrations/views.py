@@ -3,8 +3,9 @@
 from functools import wraps
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -17,23 +18,39 @@ from integrations.models import AlertSubscription, ApiToken, Destination
 from orgs.tenancy import org_member_required, require
 
 
+def _export_filters(request, viewer):
+    """(the bound FilterSet of the page's query, None) or (None, a 400 naming the problems)."""
+    data = request.GET.copy()
+    data.pop("cursor", None)
+    filters = AuditEventFilter(data, viewer=viewer)  # bound, like the page: same default range
+    if filters.is_valid():
+        return filters, None
+    problems = [
+        f"{filters.form.fields[name].label if name in filters.form.fields else name}: {error}"
+        for name, errors in filters.form.errors.items()
+        for error in errors
+    ]
+    return None, HttpResponse(
+        "Nothing was exported: the filters are not valid.\n" + "\n".join(problems) + "\n",
+        status=400, content_type="text/plain; charset=utf-8",
+    )
+
+
+def _attachment(response, viewer, exported_at, suffix: str):
+    stamp = exported_at.strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-logs-{viewer.organization.slug}-{stamp}.{suffix}"'
+    )
+    return response
+
+
 @log_view()
 def export(request, viewer, fmt: str):
     if fmt not in exports.FORMATS:
         raise Http404
-    data = request.GET.copy()
-    data.pop("cursor", None)
-    filters = AuditEventFilter(data, viewer=viewer)  # bound, like the page: same default range
-    if not filters.is_valid():
-        problems = [
-            f"{filters.form.fields[name].label if name in filters.form.fields else name}: {error}"
-            for name, errors in filters.form.errors.items()
-            for error in errors
-        ]
-        return HttpResponse(
-            "Nothing was exported: the filters are not valid.\n" + "\n".join(problems) + "\n",
-            status=400, content_type="text/plain; charset=utf-8",
-        )
+    filters, refusal = _export_filters(request, viewer)
+    if refusal:
+        return refusal
     exported_at = timezone.now()
     described = exports.describe_filters(filters)
     actor_type = ActorType.STAFF if viewer.is_support else ActorType.USER
@@ -43,19 +60,35 @@ def export(request, viewer, fmt: str):
             organization=viewer.organization,
             metadata={"format": fmt, **described},
         )
+    header = exports.export_header(viewer.organization, described, exported_at)
     response = StreamingHttpResponse(
         exports.export_chunks(
-            fmt, organization=viewer.organization, events=filters.qs,
-            filters=described, exported_at=exported_at,
+            fmt, organization=viewer.organization, events=filters.qs, header=header
         ),
         content_type=exports.FORMATS[fmt],
     )
-    stamp = exported_at.strftime("%Y%m%dT%H%M%SZ")
-    response["Content-Disposition"] = (
-        f'attachment; filename="audit-logs-{viewer.organization.slug}-{stamp}.{fmt}"'
+    if fmt == "csv":
+        # A CSV holds only its header row and rows; what it is travels beside it.
+        for name in ("exported_at", "filters", "from", "to"):
+            response[f"X-Audit-Export-{name.replace('_', '-').title()}"] = header[name] or ""
+        manifest = reverse("audit_log_export_manifest", args=[viewer.organization.slug])
+        query = request.GET.urlencode()
+        response["Link"] = f'<{manifest}{"?" + query if query else ""}>; rel="describedby"'
+    return _attachment(response, viewer, exported_at, fmt)
+
+
+@log_view()
+def export_manifest(request, viewer):
+    """The CSV export's header and newest signed checkpoint, for the offline verifier."""
+    filters, refusal = _export_filters(request, viewer)
+    if refusal:
+        return refusal
+    exported_at = timezone.now()
+    header = exports.export_header(
+        viewer.organization, exports.describe_filters(filters), exported_at
     )
-    response["Cache-Control"] = "no-store"
-    return response
+    response = JsonResponse(exports.export_manifest(viewer.organization, header))
+    return _attachment(response, viewer, exported_at, "manifest.json")
 
 
 def _posted(request):

@@ -4,7 +4,8 @@
 Needs only Python 3.11+ and the `cryptography` package; it shares no code with the server.
 
     python verify_audit_export.py EXPORT.jsonl --public-key BASE64 [--checkpoints OLD.jsonl ...]
-    python verify_audit_export.py FILTERED.ndjson|FILTERED.csv [--public-key BASE64]
+    python verify_audit_export.py FILTERED.ndjson [--public-key BASE64]
+    python verify_audit_export.py FILTERED.csv [--manifest FILTERED.manifest.json] [--public-key ..]
 
 EXPORT.jsonl is the download from Settings > Audit Logs ("Download events and signed
 checkpoints"). Pass the server's public key as published to you out of band (`--public-key`,
@@ -216,9 +217,15 @@ def kept_checkpoints(path: str):
 _CSV_INTEGERS = ("sequence", "project_id", "actor_id", "organization_id")
 
 
-def read_filtered_export(path: str) -> tuple[list[dict], dict | None]:
-    """(the event rows, the signed checkpoint that closes the export or None)."""
+def read_filtered_export(path: str, manifest: str | None = None) -> tuple[list[dict], dict | None]:
+    """(the event rows, the signed checkpoint that closes the export or None).
+
+    A CSV holds only its header row and rows; its checkpoint is in the manifest downloaded
+    beside it (older CSVs carried it on a last `# checkpoint` line, still read)."""
     checkpoint = None
+    if manifest is not None:
+        with open(manifest, encoding="utf-8") as file:
+            checkpoint = json.load(file).get("checkpoint")
     with open(path, encoding="utf-8", newline="") as file:
         if path.endswith(".csv"):
             lines = []
@@ -239,8 +246,12 @@ def read_filtered_export(path: str) -> tuple[list[dict], dict | None]:
 
 
 def _from_csv(row: dict) -> dict:
-    """CSV holds text: empty integers and addresses are null, changes and metadata JSON."""
-    event = dict(row)
+    """CSV holds text: empty integers and addresses are null, changes and metadata JSON.
+
+    The server neutralised every cell a spreadsheet would evaluate by putting an apostrophe
+    before it, and put one before every cell that already began with one: dropping one
+    leading apostrophe from each cell that has one gives back the hashed value exactly."""
+    event = {name: value[1:] if value.startswith("'") else value for name, value in row.items()}
     for name in _CSV_INTEGERS:
         event[name] = int(event[name]) if event[name] != "" else None
     event["ip"] = event["ip"] or None
@@ -287,8 +298,9 @@ def filtered_export_problems(events: list[dict], checkpoint: dict | None,
     return problems
 
 
-def verify_filtered(path: str, public_keys: list[str], out=sys.stdout) -> int:
-    events, checkpoint = read_filtered_export(path)
+def verify_filtered(path: str, public_keys: list[str], out=sys.stdout,
+                    manifest: str | None = None) -> int:
+    events, checkpoint = read_filtered_export(path, manifest)
     if checkpoint is not None and not public_keys:
         print("warning: no --public-key given; trusting the key inside the export itself",
               file=sys.stderr)
@@ -309,9 +321,11 @@ def main(argv=None) -> int:
                         help="the server's Ed25519 public key, base64 (repeatable)")
     parser.add_argument("--checkpoints", action="append", default=[], metavar="FILE",
                         help="checkpoints kept from earlier downloads (repeatable)")
+    parser.add_argument("--manifest", metavar="FILE",
+                        help="a CSV export's manifest (its signed checkpoint)")
     options = parser.parse_args(argv)
     if options.export.endswith((".csv", ".ndjson")):
-        return verify_filtered(options.export, options.public_key)
+        return verify_filtered(options.export, options.public_key, manifest=options.manifest)
     return verify(options.export, options.public_key, options.checkpoints)
 
 

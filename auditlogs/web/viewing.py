@@ -6,6 +6,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from auditlogs.web.access import log_viewer_for
 
@@ -40,8 +41,12 @@ def log_view(*, page: bool = False):
             request.organization, request.membership = viewer.organization, viewer.membership
             if not viewer.organization.has_audit_logs:
                 status = 200 if page and not wants_fragment(request) else 403
-                return render_for_viewer(request, viewer, ENTERPRISE_TEMPLATE, status=status)
-            return view(request, viewer, *args, **kwargs)
+                response = render_for_viewer(request, viewer, ENTERPRISE_TEMPLATE, status=status)
+            else:
+                response = view(request, viewer, *args, **kwargs)
+            # Events, addresses and user agents must not stay in a browser's or proxy's cache.
+            add_never_cache_headers(response)
+            return response
 
         return wrapper
 

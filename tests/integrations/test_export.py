@@ -82,16 +82,19 @@ def test_members_export_only_their_projects_events(member, acme, alpha, history)
     assert [int(row["id"]) for row in rows] == page_set(member, {"range": "all"})
 
 
-def test_csv_names_the_filters_and_export_time_first(owner, acme, history):
+def test_csv_starts_with_its_header_row_and_names_the_filters_beside_it(owner, acme, history):
     client = signed_in(owner)
     response, body = download(client, export_url(acme, "csv", "severity=critical&range=30d"))
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    first, columns = body.splitlines()[:2]
-    assert first.startswith("# audit-logs-export organization=acme ")
-    assert "filters=severity=critical&range=30d" in first and "exported_at=20" in first
-    assert "from=20" in first
-    assert columns.split(",") == list(FIELDS)
+    lines = body.splitlines()
+    assert lines[0].split(",") == list(FIELDS)
+    assert not any(line.startswith("#") for line in lines)
+    assert response["X-Audit-Export-Filters"] == "severity=critical&range=30d"
+    assert response["X-Audit-Export-Exported-At"].startswith("20")
+    assert response["X-Audit-Export-From"].startswith("20")
+    manifest_url = reverse("audit_log_export_manifest", args=["acme"])
+    assert response["Link"] == f'<{manifest_url}?severity=critical&range=30d>; rel="describedby"'
 
 
 def test_rows_carry_utc_times_sequences_and_hashes_that_verify_offline(
@@ -182,7 +185,7 @@ def test_the_export_is_streamed(owner, acme, history):
 
 def test_csv_round_trips_awkward_text(owner, acme, history):
     _, body = download(signed_in(owner), export_url(acme, "csv", "range=all"))
-    rows = list(csv.DictReader(io.StringIO("\n".join(body.splitlines()[1:]))))
+    rows = list(csv.DictReader(io.StringIO(body)))
     assert {json.loads(r["metadata"]).get("note") for r in rows} >= {
         "ünïcode, \"quotes\", commas"
     }
@@ -211,15 +214,19 @@ def test_exports_end_with_the_newest_signed_checkpoint(acme, owner, history, tmp
 
     signed, _ = checkpoint(acme)
     client = signed_in(owner)
-    for fmt in ("csv", "ndjson"):
+    manifest = tmp_path / "export.manifest.json"
+    response = client.get(reverse("audit_log_export_manifest", args=["acme"]) + "?range=all")
+    manifest.write_bytes(response.content)
+    assert json.loads(response.content)["export"]["filters"] == "range=all"
+    for fmt, extra in (("csv", ["--manifest", str(manifest)]), ("ndjson", [])):
         _, body = download(client, export_url(acme, fmt, "range=all"))
         path = tmp_path / f"export.{fmt}"
         path.write_text(body, encoding="utf-8")
-        events, trailer = verifier.read_filtered_export(str(path))
+        events, trailer = verifier.read_filtered_export(str(path), extra[1] if extra else None)
         assert trailer["sequence"] == signed.sequence == history[-1].sequence
         assert trailer["head_hash"] == history[-1].hash and trailer["public_key"]
         assert verifier.filtered_export_problems(events, trailer) == []
-        assert verifier.main([str(path), "--public-key", trailer["public_key"]]) == 0
+        assert verifier.main([str(path), "--public-key", trailer["public_key"], *extra]) == 0
         forged = dict(trailer, head_hash="0" * 64)
         assert "the checkpoint's signature does not verify" in (
             verifier.filtered_export_problems(events, forged))
@@ -245,3 +252,14 @@ def test_support_staff_with_access_export_and_are_recorded_as_staff(staff, acme,
     assert response.status_code == 200
     (exported,) = events(acme, action="audit_log.exported")
     assert exported.actor_type == "staff" and exported.actor_label == "support@auditlogs.test"
+
+
+def test_the_manifest_follows_the_export_rules(owner, member, outsider, globex_owner, history):
+    url = reverse("audit_log_export_manifest", args=["acme"])
+    assert signed_in(outsider).get(url).status_code == 404
+    assert signed_in(owner).get(url + "?severity=loud").status_code == 400
+    free = reverse("audit_log_export_manifest", args=["globex"])
+    assert signed_in(globex_owner).get(free).status_code == 403
+    response = signed_in(member).get(url)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert "attachment" in response["Content-Disposition"]

@@ -8,6 +8,8 @@ from integrations.forms import DestinationForm
 from integrations.models import Destination
 from tests.helpers.clients import signed_in
 
+PRIVATE = ssrf.PRIVATE_OR_RESERVED
+
 
 def form_errors(url):
     form = DestinationForm({"name": "SIEM", "url": url})
@@ -37,26 +39,32 @@ def dns(monkeypatch):
         ("https://", "Enter a valid URL"),
         ("https://user:pw@siem.example.com/", "credentials"),
         ("https://siem.example.com:99999/", "Enter a valid URL"),
-        ("https://127.0.0.1/", "a loopback address"),
-        ("https://localhost:8443/", "a loopback address"),
-        ("https://[::1]/", "a loopback address"),
-        ("https://10.1.2.3/", "a private network address"),
-        ("https://172.16.0.1/", "a private network address"),
-        ("https://192.168.1.1/", "a private network address"),
-        ("https://169.254.169.254/latest/meta-data", "a link-local address"),
-        ("https://metadata.example.com/", "a link-local address"),
-        ("https://[fe80::1]/", "a link-local address"),
-        ("https://[::ffff:10.0.0.1]/", "a private network address"),
-        ("https://0.0.0.0/", "not on the public internet"),
-        ("https://100.64.0.1/", "not on the public internet"),
-        ("https://240.0.0.1/", "not on the public internet"),
-        ("https://224.0.0.1/", "not on the public internet"),
-        ("https://rebind.example.com/", "192.168.0.10, a private network address"),
+        ("https://127.0.0.1/", PRIVATE),
+        ("https://localhost:8443/", PRIVATE),
+        ("https://[::1]/", PRIVATE),
+        ("https://10.1.2.3/", PRIVATE),
+        ("https://172.16.0.1/", PRIVATE),
+        ("https://192.168.1.1/", PRIVATE),
+        ("https://169.254.169.254/latest/meta-data", PRIVATE),
+        ("https://metadata.example.com/", PRIVATE),
+        ("https://[fe80::1]/", PRIVATE),
+        ("https://[::ffff:10.0.0.1]/", PRIVATE),
+        ("https://0.0.0.0/", PRIVATE),
+        ("https://100.64.0.1/", PRIVATE),
+        ("https://240.0.0.1/", PRIVATE),
+        ("https://224.0.0.1/", PRIVATE),
+        ("https://rebind.example.com/", PRIVATE),
     ],
 )
 def test_unsafe_urls_are_refused_when_saved(dns, url, reason):
     (error,) = form_errors(url)
     assert reason in error
+
+
+def test_the_refusal_does_not_say_which_internal_address_the_host_has(dns):
+    (error,) = form_errors("https://rebind.example.com/")
+    assert error == f"rebind.example.com resolves to {PRIVATE}."
+    assert "192.168" not in error
 
 
 def test_a_public_https_url_is_accepted(dns):
@@ -76,8 +84,8 @@ def test_the_loopback_setting_allows_http_and_loopback_only(dns, settings):
     settings.AUDITLOG_WEBHOOK_ALLOW_LOOPBACK = True
     assert form_errors("http://127.0.0.1:8080/hook") == []
     assert form_errors("http://localhost:8080/hook") == []
-    assert "a private network address" in form_errors("http://10.0.0.1/")[0]
-    assert "a link-local address" in form_errors("https://169.254.169.254/")[0]
+    assert PRIVATE in form_errors("http://10.0.0.1/")[0]
+    assert PRIVATE in form_errors("https://169.254.169.254/")[0]
 
 
 def test_the_page_refuses_an_unsafe_destination(admin, dns):
@@ -86,5 +94,5 @@ def test_the_page_refuses_an_unsafe_destination(admin, dns):
         {"name": "Internal", "url": "https://192.168.1.1/hook"},
     )
     assert response.status_code == 200
-    assert "a private network address" in response.content.decode()
+    assert "resolves to a private or reserved address" in response.content.decode()
     assert not Destination.objects.exists()

@@ -216,7 +216,7 @@ def test_the_address_is_checked_again_at_delivery(acme, alpha, destination, rece
     destination.refresh_from_db()
     assert receiver.requests == []
     assert destination.status == "failing"
-    assert destination.last_error == "127.0.0.1 resolves to 10.0.0.7, a private network address."
+    assert destination.last_error == f"127.0.0.1 resolves to {ssrf.PRIVATE_OR_RESERVED}."
 
 
 def test_loopback_is_refused_at_delivery_once_the_setting_is_off(acme, alpha, destination, receiver,
