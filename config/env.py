@@ -1,6 +1,7 @@
 """Tiny strict readers for settings that come from the environment."""
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -39,3 +40,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
+
+
+def cache_from_url(url: str) -> dict:
+    """Django's CACHES entry for a cache URL. Every process of an installation (web servers,
+    workers) must share one cache for rate limits and the like, so the choices are shared ones:
+
+        redis://127.0.0.1:6379/0     Redis (or rediss:// with TLS)
+        db://                        a table in the database (`django_cache`, or db://<table>)
+        locmem://                    this process only: one-process development and tests
+    """
+    parts = urlsplit(url)
+    if parts.scheme in ("redis", "rediss"):
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "auditlogs",
+        }
+    if parts.scheme == "db":
+        table = (parts.netloc + parts.path).strip("/") or "django_cache"
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": table}
+    if parts.scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(
+        f"CACHE_URL must start with redis://, rediss://, db:// or locmem://, not {url!r}"
+    )

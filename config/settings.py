@@ -10,7 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from auditlogs import conf as auditlog_settings
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import cache_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "auditlogs",
     "ninja",
     "integrations",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +90,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
+
+# The cache every process shares (rate limits, ...): Redis when CACHE_URL or REDIS_URL names
+# one, else a table in the database (created by `migrate`), which needs no other service.
+CACHES = {"default": cache_from_url(env_str("CACHE_URL") or env_str("REDIS_URL") or "db://")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"

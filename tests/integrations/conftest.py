@@ -16,7 +16,8 @@ from integrations import services
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits(db):
+    # The cache is a database table unless CACHE_URL names Redis.
     cache.clear()
     yield
     cache.clear()

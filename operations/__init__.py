@@ -1,0 +1,1 @@
+"""Running the product: the worker's scheduled tasks, health and metrics endpoints, logs."""
