@@ -15,5 +15,7 @@ urlpatterns = [
     path("orgs/<slug:org_slug>/settings/", include("integrations.urls")),
     path("api/v1/", integrations_api.urls),
     path("support/", include("auditlogs.web.support_urls")),
+    # One sign-in for everyone, throttled and with two-factor: the admin's own is not used.
+    path("admin/login/", org_views.admin_login),
     path("admin/", admin.site.urls),
 ]

@@ -6,12 +6,9 @@ at /api/v1/openapi.json (and browsable at /api/v1/docs). Fields: docs/integratio
 signed checkpoints let a customer keep its own witness of the log (docs/integrity.md).
 """
 
-import math
-import time
 from dataclasses import dataclass
 from datetime import UTC
 
-from django.core.cache import cache
 from django.utils.cache import add_never_cache_headers
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, ValidationError
@@ -25,6 +22,7 @@ from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.access import LogViewer
 from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.paging import OLDER, Cursor, InvalidCursor
+from config import ratelimit
 from integrations.models import ApiToken
 from integrations.serializers import FIELDS, event_dict
 
@@ -231,24 +229,16 @@ def _token_for(request, slug: str) -> ApiToken:
 
 
 def _rate_limit(token: ApiToken) -> None:
-    """A fixed window per token in the cache: at most AUDITLOG_API_RATE_LIMIT requests."""
-    window = app_settings.API_RATE_WINDOW
-    now = time.time()
-    window_start = int(now // window) * window
-    key = f"integrations:api-rate:{token.pk}:{window_start}"
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 5)
-        count = 1
-    if count > app_settings.API_RATE_LIMIT:
-        retry_after = max(1, math.ceil(window_start + window - now))
+    """At most AUDITLOG_API_RATE_LIMIT requests per token per window, counted in the shared
+    cache, so the limit holds however many processes serve the API."""
+    window, limit = app_settings.API_RATE_WINDOW, app_settings.API_RATE_LIMIT
+    used = ratelimit.hit(f"api-token:{token.pk}", window)
+    if used.over(limit):
         raise ApiError(
             429,
-            f"Too many requests: at most {app_settings.API_RATE_LIMIT} per {window} seconds "
-            f"per token. Retry after {retry_after} seconds.",
-            {"retry_after": retry_after},
+            f"Too many requests: at most {limit} per {window} seconds per token. "
+            f"Retry after {used.retry_after} seconds.",
+            {"retry_after": used.retry_after},
         )
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from orgs.models import Membership, Organization, User
+from orgs.models import Membership, Organization, SecurityLogEntry, User
 
 
 @admin.register(User)
@@ -41,3 +41,19 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "organization__name", "organization__slug")
     autocomplete_fields = ("user", "organization")
     list_select_related = ("user", "organization")
+
+
+@admin.register(SecurityLogEntry)
+class SecurityLogAdmin(admin.ModelAdmin):
+    """Failed sign-ins no organization's log can take, and lock-outs: read-only."""
+
+    list_display = ("last_at", "kind", "attempted_email", "ip", "attempts", "user_agent")
+    list_filter = ("kind",)
+    search_fields = ("attempted_email", "ip")
+    date_hierarchy = "last_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,15 +1,25 @@
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 
+from auditlogs.recording.context import client_ip
+from orgs import sign_in_limits
 from orgs.models import User
 
 
 class EmailBackend(ModelBackend):
-    """Sign in with an e-mail address (any letter case) and a password."""
+    """Sign in with an e-mail address (any letter case) and a password, unless the account or
+    the client address is locked out (orgs/sign_in_limits.py): then no password is checked and
+    `request.sign_in_lock` says for how long."""
 
     def authenticate(self, request, username=None, password=None, email=None, **kwargs):
         email = (email or username or "").strip()
         if not email or password is None:
             return None
+        lock = sign_in_limits.lock_for(email, client_ip(request) if request else None)
+        if lock is not None:
+            if request is not None:
+                request.sign_in_lock = lock
+            raise PermissionDenied(lock.message)  # Django stops here and says it failed
         try:
             user = User.objects.get(email__iexact=email)
         except User.DoesNotExist:

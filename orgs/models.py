@@ -4,7 +4,7 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone as django_timezone
 
 
@@ -217,3 +217,58 @@ class Membership(models.Model):
         if not self.can_manage_members:
             return False
         return self.is_owner or not other.is_owner
+
+
+class SecurityLogQuerySet(models.QuerySet):
+    def note(self, kind: str, *, attempted_email: str, ip, user_agent: str, window_start):
+        """Count one more attempt in this window's row, making it on the first."""
+        key = {"kind": kind, "attempted_email": attempted_email[:254], "ip": ip,
+               "window_start": window_start}
+        now = django_timezone.now()
+        with transaction.atomic():
+            if self.filter(**key).update(attempts=models.F("attempts") + 1, last_at=now):
+                return
+            try:
+                with transaction.atomic():
+                    self.create(**key, user_agent=user_agent[:512], first_at=now, last_at=now)
+            except IntegrityError:  # another process made it first
+                self.filter(**key).update(attempts=models.F("attempts") + 1, last_at=now)
+
+
+class SecurityLogEntry(models.Model):
+    """The operators' security log: failed sign-ins that no organization's log can take
+    (unknown e-mail addresses, people in no organization) and client addresses locked out.
+
+    One row per kind, e-mail address, client address and throttle window, counting the
+    attempts, so a flood adds rows only as fast as the throttle lets it. Seen in the Django
+    admin."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        ACCOUNT_LOCKED = "account_locked", "Account locked out"
+        ADDRESS_LOCKED = "address_locked", "Address locked out"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    attempted_email = models.CharField(max_length=254, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    window_start = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=1)
+    first_at = models.DateTimeField(default=django_timezone.now)
+    last_at = models.DateTimeField(default=django_timezone.now)
+
+    objects = SecurityLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_at"]
+        verbose_name = "security log entry"
+        verbose_name_plural = "security log"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "attempted_email", "ip", "window_start"],
+                name="one_security_log_entry_per_window",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.attempted_email or self.ip}"

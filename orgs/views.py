@@ -4,7 +4,9 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from orgs import forms, services
@@ -23,6 +25,21 @@ class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     template_name = "orgs/login.html"
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        lock = getattr(self.request, "sign_in_lock", None)
+        if lock is None:
+            return super().form_invalid(form)
+        response = self.render_to_response(
+            self.get_context_data(form=form, lock_message=lock.message), status=429
+        )
+        response["Retry-After"] = str(lock.retry_after)
+        return response
+
+
+def admin_login(request):
+    """The Django admin's sign-in page sends people to the product's."""
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
 
 @login_required

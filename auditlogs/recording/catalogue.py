@@ -44,7 +44,51 @@ EVENT_TYPES = [
         "user.login_failed",
         "Sign-in failed",
         Severity.WARNING,
-        "Someone tried to sign in as a member with a wrong password.",
+        "Someone tried to sign in as a member with a wrong password (recorded once per "
+        "throttle window; a lock-out follows repeated failures).",
+    ),
+    EventType(
+        "user.login_locked",
+        "Sign-in locked out",
+        Severity.WARNING,
+        "Sign-in to a member's account was paused after repeated wrong passwords (the count "
+        "is in the details); attempts while paused are refused and not recorded.",
+    ),
+    EventType(
+        "user.password_changed",
+        "Password changed",
+        Severity.INFO,
+        "A member changed their password, or set a new one through a reset link.",
+    ),
+    EventType(
+        "user.password_reset_requested",
+        "Password reset requested",
+        Severity.INFO,
+        "A password reset link was sent to a member's e-mail address.",
+    ),
+    EventType(
+        "user.two_factor_enabled",
+        "Two-factor sign-in turned on",
+        Severity.INFO,
+        "A member turned on two-factor sign-in with an authenticator app.",
+    ),
+    EventType(
+        "user.two_factor_disabled",
+        "Two-factor sign-in turned off",
+        Severity.WARNING,
+        "A member turned off two-factor sign-in.",
+    ),
+    EventType(
+        "user.recovery_codes_regenerated",
+        "Recovery codes replaced",
+        Severity.INFO,
+        "A member replaced their two-factor recovery codes; the old ones no longer work.",
+    ),
+    EventType(
+        "user.recovery_code_used",
+        "Recovery code used",
+        Severity.WARNING,
+        "A member signed in with a two-factor recovery code instead of their app.",
     ),
     EventType("project.viewed", "Project viewed", Severity.INFO, "Someone opened a project."),
     EventType("project.created", "Project created", Severity.INFO, "A project was created."),
@@ -64,6 +108,24 @@ EVENT_TYPES = [
     EventType("chatbot.deleted", "Chatbot deleted", Severity.CRITICAL, "A chatbot was deleted."),
     EventType(
         "member.added", "Member added", Severity.INFO, "A person joined the organization."
+    ),
+    EventType(
+        "member.invited",
+        "Member invited",
+        Severity.INFO,
+        "An invitation to join the organization was e-mailed (or sent again).",
+    ),
+    EventType(
+        "member.invitation_accepted",
+        "Invitation accepted",
+        Severity.INFO,
+        "A person accepted an invitation and joined the organization.",
+    ),
+    EventType(
+        "member.invitation_revoked",
+        "Invitation revoked",
+        Severity.INFO,
+        "A pending invitation was revoked; its link no longer works.",
     ),
     EventType(
         "member.role_changed",
@@ -88,6 +150,12 @@ EVENT_TYPES = [
         "Organization updated",
         Severity.INFO,
         "The organization's name or time zone changed.",
+    ),
+    EventType(
+        "organization.two_factor_required",
+        "Two-factor requirement changed",
+        Severity.WARNING,
+        "An owner required two-factor sign-in for every member, or stopped requiring it.",
     ),
     EventType(
         "organization.plan_changed",

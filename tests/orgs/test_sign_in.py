@@ -1,6 +1,9 @@
 """Sign-in by e-mail, sign-out, and the events they leave in each of the person's organizations."""
 
+from django.conf import settings
+
 from auditlogs.recording.catalogue import Severity
+from orgs.models import SecurityLogEntry
 from tests.helpers.factories import PASSWORD, MembershipFactory, UserFactory
 
 
@@ -28,14 +31,79 @@ def test_a_wrong_password_is_refused_and_recorded_as_a_warning(acme, events, cli
     assert "Please enter a correct email and password" in response.text
     (event,) = events(acme, action="user.login_failed")
     assert event.severity == Severity.WARNING
-    assert event.actor_id is None and event.actor_label == "admin@acme.test"
+    # Nobody proved who they are: the log does not show the person as the actor.
+    assert event.actor_id is None and event.actor_label == "unknown (tried admin@acme.test)"
+    assert event.metadata["failures"] == 1
     assert "wrong" not in str(event.metadata) and "password" not in str(event.metadata)
 
 
-def test_an_unknown_address_is_refused_and_recorded_nowhere(personas, events, client):
-    response = sign_in(client, "nobody@acme.test")
-    assert response.status_code == 200
+def test_an_unknown_address_goes_to_the_operators_security_log(personas, events, client):
+    for _ in range(3):
+        assert sign_in(client, "nobody@acme.test").status_code == 200
     assert events(action="user.login_failed") == []
+    (entry,) = SecurityLogEntry.objects.all()
+    assert (entry.kind, entry.attempted_email, entry.attempts) == (
+        "sign_in_failed", "nobody@acme.test", 3)
+    assert entry.ip == "127.0.0.1"
+
+
+def test_a_person_in_no_organization_goes_to_the_security_log(db, events, client):
+    UserFactory(email="lonely@example.test")
+    sign_in(client, "lonely@example.test", "wrong")
+    assert SecurityLogEntry.objects.get().attempted_email == "lonely@example.test"
+    assert events() == []
+
+
+def test_thirty_wrong_passwords_add_two_events_then_a_clear_refusal(acme, events, client):
+    statuses = [sign_in(client, "owner@acme.test", f"guess-{n}").status_code for n in range(30)]
+    limit = settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT
+    assert statuses == [200] * limit + [429] * (30 - limit)
+    failed, locked = events(acme)
+    assert (failed.action, failed.metadata["failures"]) == ("user.login_failed", 1)
+    assert (locked.action, locked.severity) == ("user.login_locked", Severity.WARNING)
+    assert locked.metadata["failures"] == limit
+    assert locked.actor_label == "unknown (tried owner@acme.test)" and locked.actor_id is None
+    # Even the right password waits for the window to end.
+    refused = sign_in(client, "owner@acme.test")
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= settings.SIGN_IN_WINDOW_SECONDS
+    assert "Too many failed sign-ins for this account" in refused.text
+    assert "try again in" in refused.text
+    assert len(events(acme)) == 2
+
+
+def test_one_address_trying_many_accounts_is_stopped(acme, events, client, settings):
+    settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS = 4
+    for n in range(4):
+        assert sign_in(client, f"person{n}@example.test").status_code == 200
+    refused = sign_in(client, "member@acme.test")
+    assert refused.status_code == 429 and "your network address" in refused.text
+    assert refused["Retry-After"]
+    assert SecurityLogEntry.objects.filter(kind="address_locked", ip="127.0.0.1").exists()
+    assert events(acme) == []
+
+
+def test_a_successful_sign_in_starts_the_account_window_again(acme, events, client):
+    for _ in range(settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT - 1):
+        sign_in(client, "admin@acme.test", "wrong")
+    assert sign_in(client, "admin@acme.test").status_code == 302
+    client.post("/accounts/logout/")
+    for _ in range(settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT - 1):
+        assert sign_in(client, "admin@acme.test", "wrong").status_code == 200
+    assert events(acme, action="user.login_locked") == []
+
+
+def test_the_admin_sign_in_page_is_the_product_sign_in(client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_operators_read_the_security_log_in_the_admin(personas, client):
+    sign_in(client, "nobody@acme.test")
+    ops = UserFactory(email="ops@auditlogs.test", is_staff=True, is_superuser=True)
+    client.force_login(ops)
+    response = client.get("/admin/orgs/securitylogentry/")
+    assert response.status_code == 200 and "nobody@acme.test" in response.text
 
 
 def test_sign_out_is_recorded(acme, events, client):

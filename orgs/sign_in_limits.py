@@ -1,0 +1,92 @@
+"""Sign-in throttling, by account and by client address, counted in the shared cache.
+
+Failed sign-ins are counted per e-mail address and per client address in fixed windows of
+SIGN_IN_WINDOW_SECONDS (config/ratelimit.py), so the counts hold across every process. Once an
+account has SIGN_IN_MAX_FAILURES_PER_ACCOUNT failures in the window, or an address
+SIGN_IN_MAX_FAILURES_PER_ADDRESS, further sign-ins for it are refused before any password is
+checked (even the right one) until the window ends, with `Retry-After`. The first failure of
+a window and the lock-out are what the log records (auditlogs/web/sign_in.py): a flood adds at
+most two events per account per window, however many attempts it makes.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from config import ratelimit
+
+
+@dataclass(frozen=True)
+class Lock:
+    """Sign-in is refused for this account or address for `retry_after` more seconds."""
+
+    scope: str  # "account" or "address"
+    retry_after: int
+
+    @property
+    def message(self) -> str:
+        minutes = -(-self.retry_after // 60)
+        whose = "this account" if self.scope == "account" else "your network address"
+        return (
+            f"Too many failed sign-ins for {whose}. Sign-in is paused: try again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}."
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What one more failed sign-in made of the window's counts."""
+
+    account_failures: int
+    address_failures: int
+
+    @property
+    def first_in_window(self) -> bool:
+        return self.account_failures == 1
+
+    @property
+    def locks_account(self) -> bool:
+        return self.account_failures == settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT
+
+    @property
+    def locks_address(self) -> bool:
+        return self.address_failures == settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS
+
+
+def _account(email: str) -> str:
+    # Hashed: cache keys have a length limit and the address need not sit in the cache.
+    return "sign-in-account:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+
+
+def _address(ip: str | None) -> str:
+    return f"sign-in-address:{ip}"
+
+
+def lock_for(email: str, ip: str | None) -> Lock | None:
+    window = settings.SIGN_IN_WINDOW_SECONDS
+    account = ratelimit.peek(_account(email), window)
+    if account.count >= settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT:
+        return Lock("account", account.retry_after)
+    if ip is not None:
+        address = ratelimit.peek(_address(ip), window)
+        if address.count >= settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS:
+            return Lock("address", address.retry_after)
+    return None
+
+
+def note_failure(email: str, ip: str | None) -> Failure:
+    window = settings.SIGN_IN_WINDOW_SECONDS
+    account = ratelimit.hit(_account(email), window)
+    address = ratelimit.hit(_address(ip), window) if ip is not None else None
+    return Failure(account.count, address.count if address else 0)
+
+
+def note_success(email: str) -> None:
+    """A person who proved who they are starts the window again (their address does not)."""
+    ratelimit.forget(_account(email), settings.SIGN_IN_WINDOW_SECONDS)
+
+
+def window_start():
+    """The start of the current window, for the security log's one row per window."""
+    return ratelimit.window_start(settings.SIGN_IN_WINDOW_SECONDS)
