@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "django_htmx",
     "template_partials",
@@ -52,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "orgs.middleware.TwoFactorRequiredMiddleware",
     "auditlogs.recording.middleware.AuditContextMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
 ]
@@ -113,6 +117,13 @@ AUTH_PASSWORD_VALIDATORS = [
 SIGN_IN_MAX_FAILURES_PER_ACCOUNT = env_int("SIGN_IN_MAX_FAILURES_PER_ACCOUNT", 5)
 SIGN_IN_MAX_FAILURES_PER_ADDRESS = env_int("SIGN_IN_MAX_FAILURES_PER_ADDRESS", 30)
 SIGN_IN_WINDOW_SECONDS = env_int("SIGN_IN_WINDOW_SECONDS", 900)
+
+# Two-factor sign-in (orgs/two_factor.py): the name authenticator apps show.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Audit Logs")
+
+# Invitations (orgs/invitations.py) and password reset links expire after this many days.
+INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)  # seconds
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", org_views.home, name="home"),
     path("accounts/login/", org_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("orgs.account_urls")),
     path("orgs/<slug:org_slug>/", include("projects.urls")),
     path("orgs/<slug:org_slug>/settings/", include("orgs.urls")),
     path("orgs/<slug:org_slug>/settings/audit-logs/", include("auditlogs.web.urls")),

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 
 from orgs.models import Membership, Organization, Plan, Role, available_timezones
 
@@ -36,6 +37,10 @@ class MemberAddForm(forms.Form):
         email = self.cleaned_data["email"].lower()
         if Membership.objects.filter(organization=self.organization, user__email__iexact=email):
             raise forms.ValidationError("This person is already a member.")
+        if self.organization.invitations.pending().filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "This person is already invited: send the invitation again below."
+            )
         return email
 
 
@@ -55,3 +60,65 @@ class MemberProjectsForm(forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["projects"].queryset = organization.projects.all()
+
+
+PASSWORD_HELP = (
+    "At least 8 characters; not a common password, not only digits, not like your e-mail."
+)
+
+
+class PlainPasswordHelp:
+    """The validators' rules as one plain sentence (Django's help text is an HTML list)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = PASSWORD_HELP
+
+
+class ChoosePasswordForm(PlainPasswordHelp, SetPasswordForm):
+    """A new password, twice: accepting an invitation, or a reset link."""
+
+
+class ChangePasswordForm(PlainPasswordHelp, PasswordChangeForm):
+    """The current password and a new one, twice."""
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=20,
+        label="Code",
+        help_text="The 6-digit code your authenticator app shows, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+
+class TwoFactorSetupForm(forms.Form):
+    code = forms.CharField(
+        max_length=20,
+        label="Code from the app",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}
+        ),
+    )
+
+
+class TwoFactorOffForm(forms.Form):
+    password = forms.CharField(
+        label="Your password", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        if not self.user.check_password(self.cleaned_data["password"]):
+            raise forms.ValidationError("That is not your password.")
+        return self.cleaned_data["password"]
+
+
+class TwoFactorRequirementForm(forms.Form):
+    requires_two_factor = forms.BooleanField(
+        required=False, label="Require two-factor sign-in for every member"
+    )

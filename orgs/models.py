@@ -125,6 +125,10 @@ class Organization(models.Model):
         help_text="A demonstration or benchmark organization: generate_audit_events may write "
         "made-up events into its log. Set by operators in Django admin, never by its members.",
     )
+    requires_two_factor = models.BooleanField(
+        default=False,
+        help_text="Members must turn on two-factor sign-in before they see the organization.",
+    )
 
     objects = OrganizationQuerySet.as_manager()
 
@@ -217,6 +221,46 @@ class Membership(models.Model):
         if not self.can_manage_members:
             return False
         return self.is_owner or not other.is_owner
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An e-mailed offer to join an organization with a role (and, for members, projects).
+
+    The link carries a signed token naming the invitation and when it was sent: it expires
+    after INVITATION_MAX_AGE_DAYS, works once (accepting ends it), and sending the invitation
+    again or revoking it ends the links sent before (orgs/invitations.py).
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    projects = models.ManyToManyField("projects.Project", blank=True, related_name="+")
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=django_timezone.now)
+    sent_at = models.DateTimeField(default=django_timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
 
 
 class SecurityLogQuerySet(models.QuerySet):

@@ -9,35 +9,24 @@ address with no organization go to the operators' security log (the Django admin
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import transaction
 from django.dispatch import receiver
 
-from auditlogs import record
-from auditlogs.recording.context import Actor, ActorType, current_context
+from auditlogs.recording.context import Actor, current_context
 from orgs import sign_in_limits
-from orgs.models import Organization, SecurityLogEntry, User
-
-
-def _record_in_each_organization(action: str, user, actor: Actor, metadata=None) -> None:
-    with transaction.atomic():
-        for organization in Organization.objects.filter(memberships__user=user):
-            record(action, organization=organization, actor=actor, target=user, metadata=metadata)
-
-
-def unknown_actor(attempted: str) -> Actor:
-    return Actor(type=ActorType.USER, id=None, label=f"unknown (tried {attempted})")
+from orgs.models import SecurityLogEntry, User
+from orgs.services import record_for_person, unknown_actor
 
 
 @receiver(user_logged_in)
 def on_logged_in(sender, request, user, **kwargs):
     sign_in_limits.note_success(user.email)
-    _record_in_each_organization("user.logged_in", user, Actor.for_user(user))
+    record_for_person("user.logged_in", user, Actor.for_user(user))
 
 
 @receiver(user_logged_out)
 def on_logged_out(sender, request, user, **kwargs):
     if user is not None:
-        _record_in_each_organization("user.logged_out", user, Actor.for_user(user))
+        record_for_person("user.logged_out", user, Actor.for_user(user))
 
 
 @receiver(user_login_failed)
@@ -58,11 +47,11 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     has_organization = user is not None and user.memberships.exists()
     if has_organization:
         if failure.first_in_window:
-            _record_in_each_organization(
+            record_for_person(
                 "user.login_failed", user, unknown_actor(attempted), metadata=counted
             )
         if failure.locks_account:
-            _record_in_each_organization(
+            record_for_person(
                 "user.login_locked", user, unknown_actor(attempted), metadata=counted
             )
     else:  # one row per address and window, counting the attempts

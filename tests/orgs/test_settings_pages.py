@@ -3,7 +3,7 @@
 import pytest
 
 from auditlogs.recording.catalogue import Severity
-from orgs.models import Membership, Role
+from orgs.models import Invitation, Membership, Role
 from tests.helpers.clients import signed_in
 
 
@@ -89,16 +89,21 @@ class TestGeneral:
 
 
 class TestMembers:
-    def test_an_admin_adds_a_person_by_email(self, admin, beta, acme, events):
-        response = signed_in(admin).post("/orgs/acme/settings/members/", {
-            "email": "New@Acme.test", "role": "member", "projects": [beta.pk],
-        })
+    def test_an_admin_invites_a_person_by_email(
+        self, admin, beta, acme, events, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = signed_in(admin).post("/orgs/acme/settings/members/", {
+                "email": "New@Acme.test", "role": "member", "projects": [beta.pk],
+            })
         assert response.status_code == 302
-        membership = Membership.objects.get(organization=acme, user__email="new@acme.test")
-        assert list(membership.projects.all()) == [beta]
-        (event,) = events(acme, action="member.added")
+        invitation = Invitation.objects.get(organization=acme, email="new@acme.test")
+        assert list(invitation.projects.all()) == [beta]
+        assert not Membership.objects.filter(user__email="new@acme.test").exists()
+        (event,) = events(acme, action="member.invited")
         assert event.target_label == "new@acme.test" and event.severity == Severity.INFO
         assert event.metadata == {"role": "member", "projects": ["Beta"]}
+        assert mailoutbox[0].to == ["new@acme.test"]
 
     @pytest.mark.parametrize("data, message", [
         ({"email": "", "role": "member"}, "This field is required"),
