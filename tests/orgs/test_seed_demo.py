@@ -59,3 +59,18 @@ def test_seed_demo_history_lands_in_month_partitions_not_the_default(db):
     oldest = AuditEvent.objects.order_by("occurred_at").first().occurred_at
     assert in_default == 0
     assert partitions.month_start(oldest) in partitions.month_partitions()
+
+
+def test_the_demo_people_sign_in_with_their_password_alone(db, client):
+    from orgs import two_factor
+
+    call_command("seed_demo")
+    owner = User.objects.get(email="owner@acme.test")
+    two_factor.enable(owner, two_factor.pending_device(owner), "not checked")  # refused
+    Organization.objects.filter(slug="acme").update(requires_two_factor=True)
+    call_command("seed_demo")
+    assert not Organization.objects.get(slug="acme").requires_two_factor
+    response = client.post("/accounts/login/",
+                           {"username": "owner@acme.test", "password": "auditlogs-demo"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/orgs/acme/").status_code == 200
