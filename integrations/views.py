@@ -3,6 +3,7 @@
 from functools import wraps
 
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +16,7 @@ from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.viewing import ENTERPRISE_TEMPLATE, log_view
 from integrations import exports, forms, services, webhooks
 from integrations.models import AlertSubscription, ApiToken, Destination
+from orgs.models import Membership
 from orgs.tenancy import org_member_required, require
 
 
@@ -136,7 +138,9 @@ def api_tokens(request):
         form = forms.ApiTokenForm()
     tokens = ApiToken.objects.filter(organization=request.organization).select_related(
         "created_by"
-    )
+    ).annotate(creator_is_member=Exists(Membership.objects.filter(
+        organization=request.organization, user=OuterRef("created_by")
+    )))
     response = render(
         request,
         "integrations/api_tokens.html",

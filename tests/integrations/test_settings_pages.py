@@ -184,3 +184,24 @@ def test_every_member_can_opt_in_to_alerts(personas, who):
 def test_outsiders_cannot_reach_alerts(outsider, staff):
     assert signed_in(outsider).get(url("settings_alerts")).status_code == 404
     assert signed_in(staff).post(url("settings_alerts"), {}).status_code == 404
+
+
+def test_a_token_whose_creator_left_is_marked_and_can_be_revoked(acme, admin, owner):
+    from integrations import services as integration_services
+    from orgs import services as org_services
+    from orgs.models import Membership
+
+    token, _ = integration_services.api_token_create(
+        organization=acme, name="SIEM pull", created_by=admin, expires_in_days=None
+    )
+    client = signed_in(owner)
+    assert "Creator left" not in client.get("/orgs/acme/settings/api-tokens/").text
+    org_services.member_remove(
+        membership=Membership.objects.get(user=admin, organization=acme))
+    page = client.get("/orgs/acme/settings/api-tokens/").text
+    assert "Creator left" in page and "SIEM pull" in page
+    revoke = f"/orgs/acme/settings/api-tokens/{token.pk}/revoke/"
+    assert client.post(revoke).status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert "Creator left" not in client.get("/orgs/acme/settings/api-tokens/").text
