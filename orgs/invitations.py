@@ -11,6 +11,7 @@ from django.core import signing
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from auditlogs.conf import app_settings
 from orgs.models import Invitation
 
 SALT = "orgs.invitation"
@@ -40,7 +41,7 @@ def invitation_for(token: str) -> Invitation | None:
 
 def link_for(invitation: Invitation) -> str:
     path = reverse("invitation_accept", args=[token_for(invitation)])
-    return settings.AUDITLOG_BASE_URL.rstrip("/") + path
+    return app_settings.BASE_URL.rstrip("/") + path
 
 
 def send(invitation: Invitation) -> None:
