@@ -9,7 +9,7 @@ from auditlogs.recording.catalogue import Severity
 from auditlogs.recording.context import Actor, acting_as
 from orgs import invitations, services
 from orgs.models import Invitation, Membership, Role, User
-from tests.conftest import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 NEW_PASSWORD = "a-long-new-password-42"
 

@@ -3,7 +3,7 @@
 import re
 
 from orgs.passwords import RESETS_PER_WINDOW
-from tests.conftest import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 NEW = "another-long-password-9"
 

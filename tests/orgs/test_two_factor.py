@@ -9,7 +9,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from orgs import two_factor
-from tests.conftest import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 
 def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
