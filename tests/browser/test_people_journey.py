@@ -27,7 +27,7 @@ def app_code(secret: str, steps_ahead: int = 0) -> str:
 
 
 def test_invited_accepts_sets_password_turns_on_two_factor_and_signs_in(
-    page, sign_in, world, live_server, mailoutbox, console, screenshot
+    page, sign_in, acme, live_server, mailoutbox, console, screenshot
 ):
     # The owner invites a colleague in Settings → Members.
     sign_in(page, "owner@acme.test")
@@ -76,7 +76,7 @@ def test_invited_accepts_sets_password_turns_on_two_factor_and_signs_in(
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
     assert console.errors() == [], console.messages
 
-    actions = list(AuditEvent.objects.filter(organization=world.acme).order_by("sequence")
+    actions = list(AuditEvent.objects.filter(organization=acme).order_by("sequence")
                    .values_list("action", "actor_label"))
     assert ("member.invited", "owner@acme.test") in actions
     assert ("member.invitation_accepted", NEWCOMER) in actions

@@ -9,18 +9,19 @@ from auditlogs.recording.catalogue import Severity
 from auditlogs.recording.context import Actor, acting_as
 from orgs import invitations, services
 from orgs.models import Invitation, Membership, Role, User
+from tests.helpers.clients import signed_in
 from tests.helpers.factories import PASSWORD
 
 NEW_PASSWORD = "a-long-new-password-42"
 
 
 @pytest.fixture
-def invite(world, mailoutbox, django_capture_on_commit_callbacks):
+def invite(acme, admin, mailoutbox, django_capture_on_commit_callbacks):
     def make(email="new@example.test", role=Role.MEMBER, projects=(), by=None):
-        by = by or world.admin
+        by = by or admin
         with django_capture_on_commit_callbacks(execute=True), acting_as(Actor.for_user(by)):
             invitation = services.member_invite(
-                organization=world.acme, email=email, role=role, projects=projects,
+                organization=acme, email=email, role=role, projects=projects,
                 invited_by=by,
             )
         return invitation, link_path(mailoutbox[-1].body)
@@ -36,34 +37,36 @@ def accept(client, path, password=NEW_PASSWORD):
     return client.post(path, {"new_password1": password, "new_password2": password})
 
 
-def test_the_invited_person_sets_a_password_and_is_signed_in(world, invite, client, events):
-    invitation, path = invite(projects=[world.beta])
+def test_the_invited_person_sets_a_password_and_is_signed_in(
+    beta, acme, invite, client, events
+):
+    invitation, path = invite(projects=[beta])
     page = client.get(path)
     assert page.status_code == 200 and "Join Acme" in page.text
     response = accept(client, path)
     assert response.status_code == 302 and response["Location"] == "/orgs/acme/"
     user = User.objects.get(email="new@example.test")
     assert user.check_password(NEW_PASSWORD)
-    membership = Membership.objects.get(user=user, organization=world.acme)
-    assert membership.role == Role.MEMBER and list(membership.projects.all()) == [world.beta]
+    membership = Membership.objects.get(user=user, organization=acme)
+    assert membership.role == Role.MEMBER and list(membership.projects.all()) == [beta]
     assert client.get("/orgs/acme/").status_code == 200
-    invited, accepted = events(world.acme, action__startswith="member.invit")
+    invited, accepted = events(acme, action__startswith="member.invit")
     assert (invited.action, invited.actor_label) == ("member.invited", "admin@acme.test")
     assert (accepted.action, accepted.actor_label) == (
         "member.invitation_accepted", "new@example.test")
     assert accepted.severity == Severity.INFO
 
 
-def test_a_link_works_once(world, invite, client):
+def test_a_link_works_once(invite, client):
     _, path = invite()
     accept(client, path)
-    other = world.client(None)
+    other = signed_in(None)
     assert other.get(path).status_code == 404
     assert accept(other, path, "another-password-77").status_code == 404
     assert User.objects.get(email="new@example.test").check_password(NEW_PASSWORD)
 
 
-def test_a_link_expires(world, invite, client, settings, monkeypatch):
+def test_a_link_expires(invite, client, settings, monkeypatch):
     import time
 
     from django.core import signing
@@ -78,89 +81,90 @@ def test_a_link_expires(world, invite, client, settings, monkeypatch):
 
 
 @pytest.mark.parametrize("token", ["nonsense", "a" * 300, "eyJpbnZpdGF0aW9uIjoxfQ:x:y"])
-def test_a_forged_link_is_refused(world, client, token):
+def test_a_forged_link_is_refused(db, client, token):
     response = client.get(reverse("invitation_accept", args=[token]))
     assert response.status_code == 404 and "does not work" in response.text
 
 
-def test_sending_again_ends_the_old_link(world, invite, client, mailoutbox, events,
-                                         django_capture_on_commit_callbacks):
+def test_sending_again_ends_the_old_link(
+    admin, acme, invite, client, mailoutbox, events, django_capture_on_commit_callbacks
+):
     invitation, old = invite()
-    admin = world.client(world.admin)
+    admin_client = signed_in(admin)
     with django_capture_on_commit_callbacks(execute=True):
         url = reverse("settings_invitation_resend", args=["acme", invitation.pk])
-        assert admin.post(url).status_code == 302
+        assert admin_client.post(url).status_code == 302
     new = link_path(mailoutbox[-1].body)
     assert new != old and client.get(old).status_code == 404
     assert client.get(new).status_code == 200
-    assert events(world.acme, action="member.invited")[-1].metadata["resent"] is True
+    assert events(acme, action="member.invited")[-1].metadata["resent"] is True
 
 
-def test_revoking_ends_the_link_and_is_recorded(world, invite, client, events):
+def test_revoking_ends_the_link_and_is_recorded(owner, acme, invite, client, events):
     invitation, path = invite()
     url = reverse("settings_invitation_revoke", args=["acme", invitation.pk])
-    assert world.client(world.owner).post(url).status_code == 302
+    assert signed_in(owner).post(url).status_code == 302
     assert client.get(path).status_code == 404
-    (revoked,) = events(world.acme, action="member.invitation_revoked")
+    (revoked,) = events(acme, action="member.invitation_revoked")
     assert revoked.target_label == "new@example.test" and revoked.actor_label == "owner@acme.test"
 
 
-def test_pending_invitations_are_listed_for_every_member(world, invite):
+def test_pending_invitations_are_listed_for_every_member(owner, admin, member, invite):
     invite(email="pending@example.test")
-    for user in (world.owner, world.admin, world.member):
-        page = world.client(user).get("/orgs/acme/settings/members/")
+    for user in (owner, admin, member):
+        page = signed_in(user).get("/orgs/acme/settings/members/")
         assert "Pending invitations" in page.text and "pending@example.test" in page.text
-    assert "Resend" in world.client(world.admin).get("/orgs/acme/settings/members/").text
-    assert "Resend" not in world.client(world.member).get("/orgs/acme/settings/members/").text
+    assert "Resend" in signed_in(admin).get("/orgs/acme/settings/members/").text
+    assert "Resend" not in signed_in(member).get("/orgs/acme/settings/members/").text
 
 
-def test_who_may_resend_or_revoke(world, invite):
-    invitation, _ = invite(email="future-owner@example.test", role=Role.OWNER, by=world.owner)
+def test_who_may_resend_or_revoke(owner, member, admin, outsider, invite):
+    invitation, _ = invite(email="future-owner@example.test", role=Role.OWNER, by=owner)
     for name in ("settings_invitation_resend", "settings_invitation_revoke"):
         url = reverse(name, args=["acme", invitation.pk])
-        assert world.client(world.member).post(url).status_code == 403
-        assert world.client(world.admin).post(url).status_code == 403  # may not make owners
-        assert world.client(world.outsider).post(url).status_code == 404
+        assert signed_in(member).post(url).status_code == 403
+        assert signed_in(admin).post(url).status_code == 403  # may not make owners
+        assert signed_in(outsider).post(url).status_code == 404
         foreign = reverse(name, args=["initech", invitation.pk])
-        assert world.client(world.outsider).post(foreign).status_code == 404
-        assert world.client(world.owner).get(url).status_code == 405
+        assert signed_in(outsider).post(foreign).status_code == 404
+        assert signed_in(owner).get(url).status_code == 405
     assert Invitation.objects.get(pk=invitation.pk).is_pending
 
 
-def test_a_free_plan_organization_invites_too(world, mailoutbox,
-                                              django_capture_on_commit_callbacks):
+def test_a_free_plan_organization_invites_too(
+    globex_owner, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = world.client(world.globex_owner).post(
+        response = signed_in(globex_owner).post(
             "/orgs/globex/settings/members/", {"email": "x@globex.test", "role": "member"})
     assert response.status_code == 302 and mailoutbox[0].to == ["x@globex.test"]
 
 
-def test_inviting_twice_is_refused(world, invite):
+def test_inviting_twice_is_refused(admin, invite):
     invite(email="twice@example.test")
-    response = world.client(world.admin).post(
+    response = signed_in(admin).post(
         "/orgs/acme/settings/members/", {"email": "TWICE@example.test", "role": "member"})
     assert response.status_code == 200 and "already invited" in response.text
 
 
-def test_someone_with_an_account_signs_in_to_join(world, invite, client):
-    _, path = invite(email=world.outsider.email)
+def test_someone_with_an_account_signs_in_to_join(outsider, acme, invite, client):
+    _, path = invite(email=outsider.email)
     page = client.get(path)
     assert "sign in to join" in page.text and "new_password1" not in page.text
     assert accept(client, path).status_code == 200  # no password is set this way
-    assert world.outsider.__class__.objects.get(pk=world.outsider.pk).check_password(PASSWORD)
-    signed_in = world.client(world.outsider)
-    assert signed_in.post(path).status_code == 302
-    assert Membership.objects.filter(user=world.outsider, organization=world.acme).exists()
+    assert outsider.__class__.objects.get(pk=outsider.pk).check_password(PASSWORD)
+    assert signed_in(outsider).post(path).status_code == 302
+    assert Membership.objects.filter(user=outsider, organization=acme).exists()
 
 
-def test_a_weak_password_is_refused(world, invite, client):
+def test_a_weak_password_is_refused(invite, client):
     _, path = invite()
     response = accept(client, path, "12345678")
     assert response.status_code == 200 and "too common" in response.text
     assert not User.objects.filter(email="new@example.test").exists()
 
 
-def test_the_token_names_only_the_invitation(world, invite):
+def test_the_token_names_only_the_invitation(invite):
     invitation, path = invite()
     assert invitations.invitation_for(path.split("/")[-2]) == invitation
     assert "new@example.test" not in path

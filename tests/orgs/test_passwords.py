@@ -3,13 +3,14 @@
 import re
 
 from orgs.passwords import RESETS_PER_WINDOW
+from tests.helpers.clients import signed_in
 from tests.helpers.factories import PASSWORD
 
 NEW = "another-long-password-9"
 
 
-def test_a_person_changes_their_password(world, events):
-    client = world.client(world.member)
+def test_a_person_changes_their_password(member, acme, events):
+    client = signed_in(member)
     page = client.get("/accounts/password/change/")
     assert page.status_code == 200 and "Change your password" in page.text
     wrong = client.post("/accounts/password/change/", {
@@ -18,15 +19,15 @@ def test_a_person_changes_their_password(world, events):
     done = client.post("/accounts/password/change/", {
         "old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW})
     assert done.status_code == 302
-    world.member.refresh_from_db()
-    assert world.member.check_password(NEW)
-    (event,) = events(world.acme, action="user.password_changed")
+    member.refresh_from_db()
+    assert member.check_password(NEW)
+    (event,) = events(acme, action="user.password_changed")
     assert event.actor_label == "member@acme.test"
     assert event.metadata == {"how": "changed while signed in"}
     assert client.get("/orgs/acme/").status_code == 200  # still signed in
 
 
-def test_a_forgotten_password_is_reset_by_e_mail(world, events, client, mailoutbox):
+def test_a_forgotten_password_is_reset_by_e_mail(admin, acme, events, client, mailoutbox):
     page = client.get("/accounts/password/reset/")
     assert page.status_code == 200 and "Reset your password" in page.text
     response = client.post("/accounts/password/reset/", {"email": "Admin@acme.test"})
@@ -38,9 +39,9 @@ def test_a_forgotten_password_is_reset_by_e_mail(world, events, client, mailoutb
     assert "Choose a new password" in form.text
     done = client.post(form.redirect_chain[-1][0], {"new_password1": NEW, "new_password2": NEW})
     assert done.status_code == 302
-    world.admin.refresh_from_db()
-    assert world.admin.check_password(NEW)
-    requested, changed = events(world.acme)
+    admin.refresh_from_db()
+    assert admin.check_password(NEW)
+    requested, changed = events(acme)
     assert requested.action == "user.password_reset_requested"
     assert requested.actor_label == "unknown (tried Admin@acme.test)"
     assert (changed.action, changed.metadata) == ("user.password_changed", {"how": "reset link"})
@@ -52,12 +53,12 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(db, client, mailout
     assert response.status_code == 302 and mailoutbox == [] and events() == []
 
 
-def test_reset_mails_are_limited_per_address(world, client, mailoutbox, events):
+def test_reset_mails_are_limited_per_address(acme, client, mailoutbox, events):
     for _ in range(RESETS_PER_WINDOW + 3):
         assert client.post("/accounts/password/reset/",
                            {"email": "owner@acme.test"}).status_code == 302
     assert len(mailoutbox) == RESETS_PER_WINDOW
-    assert len(events(world.acme)) == RESETS_PER_WINDOW
+    assert len(events(acme)) == RESETS_PER_WINDOW
 
 
 def test_the_sign_in_page_links_to_the_reset(client, db):

@@ -9,6 +9,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from orgs import two_factor
+from tests.helpers.clients import signed_in
 from tests.helpers.factories import PASSWORD
 
 
@@ -26,34 +27,35 @@ def sign_in(client, email, password=PASSWORD):
 
 
 class TestSetUp:
-    def test_a_person_scans_confirms_and_gets_recovery_codes(self, world, events, settings):
+    def test_a_person_scans_confirms_and_gets_recovery_codes(self, member, acme, events, settings):
         settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp's pause after a wrong code
-        client = world.client(world.member)
+        client = signed_in(member)
         page = client.get("/accounts/two-factor/")
         assert page.status_code == 200 and 'src="data:image/svg+xml' in page.text
-        device = TOTPDevice.objects.get(user=world.member, confirmed=False)
+        device = TOTPDevice.objects.get(user=member, confirmed=False)
         assert two_factor.secret(device) in page.text
         wrong = client.post("/accounts/two-factor/", {"code": "000000"})
         assert "That code is not right" in wrong.text
         done = client.post("/accounts/two-factor/", {"code": code_for(device)})
         codes = re.findall(r"<li><code>(\w+)</code></li>", done.text)
         assert len(codes) == two_factor.RECOVERY_CODES
-        assert two_factor.has_two_factor(world.member)
-        (event,) = events(world.acme, action="user.two_factor_enabled")
+        assert two_factor.has_two_factor(member)
+        (event,) = events(acme, action="user.two_factor_enabled")
         assert event.actor_label == "member@acme.test"
 
-    def test_recovery_codes_are_replaced_and_turning_off_needs_the_password(self, world,
-                                                                            events):
-        old = turn_on(world.admin)
-        client = world.client(world.admin)
+    def test_recovery_codes_are_replaced_and_turning_off_needs_the_password(
+        self, admin, acme, events
+    ):
+        old = turn_on(admin)
+        client = signed_in(admin)
         page = client.post("/accounts/two-factor/", {"action": "codes"})
         new = re.findall(r"<li><code>(\w+)</code></li>", page.text)
         assert new and not set(new) & set(old)
         refused = client.post("/accounts/two-factor/", {"action": "off", "password": "nope"})
         assert "That is not your password" in refused.text
         client.post("/accounts/two-factor/", {"action": "off", "password": PASSWORD})
-        assert not two_factor.has_two_factor(world.admin)
-        assert [e.action for e in events(world.acme)] == [
+        assert not two_factor.has_two_factor(admin)
+        assert [e.action for e in events(acme)] == [
             "user.two_factor_enabled", "user.recovery_codes_regenerated",
             "user.two_factor_disabled"]
 
@@ -62,41 +64,41 @@ class TestSetUp:
 
 
 class TestSignIn:
-    def test_the_password_alone_does_not_sign_in(self, world, client, events):
-        turn_on(world.owner)
+    def test_the_password_alone_does_not_sign_in(self, owner, acme, client, events):
+        turn_on(owner)
         response = sign_in(client, "owner@acme.test")
         assert response.status_code == 302
         assert response["Location"] == reverse("sign_in_two_factor")
         assert client.get("/orgs/acme/").status_code == 302  # not signed in yet
-        assert events(world.acme, action="user.logged_in") == []
-        device = TOTPDevice.objects.get(user=world.owner)
+        assert events(acme, action="user.logged_in") == []
+        device = TOTPDevice.objects.get(user=owner)
         done = client.post(reverse("sign_in_two_factor"), {"code": code_for(device, 1)})
         assert done.status_code == 302 and done["Location"] == "/"
         assert client.get("/orgs/acme/").status_code == 200
-        assert len(events(world.acme, action="user.logged_in")) == 1
+        assert len(events(acme, action="user.logged_in")) == 1
 
-    def test_a_recovery_code_works_once(self, world, client, events):
-        codes = turn_on(world.owner)
+    def test_a_recovery_code_works_once(self, owner, acme, client, events):
+        codes = turn_on(owner)
         sign_in(client, "owner@acme.test")
         assert client.post(reverse("sign_in_two_factor"), {"code": codes[0]}).status_code == 302
-        (used,) = events(world.acme, action="user.recovery_code_used")
+        (used,) = events(acme, action="user.recovery_code_used")
         assert used.metadata == {"codes_left": len(codes) - 1}
-        again = world.client(None)
+        again = signed_in(None)
         sign_in(again, "owner@acme.test")
         response = again.post(reverse("sign_in_two_factor"), {"code": codes[0]})
         assert response.status_code == 200 and "already used" in response.text
 
-    def test_wrong_codes_count_like_wrong_passwords(self, world, client, events, settings):
-        turn_on(world.owner)
+    def test_wrong_codes_count_like_wrong_passwords(self, owner, acme, client, events, settings):
+        turn_on(owner)
         sign_in(client, "owner@acme.test")
         for _ in range(settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT):
             client.post(reverse("sign_in_two_factor"), {"code": "123456"})
         refused = client.post(reverse("sign_in_two_factor"), {"code": "123456"})
         assert refused.status_code == 429 and refused["Retry-After"]
-        assert len(events(world.acme, action="user.login_locked")) == 1
+        assert len(events(acme, action="user.login_locked")) == 1
 
-    def test_the_second_step_must_follow_at_once(self, world, client, monkeypatch):
-        turn_on(world.owner)
+    def test_the_second_step_must_follow_at_once(self, owner, client, monkeypatch):
+        turn_on(owner)
         sign_in(client, "owner@acme.test")
         later = time.time() + 301
         monkeypatch.setattr(time, "time", lambda: later)
@@ -111,61 +113,63 @@ class TestSignIn:
 class TestRequirement:
     URL = "/orgs/acme/settings/two-factor/"
 
-    def test_an_owner_requires_it_and_members_set_it_up_first(self, world, events):
-        turn_on(world.owner)
-        owner = world.client(world.owner)
-        assert owner.post(self.URL, {"requires_two_factor": "on"}).status_code == 302
-        world.acme.refresh_from_db()
-        assert world.acme.requires_two_factor
-        (event,) = events(world.acme, action="organization.two_factor_required")
+    def test_an_owner_requires_it_and_members_set_it_up_first(
+        self, owner, acme, member, outsider, events
+    ):
+        turn_on(owner)
+        owner_client = signed_in(owner)
+        assert owner_client.post(self.URL, {"requires_two_factor": "on"}).status_code == 302
+        acme.refresh_from_db()
+        assert acme.requires_two_factor
+        (event,) = events(acme, action="organization.two_factor_required")
         assert event.changes == {"requires_two_factor": [False, True]}
-        member = world.client(world.member)
+        member_client = signed_in(member)
         for path in ("/orgs/acme/", "/orgs/acme/settings/audit-logs/",
                      "/orgs/acme/settings/members/"):
-            response = member.get(path)
+            response = member_client.get(path)
             assert response.status_code == 302
             assert response["Location"].startswith("/accounts/two-factor/?next=")
-        turn_on(world.member)
-        assert member.get("/orgs/acme/").status_code == 200
+        turn_on(member)
+        assert member_client.get("/orgs/acme/").status_code == 200
         # Other organizations of the person, and outsiders, are not affected.
-        assert world.client(world.outsider).get("/orgs/initech/").status_code == 200
-        assert world.client(world.outsider).get("/orgs/acme/").status_code == 404
+        assert signed_in(outsider).get("/orgs/initech/").status_code == 200
+        assert signed_in(outsider).get("/orgs/acme/").status_code == 404
 
-    def test_an_owner_without_it_cannot_require_it(self, world):
-        response = world.client(world.owner).post(self.URL, {"requires_two_factor": "on"},
+    def test_an_owner_without_it_cannot_require_it(self, owner, acme):
+        response = signed_in(owner).post(self.URL, {"requires_two_factor": "on"},
                                                   follow=True)
         assert "Turn on two-factor sign-in for yourself first" in response.text
-        world.acme.refresh_from_db()
-        assert not world.acme.requires_two_factor
+        acme.refresh_from_db()
+        assert not acme.requires_two_factor
 
     @pytest.mark.parametrize("persona, status", [("admin", 403), ("member", 403),
                                                  ("outsider", 404), ("staff", 404)])
-    def test_only_owners_may_change_it(self, world, persona, status):
-        response = world.client(getattr(world, persona)).post(
+    def test_only_owners_may_change_it(self, request, acme, persona, status):
+        response = signed_in(request.getfixturevalue(persona)).post(
             self.URL, {"requires_two_factor": "on"})
         assert response.status_code == status
-        world.acme.refresh_from_db()
-        assert not world.acme.requires_two_factor
+        acme.refresh_from_db()
+        assert not acme.requires_two_factor
 
-    def test_a_free_plan_owner_may_require_it(self, world):
-        turn_on(world.globex_owner)
-        response = world.client(world.globex_owner).post(
+    def test_a_free_plan_owner_may_require_it(self, globex_owner, globex):
+        turn_on(globex_owner)
+        response = signed_in(globex_owner).post(
             "/orgs/globex/settings/two-factor/", {"requires_two_factor": "on"})
         assert response.status_code == 302
-        world.globex.refresh_from_db()
-        assert world.globex.requires_two_factor
+        globex.refresh_from_db()
+        assert globex.requires_two_factor
 
-    def test_it_cannot_be_turned_off_while_required(self, world):
-        turn_on(world.member)
-        world.acme.requires_two_factor = True
-        world.acme.save()
-        client = world.client(world.member)
+    def test_it_cannot_be_turned_off_while_required(self, member, acme):
+        turn_on(member)
+        acme.requires_two_factor = True
+        acme.save()
+        client = signed_in(member)
         page = client.post("/accounts/two-factor/", {"action": "off", "password": PASSWORD})
         assert "requires two-factor sign-in" in page.text
-        assert two_factor.has_two_factor(world.member)
+        assert two_factor.has_two_factor(member)
 
-    def test_the_general_page_shows_the_setting_to_owners_only(self, world):
-        assert "Require two-factor sign-in" in world.client(world.owner).get(
+    def test_the_general_page_shows_the_setting_to_owners_only(self, owner, admin):
+        assert "Require two-factor sign-in" in signed_in(owner).get(
             "/orgs/acme/settings/").text
-        assert "Require two-factor sign-in" not in world.client(world.admin).get(
+        assert "Require two-factor sign-in" not in signed_in(admin).get(
             "/orgs/acme/settings/").text
