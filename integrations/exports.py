@@ -13,6 +13,7 @@ from itertools import islice
 from urllib.parse import urlencode
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DataError, transaction
 
 from auditlogs.conf import app_settings
 from auditlogs.integrity import signing
@@ -67,6 +68,18 @@ def describe_filters(filterset) -> dict:
         "from": format_time(start) if start else None,
         "to": format_time(end) if end else None,
     }
+
+
+def planned(events) -> bool:
+    """Whether the database accepts the export's query, asked before the first byte is sent
+    (and before the export is recorded): it plans the query with its values bound, without
+    reading a row. A refusal here is an answer; mid-stream it would be a cut-off file."""
+    try:
+        with transaction.atomic():  # a savepoint: a refusal leaves any outer transaction usable
+            events.newest_first().explain()
+    except DataError:
+        return False
+    return True
 
 
 def export_header(organization, filters: dict, exported_at) -> dict:

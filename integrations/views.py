@@ -25,14 +25,21 @@ def _export_filters(request, viewer):
     data = request.GET.copy()
     data.pop("cursor", None)
     filters = AuditEventFilter(data, viewer=viewer)  # bound, like the page: same default range
-    if filters.is_valid():
-        return filters, None
-    problems = [
-        f"{filters.form.fields[name].label if name in filters.form.fields else name}: {error}"
-        for name, errors in filters.form.errors.items()
-        for error in errors
-    ]
-    return None, HttpResponse(
+    if not filters.is_valid():
+        return None, _not_exported([
+            f"{filters.form.fields[name].label if name in filters.form.fields else name}: {error}"
+            for name, errors in filters.form.errors.items()
+            for error in errors
+        ])
+    if not exports.planned(filters.qs):
+        return None, _not_exported(
+            ["The database refused these filters; change the dates and retry."]
+        )
+    return filters, None
+
+
+def _not_exported(problems: list[str]) -> HttpResponse:
+    return HttpResponse(
         "Nothing was exported: the filters are not valid.\n" + "\n".join(problems) + "\n",
         status=400, content_type="text/plain; charset=utf-8",
     )

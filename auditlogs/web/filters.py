@@ -40,8 +40,15 @@ class SeverityFilter(django_filters.MultipleChoiceFilter):
     field_class = SeverityField
 
 
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC: every database takes it, whatever offset it was written with
+    (PostgreSQL refuses offsets of ±16:00 and more, Python takes up to ±23:59)."""
+    return moment.astimezone(UTC)
+
+
 def parse_moment(text: str, tzinfo, *, end: bool) -> datetime:
-    """An ISO date or date-time in the viewer's zone. A date as an end means the whole day."""
+    """An ISO date or date-time in the viewer's zone, as a UTC instant. A date as an end means
+    the whole day."""
     text = text.strip()
     if len(text) > 40:
         raise forms.ValidationError("Enter a date like 2026-11-27 or a time like 2026-11-27T14:00.")
@@ -54,9 +61,12 @@ def parse_moment(text: str, tzinfo, *, end: bool) -> datetime:
             moment = datetime.fromisoformat(text)
             if moment.tzinfo is None:
                 moment = timezone.make_aware(moment, tzinfo)
-        moment.astimezone(UTC)  # out-of-range instants fail here, not later in the query
-        return moment
-    except (ValueError, OverflowError):
+        return as_utc(moment)
+    except OverflowError:  # a real date, but its instant falls outside years 1 to 9999
+        raise forms.ValidationError(
+            f"“{text}” is outside the years 1 to 9999 in UTC; enter a date between them."
+        ) from None
+    except ValueError:
         raise forms.ValidationError(
             f"“{text}” is not a date. Enter a date like 2026-11-27 or a time like 2026-11-27T14:00."
         ) from None

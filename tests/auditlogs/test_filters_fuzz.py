@@ -1,6 +1,7 @@
 """Random query strings never cause a server error nor show events outside the viewer's scope."""
 
 import re
+from datetime import datetime
 from urllib.parse import quote
 
 import pytest
@@ -18,7 +19,22 @@ VALUES = st.one_of(
                      "project.deleted", "\x00", "%00", "<script>", "' OR 1=1 --"]),
     st.integers().map(str),
 )
-QUERIES = st.lists(st.tuples(st.sampled_from(PARAMS), VALUES), max_size=6)
+# Any instant Python can write, with any offset it takes (up to ±23:59; PostgreSQL takes less).
+OFFSET_TIMES = st.builds(
+    lambda moment, minutes: (
+        moment.isoformat(timespec="minutes")
+        + f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    ),
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59)),
+    st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
+)
+DATES = OFFSET_TIMES | st.sampled_from(["0001-01-01", "9999-12-31", "0001-01-01T00:00",
+                                        "2026-11-27T14:00+16:00", "2026-11-27T14:00-23:59"])
+QUERIES = st.lists(
+    st.tuples(st.sampled_from(PARAMS), VALUES)
+    | st.tuples(st.sampled_from(["start", "end"]), DATES),
+    max_size=6,
+)
 
 
 def as_query(pairs) -> str:

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integrations import services
+from tests.auditlogs.test_filters_fuzz import OFFSET_TIMES
 
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60
@@ -55,6 +56,26 @@ def test_the_api_never_answers_with_a_server_error(
         assert response.status_code < 500, (params, slug, response.content[:300])
         if response.status_code != 404 or response["Content-Type"] == "application/json":
             response.json()
+
+    run()
+
+
+def test_any_window_with_any_offset_is_read_or_refused_by_name(world, history, settings_):
+    """Offsets up to ±23:59 and years 1 to 9999: the window is read in UTC or refused with a
+    400 naming start or end, never a server error (PostgreSQL takes offsets below ±16:00)."""
+    _, secret = services.api_token_create(
+        organization=world.acme, name="fuzz", created_by=world.owner, expires_in_days=None
+    )
+    client = Client(headers={"Authorization": f"Bearer {secret}"})
+
+    @settings(max_examples=100, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.dictionaries(st.sampled_from(["start", "end"]), OFFSET_TIMES, min_size=1))
+    def run(window):
+        response = client.get("/api/v1/orgs/acme/audit-events", window)
+        assert response.status_code in (200, 400), (window, response.content[:300])
+        if response.status_code == 400:
+            assert response.json()["parameter"] in window
 
     run()
 
