@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from auditlogs import record
-from auditlogs.recording.changes import update_and_record
+from auditlogs.recording.changes import listing, update_and_record
 from auditlogs.recording.context import Actor, ActorType, acting_as
 from orgs import invitations
 from orgs.models import Invitation, Membership, Organization, Role, User
@@ -50,7 +50,7 @@ def member_invite(
     invitation.projects.set(projects)
     record(
         "member.invited", organization=organization, target=invitation,
-        metadata={"role": role, "projects": sorted(p.name for p in projects)},
+        metadata={"role": role, **listing("projects", sorted(p.name for p in projects))},
     )
     transaction.on_commit(lambda: invitations.send(invitation))
     return invitation

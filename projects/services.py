@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from auditlogs import record
-from auditlogs.recording.changes import diff, snapshot, update_and_record
+from auditlogs.recording.changes import diff, listing, snapshot, update_and_record
 from projects.models import Chatbot, Project
 
 PROJECT_FIELDS = ("name", "description")
@@ -38,7 +38,7 @@ def project_delete(*, project: Project) -> None:
         organization=project.organization,
         project=project,
         target=project,
-        metadata={"chatbots_deleted": chatbots},
+        metadata=listing("chatbots_deleted", chatbots),
     )
     project.delete()
 

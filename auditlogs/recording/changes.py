@@ -1,5 +1,7 @@
-"""Before/after diffs of model fields, with secrets masked before they reach the log."""
+"""Before/after diffs of model fields, with secrets masked before they reach the log, and
+bounded lists for metadata that would otherwise grow with the data."""
 
+import json
 from decimal import Decimal
 
 MASK = "••••••••"
@@ -62,3 +64,21 @@ def diff(before: dict, after: dict) -> dict:
         if before.get(field) != after[field]:
             changed[field] = [mask(field, before.get(field)), mask(field, after[field])]
     return changed
+
+
+SAMPLE_BUDGET_BYTES = 2048
+
+
+def listing(key: str, items) -> dict:
+    """`{key: [a sample of items], key_count: how many}` for metadata naming many things (a
+    project's chatbots, a member's projects): the count is exact, the sample keeps items in
+    order while their JSON fits SAMPLE_BUDGET_BYTES, so the event always fits the metadata cap
+    however much data the change touched."""
+    items = [str(item) for item in items]
+    sample, used = [], 0
+    for item in items:
+        used += len(json.dumps(item, ensure_ascii=False).encode()) + 1
+        if used > SAMPLE_BUDGET_BYTES:
+            break
+        sample.append(item)
+    return {key: sample, f"{key}_count": len(items)}

@@ -4,6 +4,7 @@ import pytest
 
 from auditlogs.recording.catalogue import Severity
 from orgs.models import Invitation, Membership, Role
+from projects.models import Project
 from tests.helpers.clients import signed_in
 
 
@@ -102,8 +103,24 @@ class TestMembers:
         assert not Membership.objects.filter(user__email="new@acme.test").exists()
         (event,) = events(acme, action="member.invited")
         assert event.target_label == "new@acme.test" and event.severity == Severity.INFO
-        assert event.metadata == {"role": "member", "projects": ["Beta"]}
+        assert event.metadata == {"role": "member", "projects": ["Beta"], "projects_count": 1}
         assert mailoutbox[0].to == ["new@acme.test"]
+
+    def test_inviting_a_member_to_300_long_named_projects_records_one_bounded_event(
+        self, admin, acme, events
+    ):
+        projects = Project.objects.bulk_create([
+            Project(organization=acme, name=f"{n:03d} {'Прое́кт 🔒 ' * 12}"[:100],
+                    slug=f"long-{n}")
+            for n in range(300)
+        ])
+        response = signed_in(admin).post("/orgs/acme/settings/members/", {
+            "email": "many@acme.test", "role": "member", "projects": [p.pk for p in projects],
+        })
+        assert response.status_code == 302
+        (event,) = events(acme, action="member.invited")
+        assert event.metadata["projects_count"] == 300
+        assert 0 < len(event.metadata["projects"]) < 300
 
     @pytest.mark.parametrize("data, message", [
         ({"email": "", "role": "member"}, "This field is required"),
