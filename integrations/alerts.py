@@ -28,7 +28,9 @@ def send_alerts() -> int:
     """One pass over every subscription; the number of mails sent."""
     subscriptions = (
         AlertSubscription.objects.filter(
-            critical_events=True, membership__organization__plan=Plan.ENTERPRISE
+            critical_events=True,
+            membership__organization__plan=Plan.ENTERPRISE,
+            membership__user__is_active=True,  # deactivated people are not mailed
         )
         .filter(ChainHead.behind("cursor", "membership__organization_id"))  # idle ones cost nothing
         .select_related("membership__user", "membership__organization")

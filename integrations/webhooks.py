@@ -249,9 +249,9 @@ def _mail_pause(destination: Destination) -> None:
     # Those who may manage destinations, by the same rule as the destination pages.
     recipients = [
         membership.user.email
-        for membership in Membership.objects.filter(organization=organization).select_related(
-            "user"
-        )
+        for membership in Membership.objects.active()
+        .filter(organization=organization)
+        .select_related("user")
         if membership.can_manage_organization
     ]
     if not recipients:

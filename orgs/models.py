@@ -152,6 +152,14 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        """Memberships of people whose account is active: a deactivated person (is_active off)
+        loses every organization's pages, alerts and mails at once, without losing the
+        membership itself (turning the account back on restores them)."""
+        return self.filter(user__is_active=True)
+
+
 class Membership(models.Model):
     """A person's place in an organization: a role and, for members, the projects assigned.
 
@@ -171,6 +179,8 @@ class Membership(models.Model):
         help_text="The projects a member works on (owners and admins see every project).",
     )
     created_at = models.DateTimeField(default=django_timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["user__email"]

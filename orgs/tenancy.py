@@ -18,7 +18,7 @@ def membership_for(user, org_slug: str) -> Membership:
     if not user.is_authenticated:
         raise Http404
     try:
-        return Membership.objects.select_related("organization", "user").get(
+        return Membership.objects.active().select_related("organization", "user").get(
             user=user, organization__slug=org_slug
         )
     except Membership.DoesNotExist:
