@@ -6,28 +6,34 @@ mail listing every new Critical event they may see (members: their projects' eve
 up to AUDITLOG_ALERT_BATCH_SIZE events a mail.
 """
 
-from django.core.mail import send_mail
-from django.urls import reverse
+import logging
 
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from auditlogs import record
 from auditlogs.conf import app_settings
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording.catalogue import Severity
 from auditlogs.recording.chain import format_time
+from auditlogs.recording.context import Actor, acting_as
 from auditlogs.web.access import log_viewer_for
+from integrations import mailing
 from integrations.models import AlertSubscription
 from orgs.models import Plan
+
+logger = logging.getLogger(__name__)
 
 MAX_MAILS_PER_PASS = 10
 
 
-def absolute_url(path: str) -> str:
-    return app_settings.BASE_URL.rstrip("/") + path
-
-
-def send_alerts() -> int:
-    """One pass over every subscription; the number of mails sent."""
+def send_alerts(now=None) -> int:
+    """One pass over every due subscription; the number of mails sent."""
+    now = now or timezone.now()
     subscriptions = (
-        AlertSubscription.objects.filter(
+        AlertSubscription.objects.due(now)
+        .filter(
             critical_events=True,
             membership__organization__plan=Plan.ENTERPRISE,
             membership__user__is_active=True,  # deactivated people are not mailed
@@ -35,10 +41,24 @@ def send_alerts() -> int:
         .filter(ChainHead.behind("cursor", "membership__organization_id"))  # idle ones cost nothing
         .select_related("membership__user", "membership__organization")
     )
-    return sum(_alert(subscription) for subscription in subscriptions)
+    return sum(alert(subscription, now) for subscription in subscriptions)
 
 
-def _alert(subscription: AlertSubscription) -> int:
+def alert(subscription: AlertSubscription, now) -> int:
+    """Mail one person their new Critical events. Whatever goes wrong (their address, a name
+    in the mail, the mail server) is a failed attempt on this subscription, with backoff and in
+    time a pause that the organization's admins are told about; never the end of the pass."""
+    try:
+        sent = _mail_new_events(subscription)
+    except Exception as error:
+        logger.exception("Alert mail for subscription %s failed", subscription.pk)
+        _note_failure(subscription, f"{type(error).__name__}: {error}", now)
+        return 0
+    subscription.succeeded()
+    return sent
+
+
+def _mail_new_events(subscription: AlertSubscription) -> int:
     membership = subscription.membership
     viewer = None  # built only when there is something to send
     sent = 0
@@ -75,6 +95,42 @@ def _alert(subscription: AlertSubscription) -> int:
     return sent
 
 
+def _note_failure(subscription: AlertSubscription, reason: str, now) -> None:
+    try:
+        with transaction.atomic():
+            paused = subscription.failed(reason, now)
+            if paused:
+                with acting_as(Actor.system("alert mails")):
+                    record(
+                        "alerts.paused",
+                        organization=subscription.membership.organization,
+                        target=subscription.membership.user,
+                        metadata={"last_error": subscription.last_error[:500]},
+                    )
+        if paused:
+            _mail_pause(subscription)
+    except Exception:  # even noting the failure failed (the database?): the pass goes on
+        logger.exception("Could not note the failure of alert subscription %s", subscription.pk)
+
+
+def _mail_pause(subscription: AlertSubscription) -> None:
+    """Tell the organization's owners and admins that one person's alerts were paused."""
+    organization = subscription.membership.organization
+    person = subscription.membership.user.email
+    link = mailing.absolute_url(reverse("settings_alerts", args=[organization.slug]))
+    mailing.tell_managers(
+        organization,
+        f"[{organization.name}] Critical-event alerts to {person} were paused",
+        (
+            f"E-mails about Critical events to {person} have failed since "
+            f"{subscription.failing_since:%Y-%m-%d %H:%M} UTC, so they were paused.\n\n"
+            f"Last error: {subscription.last_error}\n\n"
+            f"They start again, from where they stopped, when {person} saves their alert "
+            f"settings: {link}\n"
+        ),
+    )
+
+
 def _mail(membership, events: list[AuditEvent]) -> None:
     organization = membership.organization
     if len(events) == 1:
@@ -92,8 +148,8 @@ def _mail(membership, events: list[AuditEvent]) -> None:
         lines += [
             f"- {event.label}{what}{where}",
             f"  by {event.actor_label or event.actor_type} at {format_time(event.occurred_at)}",
-            f"  {absolute_url(reverse('audit_event', args=[organization.slug, event.pk]))}",
+            f"  {mailing.absolute_url(reverse('audit_event', args=[organization.slug, event.pk]))}",
         ]
-    settings_link = absolute_url(reverse("settings_alerts", args=[organization.slug]))
+    settings_link = mailing.absolute_url(reverse("settings_alerts", args=[organization.slug]))
     lines += ["", f"You get these mails because you chose to; change that at {settings_link}"]
-    send_mail(subject, "\n".join(lines), None, [membership.user.email])
+    mailing.send(subject, "\n".join(lines), [membership.user.email])

@@ -1,6 +1,7 @@
 from django import forms
 
 from integrations import ssrf
+from orgs.validators import no_control_characters
 
 EXPIRY_CHOICES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
 
@@ -20,7 +21,9 @@ class ApiTokenForm(forms.Form):
 
 class DestinationForm(forms.Form):
     name = forms.CharField(
-        max_length=100, error_messages={"required": "Give the destination a name."}
+        max_length=100,
+        validators=[no_control_characters],
+        error_messages={"required": "Give the destination a name."},
     )
     url = forms.CharField(
         max_length=2000, label="URL", help_text="An https address on the public internet."
@@ -40,12 +43,10 @@ class DestinationForm(forms.Form):
             del self.fields["paused"]
 
     def clean_url(self):
-        url = self.cleaned_data["url"]
         try:
-            ssrf.validate(url)
+            return ssrf.validate(self.cleaned_data["url"])
         except ssrf.UnsafeDestination as error:
             raise forms.ValidationError(str(error)) from None
-        return url
 
 
 class AlertPreferenceForm(forms.Form):

@@ -79,34 +79,30 @@ class ApiToken(models.Model):
             self.last_used_at = now
 
 
-class DestinationStatus(models.TextChoices):
+class DeliveryStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     FAILING = "failing", "Failing, retrying"
     PAUSED = "paused", "Paused"
 
 
-class Destination(models.Model):
-    """A customer's webhook (their SIEM) that receives every new event of the organization."""
+class DeliveryQuerySet(models.QuerySet):
+    def due(self, now):
+        """Neither paused nor waiting out a backoff (`Delivery.due` says the same of one)."""
+        return self.exclude(status=DeliveryStatus.PAUSED).filter(
+            models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now)
+        )
 
-    organization = models.ForeignKey(
-        "orgs.Organization", on_delete=models.CASCADE, related_name="log_destinations"
-    )
-    name = models.CharField(max_length=100)
-    url = models.CharField(max_length=2000)
-    # Kept in clear: the worker needs it to sign each delivery (HMAC-SHA256).
-    secret = models.CharField(max_length=200)
+
+class Delivery(models.Model):
+    """Where the worker sends things (a webhook, a person's alert mails) and how that has been
+    going: failures back off exponentially and pause the receiver after
+    AUDITLOG_WEBHOOK_PAUSE_AFTER seconds of failing, so one broken receiver costs the worker
+    one attempt per backoff and never stops the others."""
+
     status = models.CharField(
-        max_length=10, choices=DestinationStatus.choices, default=DestinationStatus.ACTIVE
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.ACTIVE
     )
     paused_at = models.DateTimeField(null=True, blank=True)
-    cursor = models.BigIntegerField(
-        default=0, help_text="Sequence of the last event delivered (the organization's chain)."
-    )
-    checkpoint_cursor = models.BigIntegerField(
-        default=0, help_text="Id of the last signed checkpoint delivered (all are sent, oldest "
-        "first, so the receiver keeps its own copy of every one).",
-    )
-    last_delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveIntegerField(
@@ -114,48 +110,35 @@ class Destination(models.Model):
     )
     failing_since = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name", "id"]
-
-    def __str__(self):
-        return self.name
-
-    @staticmethod
-    def new_secret() -> str:
-        return "whsec_" + secrets.token_urlsafe(32)
+        abstract = True
 
     @property
     def is_paused(self) -> bool:
-        return self.status == DestinationStatus.PAUSED
+        return self.status == DeliveryStatus.PAUSED
 
     def due(self, now) -> bool:
         return not self.is_paused and (self.next_attempt_at is None or self.next_attempt_at <= now)
 
-    def delivered(self, sequence: int, now) -> None:
-        self.cursor = sequence
-        self._succeeded(now, "cursor")
-
-    def checkpoints_delivered(self, checkpoint_id: int, now) -> None:
-        self.checkpoint_cursor = checkpoint_id
-        self._succeeded(now, "checkpoint_cursor")
-
-    def _succeeded(self, now, cursor_field: str) -> None:
-        self.last_delivered_at = now
+    def _healthy(self) -> list[str]:
+        """Back to active after a success or a resume; the names of the fields it set."""
+        self.status = DeliveryStatus.ACTIVE
+        self.paused_at = None
         self.failed_attempts = 0
         self.failing_since = None
         self.next_attempt_at = None
-        self.status = DestinationStatus.ACTIVE
-        self.save(
-            update_fields=[
-                cursor_field, "last_delivered_at", "failed_attempts", "failing_since",
-                "next_attempt_at", "status",
-            ]
-        )
+        return ["status", "paused_at", "failed_attempts", "failing_since", "next_attempt_at"]
+
+    def succeeded(self) -> None:
+        if self.status != DeliveryStatus.ACTIVE or self.failed_attempts:
+            self.save(update_fields=self._healthy())
+
+    def resume(self) -> list[str]:
+        """Resuming starts afresh: retry now, and the failure clock restarts. The caller saves."""
+        return self._healthy()
 
     def failed(self, error: str, now) -> bool:
         """Note a failed attempt and schedule the next one; True when this pauses it."""
@@ -171,7 +154,7 @@ class Destination(models.Model):
         pausing = (now - self.failing_since).total_seconds() >= (
             app_settings.WEBHOOK_PAUSE_AFTER
         )
-        self.status = DestinationStatus.PAUSED if pausing else DestinationStatus.FAILING
+        self.status = DeliveryStatus.PAUSED if pausing else DeliveryStatus.FAILING
         if pausing:
             self.paused_at = now
         self.save(
@@ -183,7 +166,53 @@ class Destination(models.Model):
         return pausing
 
 
-class AlertSubscription(models.Model):
+class Destination(Delivery):
+    """A customer's webhook (their SIEM) that receives every new event of the organization."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="log_destinations"
+    )
+    name = models.CharField(max_length=100)
+    url = models.CharField(max_length=2000)
+    # Kept in clear: the worker needs it to sign each delivery (HMAC-SHA256).
+    secret = models.CharField(max_length=200)
+    cursor = models.BigIntegerField(
+        default=0, help_text="Sequence of the last event delivered (the organization's chain)."
+    )
+    checkpoint_cursor = models.BigIntegerField(
+        default=0, help_text="Id of the last signed checkpoint delivered (all are sent, oldest "
+        "first, so the receiver keeps its own copy of every one).",
+    )
+    last_delivered_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def new_secret() -> str:
+        return "whsec_" + secrets.token_urlsafe(32)
+
+    def delivered(self, sequence: int, now) -> None:
+        self.cursor = sequence
+        self._succeeded(now, "cursor")
+
+    def checkpoints_delivered(self, checkpoint_id: int, now) -> None:
+        self.checkpoint_cursor = checkpoint_id
+        self._succeeded(now, "checkpoint_cursor")
+
+    def _succeeded(self, now, cursor_field: str) -> None:
+        self.last_delivered_at = now
+        self.save(update_fields=[cursor_field, "last_delivered_at", *self._healthy()])
+
+
+class AlertSubscription(Delivery):
     """A member's choice to be e-mailed about the Critical events they may see."""
 
     membership = models.OneToOneField(

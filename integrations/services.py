@@ -10,8 +10,8 @@ from auditlogs.models import ChainHead
 from integrations.models import (
     AlertSubscription,
     ApiToken,
+    DeliveryStatus,
     Destination,
-    DestinationStatus,
     hash_token,
 )
 
@@ -93,19 +93,11 @@ def destination_update(*, destination: Destination, name: str, url: str, secret:
         destination.name, destination.url, destination.secret = name, url, after["secret"]
         saved = ["name", "url", "secret"]  # never the worker's cursor or failure counters
         if paused and not destination.is_paused:
-            destination.status = DestinationStatus.PAUSED
+            destination.status = DeliveryStatus.PAUSED
             destination.paused_at = timezone.now()
             saved += ["status", "paused_at"]
         elif not paused and destination.is_paused:
-            # Resuming starts afresh: retry now, and the failure clock restarts.
-            destination.status = DestinationStatus.ACTIVE
-            destination.paused_at = None
-            destination.failed_attempts = 0
-            destination.failing_since = None
-            destination.next_attempt_at = None
-            saved += [
-                "status", "paused_at", "failed_attempts", "failing_since", "next_attempt_at"
-            ]
+            saved += destination.resume()
         destination.save(update_fields=saved)
         record(
             "destination.updated",
@@ -132,6 +124,8 @@ def alert_preference_set(*, membership, critical_events: bool) -> AlertSubscript
     if critical_events and not subscription.critical_events:
         # Alerts are about what happens from now on, not the log's history.
         subscription.cursor = ChainHead.sequence_for(membership.organization_id)
+    if critical_events:
+        subscription.resume()  # saving the choice again retries mails that were failing
     subscription.critical_events = critical_events
     subscription.save()
     return subscription

@@ -8,13 +8,17 @@ receivers, for tests and local development only.
 """
 
 import ipaddress
+import re
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from auditlogs.conf import app_settings
 
 INVALID_URL = "Enter a valid URL such as https://siem.example.com/hook."
 PRIVATE_OR_RESERVED = "a private or reserved address, not one on the public internet"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?")
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class UnsafeDestination(ValueError):
@@ -27,26 +31,59 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def check_url(url: str) -> tuple[str, str, int, str]:
-    """(scheme, host, port, path) of an acceptable URL, or UnsafeDestination. No DNS."""
-    allow_loopback = app_settings.WEBHOOK_ALLOW_LOOPBACK
+def normalise(url: str) -> str:
+    """The one form of a destination URL, stored at save and sent at delivery, or
+    UnsafeDestination: the host in lower-case ASCII (an international name as punycode),
+    the path and query percent-encoded where an HTTP request line could not carry them
+    (spaces, non-ASCII, a stray %), no fragment. Control characters and credentials are
+    refused rather than encoded: they are never what an admin meant."""
+    url = url.strip()
+    if _CONTROL.search(url):
+        raise UnsafeDestination("The URL must not contain line breaks, tabs or control characters.")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         raise UnsafeDestination(INVALID_URL) from None
-    schemes = ("https", "http") if allow_loopback else ("https",)
+    schemes = ("https", "http") if app_settings.WEBHOOK_ALLOW_LOOPBACK else ("https",)
     if parts.scheme not in schemes:
         raise UnsafeDestination("The URL must start with https://.")
-    if not parts.hostname:
-        raise UnsafeDestination(INVALID_URL)
-    if parts.username or parts.password:
+    if "@" in parts.netloc:
         raise UnsafeDestination("Put credentials in the secret, not in the URL.")
-    port = port or (443 if parts.scheme == "https" else 80)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
+    host = _ascii_host(parts.hostname or "")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return urlunsplit(
+        (parts.scheme, netloc, _encoded(parts.path or "/"), _encoded(parts.query), "")
+    )
+
+
+def check_url(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path) of an acceptable URL, or UnsafeDestination. No DNS."""
+    parts = urlsplit(normalise(url))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port, path
+
+
+def _ascii_host(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise UnsafeDestination(INVALID_URL) from None
+    if not _HOST_NAME.fullmatch(ascii_host):
+        raise UnsafeDestination(INVALID_URL)
+    return ascii_host
+
+
+def _encoded(text: str) -> str:
+    text = _STRAY_PERCENT.sub("%25", text)
+    return quote(text, safe="/?:@!$&'()*+,;=-._~%[]")
 
 
 def safe_address(host: str, port: int) -> str:
@@ -63,10 +100,11 @@ def safe_address(host: str, port: int) -> str:
     return addresses[0]
 
 
-def validate(url: str) -> None:
-    """The save-time check: the form shows the message."""
+def validate(url: str) -> str:
+    """The save-time check (the form shows the message); the URL to store."""
     _, host, port, _ = check_url(url)
     safe_address(host, port)
+    return normalise(url)
 
 
 def _is_allowed(address: str) -> bool:

@@ -234,5 +234,5 @@ def alerts(request):
     return render(
         request,
         "integrations/alerts.html",
-        {"form": form, "enabled": enabled, "section": "alerts"},
+        {"form": form, "enabled": enabled, "subscription": subscription, "section": "alerts"},
     )

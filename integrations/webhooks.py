@@ -25,9 +25,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,11 +36,10 @@ from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.storage.backends import backend
-from integrations import ssrf
-from integrations.alerts import absolute_url
-from integrations.models import Destination, DestinationStatus
+from integrations import mailing, ssrf
+from integrations.models import Destination
 from integrations.serializers import event_dict, event_rows, to_json
-from orgs.models import Membership, Plan
+from orgs.models import Plan
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +110,8 @@ def deliver_due(now=None) -> int:
         organization_id=OuterRef("organization_id"), id__gt=OuterRef("checkpoint_cursor")
     )
     due = (
-        Destination.objects.filter(organization__plan=Plan.ENTERPRISE)
-        .exclude(status=DestinationStatus.PAUSED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        Destination.objects.due(now)
+        .filter(organization__plan=Plan.ENTERPRISE)
         .filter(ChainHead.behind("cursor", "organization_id") | Exists(new_checkpoints))
     )
     for destination_id in due.values_list("id", flat=True):
@@ -124,22 +121,37 @@ def deliver_due(now=None) -> int:
 
 def deliver_destination(destination_id: int, now=None) -> int:
     """Send the destination's pending events, then its pending checkpoints, a batch at a
-    time, while they are accepted."""
+    time, while they are accepted.
+
+    Whatever goes wrong with this destination (its receiver, its URL, its events) is noted on
+    it as a failed attempt, with backoff and in time a pause that its admins are told about;
+    it never ends the pass for the other destinations."""
     now = now or timezone.now()
     delivered = 0
-    for outbox in (EVENTS, CHECKPOINTS):
-        for _ in range(MAX_BATCHES_PER_PASS):
-            sent = _deliver_batch(destination_id, now, outbox)
-            if not sent:
-                break
-            delivered += sent
+    try:
+        for outbox in (EVENTS, CHECKPOINTS):
+            for _ in range(MAX_BATCHES_PER_PASS):
+                sent = _deliver_batch(destination_id, now, outbox)
+                if not sent:
+                    break
+                delivered += sent
+    except Exception as error:
+        if not isinstance(error, DeliveryFailed | ssrf.UnsafeDestination):
+            logger.exception("Delivery to destination %s failed", destination_id)
+        _note_failure(destination_id, describe(error), now)
     return delivered
+
+
+def describe(error: Exception) -> str:
+    """The failure in words for the admins; the type names an unexpected one."""
+    if isinstance(error, DeliveryFailed | ssrf.UnsafeDestination):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def _deliver_batch(destination_id: int, now, outbox: _Outbox) -> int:
     # Each batch under its own lock and transaction: its cursor is committed as soon as the
     # receiver has accepted it, so a crash re-sends at most one batch.
-    paused = None
     with _claimed(destination_id) as destination:
         if destination is None or not destination.due(now):
             return 0
@@ -147,20 +159,24 @@ def _deliver_batch(destination_id: int, now, outbox: _Outbox) -> int:
         if not batch:
             return 0
         items = [item for _cursor, item in batch]
-        try:
-            post(destination, items, outbox.payload_type, outbox.items_key)
-        except (DeliveryFailed, ssrf.UnsafeDestination) as error:
-            if destination.failed(str(error), now):
+        post(destination, items, outbox.payload_type, outbox.items_key)
+        getattr(destination, outbox.cursor_method)(batch[-1][0], now)
+        return len(items)
+
+
+def _note_failure(destination_id: int, reason: str, now) -> None:
+    """A failed attempt on the destination; at the pause its admins are told (by mail after
+    the commit: the pause's record holds the organization's chain lock, which must not wait on
+    an SMTP server, nor should a mail announce a pause that rolled back)."""
+    try:
+        with transaction.atomic(), _claimed(destination_id) as destination:
+            paused = destination is not None and destination.failed(reason, now)
+            if paused:
                 _record_pause(destination)
-                paused = destination
-        else:
-            getattr(destination, outbox.cursor_method)(batch[-1][0], now)
-            return len(items)
-    # Mail after the commit: the pause's record holds the organization's chain lock, which
-    # must not wait on an SMTP server (nor should a mail announce a pause that rolled back).
-    if paused is not None:
-        _mail_pause(paused)
-    return 0
+        if paused:
+            _mail_pause(destination)
+    except Exception:  # even noting the failure failed (the database?): the pass goes on
+        logger.exception("Could not note the failure of destination %s", destination_id)
 
 
 @contextmanager
@@ -246,18 +262,9 @@ def _record_pause(destination: Destination) -> None:
 def _mail_pause(destination: Destination) -> None:
     """Tell the organization's owners and admins that the destination was paused."""
     organization = destination.organization
-    # Those who may manage destinations, by the same rule as the destination pages.
-    recipients = [
-        membership.user.email
-        for membership in Membership.objects.active()
-        .filter(organization=organization)
-        .select_related("user")
-        if membership.can_manage_organization
-    ]
-    if not recipients:
-        return
-    link = absolute_url(reverse("settings_destinations", args=[organization.slug]))
-    send_mail(
+    link = mailing.absolute_url(reverse("settings_destinations", args=[organization.slug]))
+    mailing.tell_managers(
+        organization,
         f"[{organization.name}] Log destination “{destination.name}” was paused",
         (
             f"Deliveries of audit events to “{destination.name}” ({destination.url}) have "
@@ -266,8 +273,5 @@ def _mail_pause(destination: Destination) -> None:
             f"No event is lost: once you fix the receiver and resume the destination, it gets "
             f"every event from where it stopped.\n\n{link}\n"
         ),
-        None,
-        recipients,
-        fail_silently=True,
     )
     logger.warning("Paused destination %s: %s", destination.pk, destination.last_error)

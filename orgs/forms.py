@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 
 from orgs.models import Membership, Organization, Plan, Role, available_timezones
+from orgs.validators import no_control_characters
 
 
 def timezone_choices():
@@ -9,7 +10,7 @@ def timezone_choices():
 
 
 class OrganizationForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, validators=[no_control_characters])
     timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone")
 
 

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone as django_timezone
 
+from orgs.validators import no_control_characters
+
 
 def validate_timezone(value: str) -> None:
     if value not in available_timezones():
@@ -109,7 +111,7 @@ class OrganizationQuerySet(models.QuerySet):
 
 
 class Organization(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     slug = models.SlugField(max_length=50, unique=True)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
     timezone = models.CharField(max_length=64, default="UTC")

@@ -1,16 +1,17 @@
 from django import forms
 
+from orgs.validators import no_control_characters
 from projects.models import Chatbot, ModelName
 
 
 class ProjectForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, validators=[no_control_characters])
     description = forms.CharField(max_length=500, required=False, widget=forms.Textarea(
         attrs={"rows": 3}))
 
 
 class ChatbotForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, validators=[no_control_characters])
     instructions = forms.CharField(
         max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 5})
     )

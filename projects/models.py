@@ -4,6 +4,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from orgs.validators import no_control_characters
+
 
 class ProjectQuerySet(models.QuerySet):
     def visible_to(self, membership):
@@ -19,7 +21,7 @@ class Project(models.Model):
     organization = models.ForeignKey(
         "orgs.Organization", on_delete=models.CASCADE, related_name="projects"
     )
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     slug = models.SlugField(max_length=60)
     description = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -56,7 +58,7 @@ class ModelName(models.TextChoices):
 
 class Chatbot(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="chatbots")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     instructions = models.TextField(max_length=4000, blank=True)
     model_name = models.CharField(
         max_length=40, choices=ModelName.choices, default=ModelName.GPT_4O_MINI

@@ -211,6 +211,12 @@ EVENT_TYPES = [
         "Deliveries to a webhook destination kept failing, so it was paused.",
     ),
     EventType(
+        "alerts.paused",
+        "Alert mails paused",
+        Severity.WARNING,
+        "E-mails about Critical events to a person kept failing, so they were paused.",
+    ),
+    EventType(
         "audit_log.integrity_failed",
         "Integrity check failed",
         Severity.CRITICAL,

@@ -96,3 +96,54 @@ def test_the_page_refuses_an_unsafe_destination(admin, dns):
     assert response.status_code == 200
     assert "resolves to a private or reserved address" in response.content.decode()
     assert not Destination.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("  HTTPS://SIEM.Example.COM/Hook  ", "https://siem.example.com/Hook"),
+        ("https://siem.example.com", "https://siem.example.com/"),
+        ("https://siem.example.com/a path/ä?q=ü v#part",
+         "https://siem.example.com/a%20path/%C3%A4?q=%C3%BC%20v"),
+        ("https://siem.example.com/50%/ok%20", "https://siem.example.com/50%25/ok%20"),
+        ("https://siem.example.com:8443/h", "https://siem.example.com:8443/h"),
+        ("https://bücher.example/h", "https://xn--bcher-kva.example/h"),
+    ],
+)
+def test_urls_are_stored_in_the_one_form_deliveries_send(dns, monkeypatch, url, stored):
+    """Whatever a request line cannot carry is percent-encoded, an international host name
+    becomes punycode, the fragment (never sent) goes: what is stored is what is sent."""
+    monkeypatch.setattr(ssrf, "resolve", lambda host, port: ["93.184.215.14"])
+    form = DestinationForm({"name": "SIEM", "url": url})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["url"] == stored
+    assert ssrf.normalise(stored) == stored
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://siem.example.com/a\x01b", "control characters"),
+        ("https://siem.example.com/a\x7fb", "control characters"),
+        ("https://siem.example.com/a\u2028b", "control characters"),
+        ("https://siem.example.com/a\u0085b", "control characters"),
+        ("https://exa mple.com/", "Enter a valid URL"),
+        ("https://exa<mple.com/", "Enter a valid URL"),
+        ("https://@siem.example.com/", "credentials"),
+        ("https://user@siem.example.com/", "credentials"),
+    ],
+)
+def test_urls_no_request_line_can_carry_are_refused_when_saved(dns, url, reason):
+    (error,) = form_errors(url)
+    assert reason in error
+
+
+def test_names_with_control_characters_are_refused(world, dns):
+    client = world.client(world.admin)
+    bad = "SIEM\r\nBcc: someone@example.com"
+    response = client.post(
+        reverse("settings_destinations", args=["acme"]),
+        {"name": bad, "url": "https://siem.example.com/hook"},
+    )
+    assert "cannot contain line breaks" in response.content.decode()
+    assert not Destination.objects.exists()

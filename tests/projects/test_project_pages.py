@@ -119,6 +119,8 @@ class TestProjectPages:
         ({"name": ""}, "This field is required"),
         ({"name": "   "}, "This field is required"),
         ({"name": "x" * 101}, "at most 100 characters"),
+        ({"name": "Gamma\r\nDelta"}, "cannot contain line breaks"),
+        ({"name": "Gamma\tDelta"}, "cannot contain line breaks"),
         ({"name": "ok", "description": "d" * 501}, "at most 500 characters"),
     ])
     def test_bad_project_input(self, admin, acme, events, data, message):
@@ -190,6 +192,9 @@ class TestChatbots:
     @pytest.mark.parametrize("overrides, message", [
         ({"name": ""}, "This field is required"),
         ({"name": "x" * 101}, "at most 100 characters"),
+        ({"name": "Bot\nBcc: x@example.com"}, "cannot contain line breaks"),
+        ({"name": "Bot\x00"}, "Null characters are not allowed"),
+        ({"name": "Bot\x1b[31m"}, "cannot contain line breaks"),
         ({"temperature": "hot"}, "Enter a number"),
         ({"temperature": "3"}, "less than or equal to 2"),
         ({"temperature": "-1"}, "greater than or equal to 0"),
