@@ -47,6 +47,9 @@ SETTINGS = (
     Setting("AUDITLOG_TRUSTED_PROXIES", (), env_list,
             "or: your proxies' networks (comma-separated CIDRs); the client IP is the rightmost "
             "`X-Forwarded-For` entry outside them, and their `X-Request-ID` is kept"),
+    Setting("AUDITLOG_CHAIN_LOCK_TIMEOUT_MS", 2000, env_int,
+            "how long a writer waits for its organization's chain lock (PostgreSQL); past it the "
+            "change rolls back and a web request gets a 503 with `Retry-After`"),
     # The page.
     Setting("AUDITLOG_PAGE_SIZE", 50, None, "events per page of the log"),
     Setting("AUDITLOG_SUPPORT_ACCESS_MINUTES", 60, env_int, "how long a support access lasts"),

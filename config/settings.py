@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "orgs.middleware.TwoFactorRequiredMiddleware",
     "auditlogs.recording.middleware.AuditContextMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "config.unavailable.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

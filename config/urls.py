@@ -5,6 +5,8 @@ from django.urls import include, path
 from integrations.api import api as integrations_api
 from orgs import views as org_views
 
+handler500 = "config.unavailable.server_error"
+
 urlpatterns = [
     path("", org_views.home, name="home"),
     path("accounts/login/", org_views.LoginView.as_view(), name="login"),

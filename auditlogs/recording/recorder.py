@@ -4,7 +4,7 @@ import ipaddress
 import json
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from auditlogs.conf import app_settings
@@ -13,10 +13,17 @@ from auditlogs.recording import chain
 from auditlogs.recording.catalogue import Severity, event_type
 from auditlogs.recording.changes import is_secret, mask
 from auditlogs.recording.context import Actor, current_context
+from auditlogs.storage.backends import backend
 
 
 class InvalidEventData(ValueError):
     pass
+
+
+class ChainLockTimeout(OperationalError):
+    """Another writer held the organization's chain lock for longer than
+    AUDITLOG_CHAIN_LOCK_TIMEOUT_MS: this write gave up rather than queue behind it, and its
+    transaction (the change with its event) rolls back. Transient: try again in a moment."""
 
 
 def record(
@@ -51,7 +58,9 @@ def record(
 
 def record_once_a_day(action: str, *, organization, actor: Actor, tzinfo, target=None) -> bool:
     """Record a read (`audit_log.viewed`) once per actor per day in `tzinfo`, not per request:
-    recording every page view or API call would flood the log. True when it recorded."""
+    recording every page view or API call would flood the log. True when the day's record is
+    in the log; False when another writer holds the chain lock right now: a read never waits
+    for a writer, so the record is left to a later read."""
     start_of_day = timezone.localtime(timezone=tzinfo).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
@@ -63,13 +72,15 @@ def record_once_a_day(action: str, *, organization, actor: Actor, tzinfo, target
         occurred_at__gte=start_of_day,
     )
     if seen_today.exists():
+        return True
+    try:
+        with transaction.atomic():
+            # Looked at again under the chain lock: of two first requests at once, one records.
+            locked_head(organization.pk, wait=False)
+            if not seen_today.exists():
+                record(action, organization=organization, actor=actor, target=target)
+    except ChainLockTimeout:
         return False
-    with transaction.atomic():
-        # Looked at again under the chain lock: of two first requests at once, one records.
-        locked_head(organization.pk)
-        if seen_today.exists():
-            return False
-        record(action, organization=organization, actor=actor, target=target)
     return True
 
 
@@ -138,18 +149,35 @@ def _insert(batch: list[AuditEvent]) -> int:
     return len(batch)
 
 
-def locked_head(organization_id: int) -> ChainHead:
+def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead:
     """The organization's chain head, locked until the transaction ends (created at genesis
-    when missing). Every writer of the chain holds it while linking."""
-    heads = ChainHead.objects.select_for_update()
+    when missing). Every writer of the chain holds it while linking. A writer waits for it at
+    most AUDITLOG_CHAIN_LOCK_TIMEOUT_MS (with `wait=False` not at all), then gets
+    ChainLockTimeout: one long transaction must not queue every request behind it."""
+    timeout_ms = app_settings.CHAIN_LOCK_TIMEOUT_MS if wait else 1
+    heads = ChainHead.objects.select_for_update(nowait=not wait)
+    if wait:
+        heads = backend().bound_lock_wait(heads, timeout_ms)
     try:
-        return heads.get(organization_id=organization_id)
-    except ChainHead.DoesNotExist:
-        ChainHead.objects.bulk_create(
-            [ChainHead(organization_id=organization_id, sequence=0, hash=chain.GENESIS_HASH)],
-            ignore_conflicts=True,
-        )
-        return heads.get(organization_id=organization_id)
+        try:
+            return heads.get(organization_id=organization_id)
+        except ChainHead.DoesNotExist:
+            # The organization's first event: the insert waits on a concurrent first writer's
+            # uncommitted head, as boundedly as on a lock (at most 1 ms when not waiting).
+            backend().bound_lock_waits_now(timeout_ms)
+            ChainHead.objects.bulk_create(
+                [ChainHead(organization_id=organization_id, sequence=0, hash=chain.GENESIS_HASH)],
+                ignore_conflicts=True,
+            )
+            return heads.get(organization_id=organization_id)
+    except OperationalError as error:
+        if not backend().is_lock_timeout(error):
+            raise
+        waited = f"for {timeout_ms} ms" if wait else "right now"
+        raise ChainLockTimeout(
+            f"The audit log of organization {organization_id} is busy: another change held its "
+            f"chain lock {waited}. Nothing was changed; try again in a moment."
+        ) from error
 
 
 def _describe_target(target) -> tuple[str, str, str]:

@@ -121,8 +121,9 @@ def _note_daily_view(request, viewer) -> None:
     noted = f"auditlogs.viewed.{viewer.organization.pk}"
     if request.session.get(noted) == today:
         return
-    record_once_a_day(
+    if record_once_a_day(
         "audit_log.viewed", organization=viewer.organization,
         actor=Actor.for_user(viewer.user), tzinfo=viewer.tzinfo,
-    )
-    request.session[noted] = today
+    ):
+        request.session[noted] = today
+    # else a writer holds the chain: this page does not wait, a later one records the view

@@ -40,6 +40,21 @@ class DatabaseBackend:
         """The names of the enabled triggers in the database."""
         raise NotImplementedError
 
+    # Lock waits. Where rows are not locked (SQLite), writers queue on the database's busy
+    # timeout (DATABASES OPTIONS "timeout") instead, and nothing here changes anything.
+
+    def bound_lock_wait(self, locking, timeout_ms: int):
+        """`locking` (a SELECT ... FOR UPDATE queryset) waiting at most timeout_ms for its
+        row locks, and the rest of its transaction for any other lock."""
+        return locking
+
+    def bound_lock_waits_now(self, timeout_ms: int) -> None:
+        """The rest of the current transaction waits at most timeout_ms for any lock."""
+
+    def is_lock_timeout(self, error: Exception) -> bool:
+        """Whether a database error is a lock wait that ran out (or a NOWAIT refused)."""
+        return False
+
     def child_tables(self, connection, table: str) -> list[str]:
         """The partitions of a table ([] where there are none)."""
         return []

@@ -1,0 +1,69 @@
+"""The database out of reach is a branded 503 with Retry-After, never a generic 500: for pages
+(HTML that needs no database), the API (JSON), and failures outside any view."""
+
+from contextlib import ExitStack
+from unittest.mock import patch
+
+import pytest
+from django.db import OperationalError, connection
+from django.test import RequestFactory
+
+from config.unavailable import server_error
+
+
+@pytest.fixture
+def database_down(world):
+    """Every new cursor fails the way a refused connection does; undone before the test's
+    own transaction is rolled back."""
+
+    def refuse(*args, **kwargs):
+        raise OperationalError('connection to server at "127.0.0.1", port 5432 failed: '
+                               "Connection refused")
+
+    with ExitStack() as patches:
+        yield lambda: [
+            patches.enter_context(patch.object(connection, name, refuse))
+            for name in ("ensure_connection", "cursor")
+        ]
+
+
+@pytest.mark.parametrize(
+    "path", ["/orgs/acme/", "/orgs/acme/settings/audit-logs/", "/orgs/acme/settings/members/"]
+)
+def test_pages_answer_a_branded_503_with_retry_after(world, database_down, path):
+    client = world.client(world.owner)
+    database_down()
+    response = client.get(path)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response["Content-Type"].startswith("text/html")
+    assert "Audit Logs is briefly unavailable" in response.text
+    assert 'class="brand"' in response.text and "/static/css/app.css" in response.text
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_api_answers_json_503_with_retry_after(world, database_down):
+    database_down()
+    response = world.client(None).get(
+        "/api/v1/orgs/acme/audit-events", headers={"Authorization": "Bearer alk_x"}
+    )
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert "briefly unavailable" in response.json()["detail"]
+
+
+def test_a_failure_outside_the_views_is_a_503_too():
+    request = RequestFactory().get("/orgs/acme/")
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        response = server_error(request)
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+
+
+def test_other_errors_stay_a_500():
+    request = RequestFactory().get("/orgs/acme/")
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = server_error(request)
+    assert response.status_code == 500
