@@ -59,7 +59,13 @@ def short_lock_timeout(settings):
     settings.AUDITLOG_CHAIN_LOCK_TIMEOUT_MS = 200
 
 
-def test_a_writer_gives_up_with_a_clear_error_and_its_change_rolls_back(world, short_lock_timeout):
+@pytest.mark.parametrize("history", [False, True], ids=["first-event", "later-event"])
+def test_a_writer_gives_up_with_a_clear_error_and_its_change_rolls_back(
+    world, short_lock_timeout, history
+):
+    """The holder locks an existing head, or (first event) one it created and not committed."""
+    if history:
+        record("project.viewed", organization=world.acme, project=world.alpha)
     before = AuditEvent.objects.filter(organization=world.acme).count()
     with LockHolder(world.acme) as holder:
         with pytest.raises(ChainLockTimeout, match="is busy"), transaction.atomic():
