@@ -9,10 +9,11 @@ from django.db import OperationalError, connection
 from django.test import RequestFactory
 
 from config.unavailable import server_error
+from tests.helpers.clients import signed_in
 
 
 @pytest.fixture
-def database_down(world):
+def database_down(personas):
     """Every new cursor fails the way a refused connection does; undone before the test's
     own transaction is rolled back."""
 
@@ -30,8 +31,8 @@ def database_down(world):
 @pytest.mark.parametrize(
     "path", ["/orgs/acme/", "/orgs/acme/settings/audit-logs/", "/orgs/acme/settings/members/"]
 )
-def test_pages_answer_a_branded_503_with_retry_after(world, database_down, path):
-    client = world.client(world.owner)
+def test_pages_answer_a_branded_503_with_retry_after(owner, database_down, path):
+    client = signed_in(owner)
     database_down()
     response = client.get(path)
     assert response.status_code == 503
@@ -42,9 +43,9 @@ def test_pages_answer_a_branded_503_with_retry_after(world, database_down, path)
     assert response["Cache-Control"] == "no-store"
 
 
-def test_the_api_answers_json_503_with_retry_after(world, database_down):
+def test_the_api_answers_json_503_with_retry_after(personas, database_down):
     database_down()
-    response = world.client(None).get(
+    response = signed_in(None).get(
         "/api/v1/orgs/acme/audit-events", headers={"Authorization": "Bearer alk_x"}
     )
     assert response.status_code == 503 and response["Retry-After"] == "30"

@@ -12,12 +12,14 @@ from django.urls import reverse
 from auditlogs import record
 from auditlogs.models import AuditEvent
 from auditlogs.recording.recorder import ChainLockTimeout, locked_head
+from auditlogs.storage.backends import is_postgresql
 from integrations import services
 from projects.models import Project
+from tests.helpers.clients import signed_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's"),
+    pytest.mark.skipif(not is_postgresql(), reason="row locks are PostgreSQL's"),
 ]
 
 
@@ -61,81 +63,83 @@ def short_lock_timeout(settings):
 
 @pytest.mark.parametrize("history", [False, True], ids=["first-event", "later-event"])
 def test_a_writer_gives_up_with_a_clear_error_and_its_change_rolls_back(
-    world, short_lock_timeout, history
+    acme, alpha, short_lock_timeout, history
 ):
     """The holder locks an existing head, or (first event) one it created and not committed."""
     if history:
-        record("project.viewed", organization=world.acme, project=world.alpha)
-    before = AuditEvent.objects.filter(organization=world.acme).count()
-    with LockHolder(world.acme) as holder:
+        record("project.viewed", organization=acme, project=alpha)
+    before = AuditEvent.objects.filter(organization=acme).count()
+    with LockHolder(acme) as holder:
         with pytest.raises(ChainLockTimeout, match="is busy"), transaction.atomic():
-            Project.objects.filter(pk=world.alpha.pk).update(name="Renamed")
-            record("project.updated", organization=world.acme, project=world.alpha)
+            Project.objects.filter(pk=alpha.pk).update(name="Renamed")
+            record("project.updated", organization=acme, project=alpha)
         assert holder.still_holding
-    assert Project.objects.get(pk=world.alpha.pk).name == "Alpha"
-    assert AuditEvent.objects.filter(organization=world.acme).count() == before
+    assert Project.objects.get(pk=alpha.pk).name == "Alpha"
+    assert AuditEvent.objects.filter(organization=acme).count() == before
     # Free again: the same write goes through, and the lock wait is back to the session's.
-    record("project.updated", organization=world.acme, project=world.alpha)
+    record("project.updated", organization=acme, project=alpha)
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"
 
 
 def test_a_web_change_that_cannot_get_the_lock_gets_a_503_with_retry_after(
-    world, short_lock_timeout, events
+    acme, alpha, admin, short_lock_timeout, events
 ):
-    client = world.client(world.admin)
-    with LockHolder(world.acme) as holder:
+    client = signed_in(admin)
+    with LockHolder(acme) as holder:
         response = client.post(
-            f"/orgs/acme/projects/{world.alpha.slug}/edit/", {"name": "Renamed", "description": ""}
+            f"/orgs/acme/projects/{alpha.slug}/edit/", {"name": "Renamed", "description": ""}
         )
         assert holder.still_holding
     assert response.status_code == 503
     assert response["Retry-After"] == "2"
     assert "The audit log is busy" in response.text and "Nothing was changed" in response.text
-    assert Project.objects.get(pk=world.alpha.pk).name == "Alpha"
-    assert events(world.acme, action="project.updated") == []
+    assert Project.objects.get(pk=alpha.pk).name == "Alpha"
+    assert events(acme, action="project.updated") == []
 
 
-def test_reading_the_log_never_waits_for_a_writer(world, events, settings):
+def test_reading_the_log_never_waits_for_a_writer(acme, beta, owner, events, settings):
     settings.AUDITLOG_CHAIN_LOCK_TIMEOUT_MS = 60_000  # a writer would wait longer than the hold
     settings.AUDITLOG_API_RATE_LIMIT = 1000
-    event = record("project.deleted", organization=world.acme, project=world.beta)
+    event = record("project.deleted", organization=acme, project=beta)
     _, secret = services.api_token_create(
-        organization=world.acme, name="SIEM", created_by=world.owner, expires_in_days=None
+        organization=acme, name="SIEM", created_by=owner, expires_in_days=None
     )
-    client = world.client(world.owner)
+    client = signed_in(owner)
     page = reverse("audit_log", args=["acme"])
-    with LockHolder(world.acme) as holder:
+    with LockHolder(acme) as holder:
         responses = [
             client.get(page),  # with the integrity summary
             client.get(page, headers={"HX-Request": "true"}),  # the results partial
             client.get(reverse("audit_event", args=["acme", event.pk])),  # Info
-            world.client(None).get(
+            signed_in(None).get(
                 "/api/v1/orgs/acme/audit-events", headers={"Authorization": f"Bearer {secret}"}
             ),
         ]
         assert holder.still_holding, "a read waited for the writer to finish"
     assert [r.status_code for r in responses] == [200] * 4
-    assert events(world.acme, action="audit_log.viewed") == []  # left to a later read
+    assert events(acme, action="audit_log.viewed") == []  # left to a later read
     client.get(page)
-    assert len(events(world.acme, action="audit_log.viewed", actor_id=world.owner.pk)) == 1
+    assert len(events(acme, action="audit_log.viewed", actor_id=owner.pk)) == 1
 
 
 def test_an_export_waits_at_most_the_timeout_then_answers_503_unrecorded(
-    world, short_lock_timeout, events
+    acme, owner, short_lock_timeout, events
 ):
     """An export must be recorded, so it is the one read that takes the lock: bounded."""
-    client = world.client(world.owner)
-    with LockHolder(world.acme) as holder:
+    client = signed_in(owner)
+    with LockHolder(acme) as holder:
         response = client.get(reverse("audit_log_export", args=["acme", "csv"]))
         assert holder.still_holding
     assert response.status_code == 503 and response["Retry-After"] == "2"
     assert not response.streaming
-    assert events(world.acme, action="audit_log.exported") == []
+    assert events(acme, action="audit_log.exported") == []
 
 
-def test_other_organizations_write_while_one_is_locked(world, short_lock_timeout):
-    with LockHolder(world.acme) as holder:
-        record("project.viewed", organization=world.initech, project=world.initech_project)
+def test_other_organizations_write_while_one_is_locked(
+    acme, initech, initech_project, short_lock_timeout
+):
+    with LockHolder(acme) as holder:
+        record("project.viewed", organization=initech, project=initech_project)
         assert holder.still_holding

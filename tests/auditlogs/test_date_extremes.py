@@ -6,12 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from auditlogs import record
 from auditlogs.recording.context import Actor, acting_as
+from auditlogs.storage.backends import is_postgresql
 from integrations import services
+from tests.helpers.clients import signed_in
 
 # Two hours apart in UTC, each written with an offset PostgreSQL does not take.
 START = "2026-03-10T23:30+16:00"  # 2026-03-10T07:30Z
@@ -21,12 +22,12 @@ OUTSIDE = [INSIDE - timedelta(hours=3), INSIDE + timedelta(hours=4)]
 
 
 @pytest.fixture
-def dated(world):
+def dated(acme, admin):
     """One event inside the window named with extreme offsets, one before it, one after."""
     made = {}
     for when in [INSIDE, *OUTSIDE]:
-        with acting_as(Actor.for_user(world.admin), at=when):
-            made[when] = record("organization.updated", organization=world.acme)
+        with acting_as(Actor.for_user(admin), at=when):
+            made[when] = record("organization.updated", organization=acme)
     return made[INSIDE]
 
 
@@ -37,9 +38,9 @@ def shown_ids(html: str) -> set[int]:
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "results"])
-def test_the_page_reads_extreme_offsets_as_the_instants_they_name(world, dated, htmx):
+def test_the_page_reads_extreme_offsets_as_the_instants_they_name(owner, dated, htmx):
     headers = {"HX-Request": "true"} if htmx else {}
-    response = world.client(world.owner).get(
+    response = signed_in(owner).get(
         reverse("audit_log", args=["acme"]), {"range": "custom", "start": START, "end": END},
         headers=headers,
     )
@@ -47,11 +48,11 @@ def test_the_page_reads_extreme_offsets_as_the_instants_they_name(world, dated, 
     assert shown_ids(response.text) == {dated.id}
 
 
-def test_the_api_reads_extreme_offsets_as_the_instants_they_name(world, dated, settings):
+def test_the_api_reads_extreme_offsets_as_the_instants_they_name(acme, owner, dated, settings):
     _, secret = services.api_token_create(
-        organization=world.acme, name="SIEM", created_by=world.owner, expires_in_days=None
+        organization=acme, name="SIEM", created_by=owner, expires_in_days=None
     )
-    response = world.client(None).get(
+    response = signed_in(None).get(
         f"/api/v1/orgs/acme/audit-events?start={START.replace('+', '%2B')}&end={END}",
         headers={"Authorization": f"Bearer {secret}"},
     )
@@ -59,8 +60,8 @@ def test_the_api_reads_extreme_offsets_as_the_instants_they_name(world, dated, s
     assert [event["id"] for event in response.json()["events"]] == [dated.id]
 
 
-def test_the_export_reads_extreme_offsets_and_names_the_window_in_utc(world, dated, events):
-    response = world.client(world.owner).get(
+def test_the_export_reads_extreme_offsets_and_names_the_window_in_utc(acme, owner, dated, events):
+    response = signed_in(owner).get(
         reverse("audit_log_export", args=["acme", "ndjson"]), {"start": START, "end": END}
     )
     assert response.status_code == 200
@@ -68,7 +69,7 @@ def test_the_export_reads_extreme_offsets_and_names_the_window_in_utc(world, dat
     assert lines[0]["export"]["from"] == "2026-03-10T07:30:00.000000Z"
     assert lines[0]["export"]["to"] == "2026-03-10T13:30:00.000000Z"
     assert [line["id"] for line in lines[1:] if "id" in line] == [dated.id]
-    assert len(events(world.acme, action="audit_log.exported")) == 1
+    assert len(events(acme, action="audit_log.exported")) == 1
 
 
 @pytest.mark.parametrize(
@@ -82,21 +83,21 @@ def test_the_export_reads_extreme_offsets_and_names_the_window_in_utc(world, dat
     ],
 )
 def test_instants_no_database_holds_are_refused_naming_the_field(
-    world, dated, events, field, label, value, in_utc_too
+    acme, owner, dated, events, field, label, value, in_utc_too
 ):
-    client = world.client(world.owner)
+    client = signed_in(owner)
     page = client.get(reverse("audit_log", args=["acme"]), {"range": "custom", field: value})
     assert page.status_code == 200
     assert f"<strong>{label}:</strong>" in page.text and not shown_ids(page.text)
 
     export = client.get(reverse("audit_log_export", args=["acme", "csv"]), {field: value})
     assert export.status_code == 400 and f"{label}:" in export.content.decode()
-    assert events(world.acme, action="audit_log.exported") == []
+    assert events(acme, action="audit_log.exported") == []
 
     _, secret = services.api_token_create(
-        organization=world.acme, name=f"t-{field}", created_by=world.owner, expires_in_days=None
+        organization=acme, name=f"t-{field}", created_by=owner, expires_in_days=None
     )
-    api = world.client(None).get(
+    api = signed_in(None).get(
         "/api/v1/orgs/acme/audit-events", {field: value},
         headers={"Authorization": f"Bearer {secret}"},
     )
@@ -107,11 +108,11 @@ def test_instants_no_database_holds_are_refused_naming_the_field(
     assert api.json()["parameter"] == field and api.json()["detail"].startswith(f"{field}:")
 
 
-def test_year_one_and_year_9999_in_utc_are_accepted(world, dated):
+def test_year_one_and_year_9999_in_utc_are_accepted(acme, owner, dated):
     _, secret = services.api_token_create(
-        organization=world.acme, name="SIEM", created_by=world.owner, expires_in_days=None
+        organization=acme, name="SIEM", created_by=owner, expires_in_days=None
     )
-    response = world.client(None).get(
+    response = signed_in(None).get(
         "/api/v1/orgs/acme/audit-events",
         {"start": "0001-01-01T00:00Z", "end": "9999-12-30"},
         headers={"Authorization": f"Bearer {secret}"},
@@ -121,20 +122,20 @@ def test_year_one_and_year_9999_in_utc_are_accepted(world, dated):
 
 
 @pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SQLite takes any offset; PostgreSQL refuses ±16:00"
+    not is_postgresql(), reason="SQLite takes any offset; PostgreSQL refuses ±16:00"
 )
 def test_an_export_the_database_refuses_answers_400_and_is_not_recorded(
-    world, dated, events, monkeypatch
+    acme, owner, dated, events, monkeypatch
 ):
     """Should a window the database refuses get past the form, nothing streams and nothing is
     recorded: the export has the database check its query before the first byte."""
     from auditlogs.web import filters
 
     monkeypatch.setattr(filters, "as_utc", lambda moment: moment)  # the form's normalising
-    response = world.client(world.owner).get(
+    response = signed_in(owner).get(
         reverse("audit_log_export", args=["acme", "csv"]), {"start": START}
     )
     assert response.status_code == 400
     assert not response.streaming
     assert "Nothing was exported" in response.content.decode()
-    assert events(world.acme, action="audit_log.exported") == []
+    assert events(acme, action="audit_log.exported") == []

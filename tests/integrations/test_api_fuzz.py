@@ -60,11 +60,11 @@ def test_the_api_never_answers_with_a_server_error(
     run()
 
 
-def test_any_window_with_any_offset_is_read_or_refused_by_name(world, history, settings_):
+def test_any_window_with_any_offset_is_read_or_refused_by_name(acme, owner, history, settings_):
     """Offsets up to ±23:59 and years 1 to 9999: the window is read in UTC or refused with a
     400 naming start or end, never a server error (PostgreSQL takes offsets below ±16:00)."""
     _, secret = services.api_token_create(
-        organization=world.acme, name="fuzz", created_by=world.owner, expires_in_days=None
+        organization=acme, name="fuzz", created_by=owner, expires_in_days=None
     )
     client = Client(headers={"Authorization": f"Bearer {secret}"})
 

@@ -138,8 +138,8 @@ def test_urls_no_request_line_can_carry_are_refused_when_saved(dns, url, reason)
     assert reason in error
 
 
-def test_names_with_control_characters_are_refused(world, dns):
-    client = world.client(world.admin)
+def test_names_with_control_characters_are_refused(admin, dns):
+    client = signed_in(admin)
     bad = "SIEM\r\nBcc: someone@example.com"
     response = client.post(
         reverse("settings_destinations", args=["acme"]),

@@ -7,28 +7,33 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
 
 from auditlogs import record
 from integrations import alerts, services, webhooks
 from integrations.models import AlertSubscription, Destination
 from orgs.models import Organization, Role, User
-from tests.conftest import add_member, make_org, make_project, make_user
+from tests.helpers.clients import signed_in
+from tests.helpers.factories import (
+    MembershipFactory,
+    OrganizationFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 
 def tenant(slug: str, receiver) -> dict:
     """An Enterprise organization with an owner who wants alerts and a destination."""
-    organization = make_org(slug)
-    owner = make_user(f"owner@{slug}.test")
-    membership = add_member(organization, owner, Role.OWNER)
+    organization = OrganizationFactory(slug=slug)
+    owner = UserFactory(email=f"owner@{slug}.test")
+    membership = MembershipFactory(organization=organization, user=owner, role=Role.OWNER)
     services.alert_preference_set(membership=membership, critical_events=True)
     destination = services.destination_create(
         organization=organization, name="SIEM", url=f"{receiver.url}/{slug}", secret="s" * 20,
         created_by=owner,
     )
     return {"organization": organization, "owner": owner, "destination": destination,
-            "project": make_project(organization, "Main")}
+            "project": ProjectFactory(organization=organization, name="Main")}
 
 
 @pytest.fixture
@@ -90,7 +95,7 @@ def test_an_alert_pass_alerts_every_other_organization(tenants):
 
 
 def test_any_error_while_sending_is_a_failure_of_that_destination_alone(
-    world, receiver, monkeypatch
+    db, receiver, monkeypatch
 ):
     first = tenant("umbrella", receiver)
     second = tenant("hooli", receiver)
@@ -117,8 +122,8 @@ def test_alerts_that_keep_failing_are_paused_the_admins_told_and_resumed_by_the_
     settings.AUDITLOG_WEBHOOK_BACKOFF_BASE = 0
     settings.AUDITLOG_WEBHOOK_PAUSE_AFTER = 3600
     organization = tenants["bad_address"]["organization"]
-    admin = make_user("admin@badaddress.test")
-    add_member(organization, admin, Role.ADMIN)
+    admin = UserFactory(email="admin@badaddress.test")
+    MembershipFactory(organization=organization, user=admin, role=Role.ADMIN)
     start = timezone.now()
     alerts.send_alerts(now=start)
     subscription = AlertSubscription.objects.get(membership__organization=organization)
@@ -151,7 +156,5 @@ def test_alerts_that_keep_failing_are_paused_the_admins_told_and_resumed_by_the_
 def test_the_person_sees_that_their_alert_mails_are_failing(tenants):
     alerts.send_alerts()
     owner = User.objects.get(pk=tenants["bad_address"]["owner"].pk)
-    client = Client()
-    client.force_login(owner)
-    page = client.get("/orgs/badaddress/settings/alerts/")
+    page = signed_in(owner).get("/orgs/badaddress/settings/alerts/")
     assert "Your alert mails are failing, retrying" in page.text

@@ -16,6 +16,7 @@ from integrations.models import Destination
 from integrations.webhooks import _mail_pause
 from orgs.models import Membership
 from orgs.tenancy import membership_for
+from tests.helpers.clients import signed_in
 
 
 def deactivate(user):
@@ -29,62 +30,62 @@ def deactivate(user):
      "/orgs/acme/settings/audit-logs/", "/orgs/acme/settings/audit-logs/export.csv",
      "/orgs/acme/settings/alerts/"],
 )
-def test_a_signed_in_person_loses_the_pages_the_moment_they_are_deactivated(world, path):
-    client = world.client(world.admin)
+def test_a_signed_in_person_loses_the_pages_the_moment_they_are_deactivated(admin, path):
+    client = signed_in(admin)
     assert client.get(path).status_code == 200
-    deactivate(world.admin)
+    deactivate(admin)
     response = client.get(path)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
-def test_the_membership_checks_refuse_a_deactivated_person(world):
+def test_the_membership_checks_refuse_a_deactivated_person(admin):
     """Whatever path reaches them with the user object (a session, a job, the alert worker)."""
-    deactivate(world.admin)
+    deactivate(admin)
     with pytest.raises(Http404):
-        membership_for(world.admin, "acme")
+        membership_for(admin, "acme")
     with pytest.raises(Http404):
-        log_viewer_for(world.admin, "acme")
-    assert Membership.objects.filter(user=world.admin).exists()  # kept, for reactivation
+        log_viewer_for(admin, "acme")
+    assert Membership.objects.filter(user=admin).exists()  # kept, for reactivation
 
 
-def test_reactivating_restores_access(world):
-    deactivate(world.admin)
-    world.admin.is_active = True
-    world.admin.save(update_fields=["is_active"])
-    assert membership_for(world.admin, "acme").user == world.admin
+def test_reactivating_restores_access(admin):
+    deactivate(admin)
+    admin.is_active = True
+    admin.save(update_fields=["is_active"])
+    assert membership_for(admin, "acme").user == admin
 
 
-def test_a_deactivated_person_gets_no_alert_mails(world):
-    for user in (world.owner, world.admin):
+def test_a_deactivated_person_gets_no_alert_mails(acme, beta, owner, admin):
+    for user in (owner, admin):
         services.alert_preference_set(
-            membership=user.memberships.get(organization=world.acme), critical_events=True
+            membership=user.memberships.get(organization=acme), critical_events=True
         )
-    deactivate(world.admin)
-    record("project.deleted", organization=world.acme, project=world.beta)
+    deactivate(admin)
+    record("project.deleted", organization=acme, project=beta)
     assert alerts.send_alerts() == 1
     assert [message.to for message in mail.outbox] == [["owner@acme.test"]]
 
 
-def test_a_deactivated_admin_is_not_told_about_a_paused_destination(world):
+def test_a_deactivated_admin_is_not_told_about_a_paused_destination(acme, admin):
     destination = Destination.objects.create(
-        organization=world.acme, name="SIEM", url="https://siem.example.com/hook", secret="x" * 20,
+        organization=acme, name="SIEM", url="https://siem.example.com/hook", secret="x" * 20,
         failing_since=timezone.now(), last_error="HTTP 503",
     )
-    deactivate(world.admin)
+    deactivate(admin)
     _mail_pause(destination)
     (message,) = mail.outbox
     assert message.to == ["owner@acme.test"]
 
 
-def test_deactivated_support_staff_lose_their_open_access_at_once(world):
+def test_deactivated_support_staff_lose_their_open_access_at_once(acme, staff):
     SupportAccess.objects.create(
-        user=world.staff, organization=world.acme, reason="Ticket 42: checking a deletion",
+        user=staff, organization=acme, reason="Ticket 42: checking a deletion",
         expires_at=timezone.now() + timedelta(minutes=30),
     )
-    client = world.client(world.staff)
+    client = signed_in(staff)
     assert client.get("/orgs/acme/settings/audit-logs/").status_code == 200
-    deactivate(world.staff)
+    deactivate(staff)
     assert client.get("/orgs/acme/settings/audit-logs/").status_code == 302
     assert client.get("/support/").status_code == 302
     with pytest.raises(Http404):
-        log_viewer_for(world.staff, "acme")
+        log_viewer_for(staff, "acme")

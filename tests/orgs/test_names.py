@@ -6,33 +6,34 @@ from django.core.exceptions import ValidationError
 
 from orgs.models import Organization
 from projects.models import Chatbot, Project
+from tests.helpers.clients import signed_in
 
 
 @pytest.mark.parametrize("name", ["Acme\nBcc: x@example.com", "Ac\rme", "Acme\x07", "A\u2028B"])
-def test_the_general_settings_refuse_a_name_with_control_characters(world, events, name):
-    response = world.client(world.owner).post(
+def test_the_general_settings_refuse_a_name_with_control_characters(acme, owner, events, name):
+    response = signed_in(owner).post(
         "/orgs/acme/settings/", {"name": name, "timezone": "UTC"}
     )
     assert response.status_code == 200
     assert "cannot contain line breaks" in response.text
-    world.acme.refresh_from_db()
-    assert world.acme.name == "Acme" and events(world.acme) == []
+    acme.refresh_from_db()
+    assert acme.name == "Acme" and events(acme) == []
 
 
 @pytest.mark.parametrize(
     "make",
     [
-        lambda world: Organization(name="Acme\nInc", slug="acme-2"),
-        lambda world: Project(organization=world.acme, name="Alpha\tBeta", slug="ab"),
-        lambda world: Chatbot(project=world.alpha, name="Helper\r\n"),
+        lambda acme, alpha: Organization(name="Acme\nInc", slug="acme-2"),
+        lambda acme, alpha: Project(organization=acme, name="Alpha\tBeta", slug="ab"),
+        lambda acme, alpha: Chatbot(project=alpha, name="Helper\r\n"),
     ],
     ids=["organization", "project", "chatbot"],
 )
-def test_the_models_refuse_names_with_control_characters(world, make):
+def test_the_models_refuse_names_with_control_characters(acme, alpha, make):
     with pytest.raises(ValidationError) as refused:
-        make(world).full_clean()
+        make(acme, alpha).full_clean()
     assert "cannot contain line breaks" in str(refused.value.message_dict["name"])
 
 
-def test_ordinary_names_with_unicode_and_punctuation_are_kept(world):
+def test_ordinary_names_with_unicode_and_punctuation_are_kept(personas):
     Organization(name="Ünïcode & Söhne — «Test» 🔒", slug="unicode").full_clean()

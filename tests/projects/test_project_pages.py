@@ -103,14 +103,14 @@ class TestProjectPages:
         assert event.metadata == {"chatbots_deleted": ["Helper"], "chatbots_deleted_count": 1}
 
     def test_deleting_a_project_with_500_long_named_chatbots_records_one_bounded_event(
-        self, world, events
+        self, acme, beta, owner, events
     ):
         names = [f"{n:03d} {'Ünïcødé chatbot name 🔒 ' * 5}"[:100] for n in range(500)]
-        Chatbot.objects.bulk_create([Chatbot(project=world.beta, name=name) for name in names])
-        response = world.client(world.owner).post(f"/orgs/acme/projects/{world.beta.slug}/delete/")
+        Chatbot.objects.bulk_create([Chatbot(project=beta, name=name) for name in names])
+        response = signed_in(owner).post(f"/orgs/acme/projects/{beta.slug}/delete/")
         assert response.status_code == 302
-        assert not Project.objects.filter(pk=world.beta.pk).exists()
-        (event,) = events(world.acme, action="project.deleted")
+        assert not Project.objects.filter(pk=beta.pk).exists()
+        (event,) = events(acme, action="project.deleted")
         assert event.metadata["chatbots_deleted_count"] == 500
         sample = event.metadata["chatbots_deleted"]
         assert 0 < len(sample) < 500 and sample == sorted(names)[: len(sample)]
