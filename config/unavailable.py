@@ -11,14 +11,15 @@ from django.template.loader import render_to_string
 from django.views import defaults
 
 from auditlogs.recording.recorder import ChainLockTimeout
+from auditlogs.storage.backends import backend
 
 logger = logging.getLogger(__name__)
 
 BUSY = (
     2,
     "The audit log is busy",
-    "Another change to this organization was being recorded at the same moment, so yours was "
-    "not saved. Nothing was changed.",
+    "Another change was being recorded at the same moment, so yours was not saved. Nothing "
+    "was changed.",
 )
 UNREACHABLE = (
     30,
@@ -29,7 +30,9 @@ UNREACHABLE = (
 
 def unavailable_response(request, error: BaseException | None) -> HttpResponse | None:
     """The 503 for a transient database error (JSON under /api/), or None for anything else."""
-    if isinstance(error, ChainLockTimeout):
+    if isinstance(error, ChainLockTimeout) or (
+        isinstance(error, OperationalError) and backend().is_lock_timeout(error)
+    ):
         retry_after, heading, explanation = BUSY
     elif isinstance(error, OperationalError | InterfaceError):
         retry_after, heading, explanation = UNREACHABLE

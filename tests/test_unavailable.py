@@ -8,6 +8,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import RequestFactory
 
+from auditlogs.storage.backends import is_postgresql
 from config.unavailable import server_error
 from tests.helpers.clients import signed_in
 
@@ -59,6 +60,17 @@ def test_a_failure_outside_the_views_is_a_503_too():
     except OperationalError:
         response = server_error(request)
     assert response.status_code == 503 and response["Retry-After"] == "30"
+
+
+@pytest.mark.skipif(is_postgresql(), reason="SQLite's writers wait on the whole database")
+def test_sqlite_busy_past_its_timeout_is_a_busy_503():
+    request = RequestFactory().post("/orgs/acme/settings/")
+    try:
+        raise OperationalError("database is locked")
+    except OperationalError:
+        response = server_error(request)
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    assert "Nothing was changed" in response.content.decode()
 
 
 def test_other_errors_stay_a_500():

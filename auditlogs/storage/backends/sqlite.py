@@ -34,6 +34,10 @@ class SQLite(DatabaseBackend):
 
     guard_trigger_kinds = ("no_update", "no_delete")
 
+    def is_lock_timeout(self, error: Exception) -> bool:
+        # Another writer kept the database locked past the busy timeout.
+        return "database is locked" in str(error)
+
     def guard_statements(self, connection) -> list[str]:
         statements = [_GRANT_TABLE_SQL]
         for table in GUARDED_TABLES:
