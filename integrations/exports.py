@@ -54,13 +54,18 @@ def export_integrity_trailer(organization) -> dict | None:
 
 
 def describe_filters(filterset) -> dict:
-    """What was exported: the query as given and the time window it resolved to, in UTC."""
+    """What was exported: the filters as given and the time window they resolved to, in UTC.
+
+    Only the filters themselves, each value once: their fields bound every value's length, so
+    the description (recorded as the export's metadata) stays small whatever else the URL
+    carries."""
     data = filterset.data if filterset.is_bound else None
     query = [] if data is None else [
         (name, value)
         for name, values in data.lists()
-        for value in values
-        if name != "cursor" and value != ""
+        if name in filterset.filters
+        for value in dict.fromkeys(values)
+        if value != ""
     ]
     start, end = filterset.form.window if filterset.is_bound else (None, None)
     return {
