@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orgs', '0004_organization_synthetic_data'),
+        ('orgs', '0005_people_security'),
     ]
 
     operations = [
