@@ -56,30 +56,25 @@ def test_the_api_answers_json_503_with_retry_after(personas, database_down):
     assert "briefly unavailable" in response.json()["detail"]
 
 
-def test_a_failure_outside_the_views_is_a_503_too():
-    request = RequestFactory().get("/orgs/acme/")
+def handler500_answer(error: Exception):
+    """What handler500 answers while `error` is being handled (a middleware met it)."""
     try:
-        raise OperationalError("server closed the connection unexpectedly")
-    except OperationalError:
-        response = server_error(request)
+        raise error
+    except Exception:
+        return server_error(RequestFactory().get("/orgs/acme/"))
+
+
+def test_a_failure_outside_the_views_is_a_503_too():
+    response = handler500_answer(OperationalError("server closed the connection unexpectedly"))
     assert response.status_code == 503 and response["Retry-After"] == "30"
 
 
 @pytest.mark.skipif(is_postgresql(), reason="SQLite's writers wait on the whole database")
 def test_sqlite_busy_past_its_timeout_is_a_busy_503():
-    request = RequestFactory().post("/orgs/acme/settings/")
-    try:
-        raise OperationalError("database is locked")
-    except OperationalError:
-        response = server_error(request)
+    response = handler500_answer(OperationalError("database is locked"))
     assert response.status_code == 503 and response["Retry-After"] == "2"
     assert "Nothing was changed" in response.content.decode()
 
 
 def test_other_errors_stay_a_500():
-    request = RequestFactory().get("/orgs/acme/")
-    try:
-        raise ValueError("a bug")
-    except ValueError:
-        response = server_error(request)
-    assert response.status_code == 500
+    assert handler500_answer(ValueError("a bug")).status_code == 500
