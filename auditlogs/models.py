@@ -79,6 +79,10 @@ class AuditEvent(models.Model):
                 ("audit_org_proj_time", ["organization", "project_id"]),
                 ("audit_org_proj_sev_time", ["organization", "project_id", "severity"]),
                 ("audit_org_action_time", ["organization", "action"]),
+                # Operators find events by exact identifiers (auditlogs/web/operators.py).
+                ("audit_org_request_time", ["organization", "request_id"]),
+                ("audit_org_ip_time", ["organization", "ip"]),
+                ("audit_org_target_time", ["organization", "target_id"]),
             ]
         ] + [
             # The Actor filter matches case-insensitively (UPPER(actor_label) = UPPER(%s)).
@@ -210,6 +214,47 @@ class Checkpoint(models.Model):
     @property
     def is_retention_cut(self) -> bool:
         return self.retention_days is not None
+
+
+class IntegrityJob(models.Model):
+    """An operator's request that the worker verify an organization's chain or sign a
+    checkpoint, and its result (auditlogs/integrity/jobs.py runs it)."""
+
+    class Kind(models.TextChoices):
+        VERIFY = "verify", "Verify the chain"
+        CHECKPOINT = "checkpoint", "Sign a checkpoint"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the worker"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="integrity_jobs"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # The operator as an id and the e-mail at the time, like an event's actor.
+    requested_by_id = models.BigIntegerField(null=True, blank=True)
+    requested_by_label = models.CharField(max_length=254)
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.TextField(blank=True)
+    sequence = models.BigIntegerField(
+        null=True, blank=True, help_text="Verified through, or the checkpoint signed at."
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "requested_at"], name="integrity_job_queue"),
+            models.Index(fields=["organization", "-requested_at"], name="integrity_job_org"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for organization {self.organization_id} ({self.status})"
 
 
 class DeletionGrant(models.Model):

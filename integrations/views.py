@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from auditlogs import record
-from auditlogs.recording.context import Actor, ActorType, acting_as
 from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.viewing import ENTERPRISE_TEMPLATE, log_view
 from integrations import exports, forms, services, webhooks
@@ -62,13 +61,12 @@ def export(request, viewer, fmt: str):
         return refusal
     exported_at = timezone.now()
     described = exports.describe_filters(filters)
-    actor_type = ActorType.STAFF if viewer.is_support else ActorType.USER
-    with acting_as(Actor.for_user(request.user, actor_type)):
-        record(
-            "audit_log.exported",
-            organization=viewer.organization,
-            metadata={"format": fmt, **described},
-        )
+    record(
+        "audit_log.exported",
+        organization=viewer.organization,
+        actor=viewer.actor,
+        metadata={"format": fmt, **described},
+    )
     header = exports.export_header(viewer.organization, described, exported_at)
     response = StreamingHttpResponse(
         exports.export_chunks(

@@ -1,7 +1,24 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 
+from auditlogs.web.operators import ChainStatusAdmin
+from auditlogs.web.staff_changes import (
+    AuditSpec,
+    StaffRecordedAdmin,
+    StaffRecordedInline,
+    delete_and_record,
+)
 from orgs.models import Membership, Organization, SecurityLogEntry, User
+
+MEMBERSHIP_AUDIT = AuditSpec(
+    organization=lambda membership: membership.organization,
+    target=lambda membership: membership.user,
+    created="member.added",
+    updated="member.role_changed",
+    deleted="member.removed",
+    field_actions={"projects": "member.projects_changed"},
+)
 
 
 @admin.register(User)
@@ -18,29 +35,58 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    def delete_model(self, request, obj):
+        """A person's memberships go with them: each is a `member.removed` in its
+        organization's log, as the operator. Events keep the person's id and e-mail."""
+        with transaction.atomic():
+            for membership in obj.memberships.select_related("organization", "user"):
+                delete_and_record(request, MEMBERSHIP_AUDIT, membership)
+            super().delete_model(request, obj)
 
-class MembershipInline(admin.TabularInline):
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            self.delete_model(request, user)
+
+
+class MembershipInline(StaffRecordedInline, admin.TabularInline):
     model = Membership
     extra = 0
+    fields = ("user", "role")  # projects on the membership's own page, where changes are recorded
     autocomplete_fields = ("user",)
-    filter_horizontal = ("projects",)
+    audit_spec = MEMBERSHIP_AUDIT
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ChainStatusAdmin, StaffRecordedAdmin, admin.ModelAdmin):
     list_display = ("name", "slug", "plan", "timezone", "synthetic_data", "created_at")
     list_filter = ("plan", "synthetic_data")
     search_fields = ("name", "slug")
     inlines = [MembershipInline]
+    # Adding happens in the product; deleting is not offered: an organization's log would go
+    # with it (its events protect it anyway).
+    audit_spec = AuditSpec(
+        organization=lambda organization: organization,
+        updated="organization.updated",
+        field_actions={
+            "plan": "organization.plan_changed",
+            "audit_retention_days": "organization.retention_changed",
+        },
+    )
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(StaffRecordedAdmin, admin.ModelAdmin):
     list_display = ("user", "organization", "role")
     list_filter = ("role", "organization")
     search_fields = ("user__email", "organization__name", "organization__slug")
     autocomplete_fields = ("user", "organization")
     list_select_related = ("user", "organization")
+    filter_horizontal = ("projects",)
+    audit_spec = MEMBERSHIP_AUDIT
+
+    def get_readonly_fields(self, request, obj=None):
+        # A membership stays the same person in the same organization.
+        return ("user", "organization") if obj is not None else ()
 
 
 @admin.register(SecurityLogEntry)

@@ -164,6 +164,12 @@ EVENT_TYPES = [
         "The organization's plan changed.",
     ),
     EventType(
+        "organization.retention_changed",
+        "Retention changed",
+        Severity.WARNING,
+        "How long the organization's audit events are kept changed.",
+    ),
+    EventType(
         "audit_log.viewed",
         "Audit Logs viewed",
         Severity.INFO,
@@ -176,6 +182,13 @@ EVENT_TYPES = [
         "Support staff opened this organization's Audit Logs, stating a reason.",
     ),
     EventType(
+        "support.admin_viewed",
+        "Viewed by an operator",
+        Severity.WARNING,
+        "An operator read this organization's events or IP addresses in the Django admin "
+        "(recorded once per operator per day).",
+    ),
+    EventType(
         "audit_log.exported",
         "Audit Logs exported",
         Severity.INFO,
@@ -186,6 +199,12 @@ EVENT_TYPES = [
         "API token created",
         Severity.WARNING,
         "An organization API token that can read the Audit Logs was created.",
+    ),
+    EventType(
+        "api_token.updated",
+        "API token changed",
+        Severity.WARNING,
+        "An API token's name or expiry changed.",
     ),
     EventType("api_token.revoked", "API token revoked", Severity.INFO, "An API token was revoked."),
     EventType(
@@ -236,6 +255,31 @@ EVENT_TYPES = [
         Severity.INFO,
         "An operator dropped month partitions of the event table that no longer held any "
         "event (every organization's retention had removed them).",
+    ),
+    EventType(
+        "audit_log.verification_requested",
+        "Verification requested",
+        Severity.INFO,
+        "An operator asked the worker to verify this organization's hash chain.",
+    ),
+    EventType(
+        "audit_log.verification_finished",
+        "Verification finished",
+        Severity.INFO,
+        "The worker verified the chain an operator asked about (Critical when it is broken).",
+    ),
+    EventType(
+        "audit_log.checkpoint_requested",
+        "Checkpoint requested",
+        Severity.INFO,
+        "An operator asked the worker to verify the chain and sign a checkpoint of its head.",
+    ),
+    EventType(
+        "audit_log.checkpoint_finished",
+        "Checkpoint request finished",
+        Severity.INFO,
+        "The worker signed the checkpoint an operator asked for, or found the chain broken "
+        "and signed nothing (then Critical).",
     ),
     EventType(
         "audit_log.integrity_exported",

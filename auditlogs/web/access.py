@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from auditlogs.models import AuditEvent, SupportAccess
+from auditlogs.recording.context import Actor, ActorType
 from orgs.models import Membership, Organization
 from orgs.tenancy import membership_for
 from projects.models import Project
@@ -34,6 +35,12 @@ class LogViewer:
     @property
     def is_support(self) -> bool:
         return self.support_access is not None
+
+    @property
+    def actor(self) -> Actor:
+        """Who the viewer's own actions (exports, downloads) are recorded as: support staff
+        as `staff`, everyone else as themselves."""
+        return Actor.for_user(self.user, ActorType.STAFF if self.is_support else ActorType.USER)
 
     @property
     def timezone_name(self) -> str:

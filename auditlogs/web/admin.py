@@ -4,23 +4,27 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from auditlogs.models import AuditEvent, Checkpoint, SupportAccess
-from auditlogs.recording.catalogue import EVENT_TYPES
-
-COUNT_CAP = 10_000
+from auditlogs.models import AuditEvent, Checkpoint, IntegrityJob, SupportAccess
+from auditlogs.web import operators
+from orgs.models import Organization
 
 
 class CappedCountPaginator(Paginator):
-    """Counts at most COUNT_CAP rows, so the list never counts a whole table and its deepest
-    page is COUNT_CAP / per_page pages in."""
+    """Counts at most operators.COUNT_CAP rows, so a list never counts a whole table and its
+    deepest page is COUNT_CAP / per_page pages in."""
 
     @cached_property
     def count(self):
-        return self.object_list[: COUNT_CAP].count()
+        return self.object_list[: operators.COUNT_CAP].count()
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Append-only rows: operators browse them; nobody adds, changes or deletes them here."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    actions = None
 
     def has_add_permission(self, request):
         return False
@@ -32,47 +36,33 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ActionFilter(admin.SimpleListFilter):
-    """Choices from the catalogue, not from a DISTINCT over the whole table."""
-
-    title = "action"
-    parameter_name = "action"
-
-    def lookups(self, request, model_admin):
-        return [(t.key, t.label) for t in EVENT_TYPES]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(action=self.value()) if self.value() else queryset
-
-
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = (
-        "occurred_at", "organization", "sequence", "action", "severity", "project_name",
-        "actor_label", "target_label",
-    )
-    list_filter = ("severity", ActionFilter, "organization")
-    search_fields = ("actor_label", "target_label", "project_name", "request_id", "=action")
+    """The list is auditlogs/web/operators.py's: one organization's log, keyset-paged."""
+
     ordering = ("-occurred_at", "-id")
-    list_select_related = ("organization",)
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-    list_per_page = 100
-    date_hierarchy = None
+
+    def changelist_view(self, request, extra_context=None):
+        return operators.event_list(self, request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        event = getattr(response, "context_data", {}).get("original")
+        if event is not None:  # an event's page shows its IP address
+            organization = Organization.objects.get(pk=event.organization_id)
+            viewer = operators.operator_viewer(request.user, organization)
+            operators.note_admin_view(request, viewer)
+        return response
 
 
 @admin.register(SupportAccess)
-class SupportAccessAdmin(admin.ModelAdmin):
+class SupportAccessAdmin(ReadOnlyAdmin):
+    """Granted only through /support/, which records the access; never edited here."""
+
     list_display = ("granted_at", "user", "organization", "expires_at", "reason")
     list_filter = ("organization",)
     search_fields = ("user__email", "organization__slug", "reason")
-    readonly_fields = ("user", "organization", "reason", "granted_at", "expires_at")
-
-    def has_add_permission(self, request):
-        return False  # granted only through /support/, which records the access
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    list_select_related = ("user", "organization")
 
 
 @admin.register(Checkpoint)
@@ -83,4 +73,14 @@ class CheckpointAdmin(ReadOnlyAdmin):
                     "key_id")
     list_filter = ("organization",)
     ordering = ("-signed_at",)
+    list_select_related = ("organization",)
+
+
+@admin.register(IntegrityJob)
+class IntegrityJobAdmin(operators.ByOrganizationAdmin, ReadOnlyAdmin):
+    """Operators' verification and checkpoint requests, filed from an organization's page."""
+
+    list_display = ("requested_at", "organization", "kind", "status", "requested_by_label",
+                    "finished_at", "result")
+    list_filter = ("status", "kind")
     list_select_related = ("organization",)

@@ -31,6 +31,7 @@ def integrity_export(request, viewer):
     record(
         "audit_log.integrity_exported",
         organization=organization,
+        actor=viewer.actor,  # support staff as staff, like their exports
         metadata={"part": "checkpoints and events" if with_events else "checkpoints"},
     )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")

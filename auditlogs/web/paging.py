@@ -41,6 +41,23 @@ class Cursor:
         return cursor
 
 
+def cursor_from_query(token: str) -> tuple[Cursor | None, str]:
+    """The cursor a page link carries, or (None, why not): a bad link shows the newest rows."""
+    if not token:
+        return None, ""
+    try:
+        return Cursor.decode(token), ""
+    except InvalidCursor as error:
+        return None, str(error)
+
+
+def query_without_cursor(params) -> str:
+    """The query string of a page's filters, for its Newer / Older links to extend."""
+    query = params.copy()
+    query.pop("cursor", None)
+    return query.urlencode()
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
+from auditlogs import record_once_a_day
 from auditlogs.web.access import log_viewer_for
 
 ENTERPRISE_TEMPLATE = "auditlogs/enterprise_required.html"
@@ -23,6 +24,22 @@ def render_for_viewer(request, viewer, template: str, context=None, status: int 
     with timezone.override(viewer.tzinfo):
         context = {"viewer": viewer, "section": "audit_logs", **(context or {})}
         return render(request, template, context, status=status)
+
+
+def note_daily_read(request, action: str, *, viewer, actor) -> None:
+    """Record a read of the organization's log once per actor per day (`record_once_a_day`).
+    The session remembers the day it was noted, so the rest of that day's pages skip the
+    lookup (another session still looks, and finds the day's record)."""
+    # The zone is part of the day: after a change of time zone the same date is another day.
+    today = f"{viewer.timezone_name} {timezone.localdate(timezone=viewer.tzinfo).isoformat()}"
+    noted = f"auditlogs.{action}.{viewer.organization.pk}"
+    if request.session.get(noted) == today:
+        return
+    if record_once_a_day(
+        action, organization=viewer.organization, actor=actor, tzinfo=viewer.tzinfo
+    ):
+        request.session[noted] = today
+    # else a writer holds the chain: this page does not wait, a later one records the read
 
 
 def log_view(*, page: bool = False):

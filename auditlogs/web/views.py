@@ -9,16 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
-from auditlogs import record, record_once_a_day
+from auditlogs import record
 from auditlogs.conf import app_settings
 from auditlogs.integrity.verification import integrity_status
 from auditlogs.models import SupportAccess
 from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.forms import SupportAccessForm
-from auditlogs.web.paging import Cursor, InvalidCursor
+from auditlogs.web.paging import cursor_from_query, query_without_cursor
 from auditlogs.web.presenters import present
-from auditlogs.web.viewing import log_view, render_for_viewer, wants_fragment
+from auditlogs.web.viewing import log_view, note_daily_read, render_for_viewer, wants_fragment
 
 
 @vary_on_headers("HX-Request")
@@ -26,7 +26,7 @@ from auditlogs.web.viewing import log_view, render_for_viewer, wants_fragment
 def audit_log(request, viewer):
 
     filters = AuditEventFilter(request.GET, viewer=viewer)  # bound: the default range applies
-    cursor, cursor_error = _cursor(request.GET.get("cursor", ""))
+    cursor, cursor_error = cursor_from_query(request.GET.get("cursor", ""))
     if not filters.is_valid():
         page, rows = None, []
     else:
@@ -46,7 +46,7 @@ def audit_log(request, viewer):
             "page": page,
             "cursor_error": cursor_error,
             "updated_at": timezone.now(),
-            "query": _query_without_cursor(request),
+            "query": query_without_cursor(request.GET),
             # Shown above the filters: a fragment swap does not need it.
             "integrity": None if fragment else integrity_status(viewer.organization),
         },
@@ -95,35 +95,8 @@ def support_access(request):
     return render(request, "auditlogs/support_access.html", {"form": form, "recent": recent})
 
 
-def _cursor(token: str) -> tuple[Cursor | None, str]:
-    if not token:
-        return None, ""
-    try:
-        return Cursor.decode(token), ""
-    except InvalidCursor as error:
-        return None, str(error)
-
-
-def _query_without_cursor(request) -> str:
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    return query.urlencode()
-
-
 def _note_daily_view(request, viewer) -> None:
-    """Support access is recorded when it is granted; people's reads once a day. The session
-    remembers the day it was noted, so the rest of that day's pages skip the lookup (another
-    session still looks, and finds the day's record)."""
+    """Support access is recorded when it is granted; people's reads once a day."""
     if viewer.is_support:
         return
-    # The zone is part of the day: after a change of time zone the same date is another day.
-    today = f"{viewer.timezone_name} {timezone.localdate(timezone=viewer.tzinfo).isoformat()}"
-    noted = f"auditlogs.viewed.{viewer.organization.pk}"
-    if request.session.get(noted) == today:
-        return
-    if record_once_a_day(
-        "audit_log.viewed", organization=viewer.organization,
-        actor=Actor.for_user(viewer.user), tzinfo=viewer.tzinfo,
-    ):
-        request.session[noted] = today
-    # else a writer holds the chain: this page does not wait, a later one records the view
+    note_daily_read(request, "audit_log.viewed", viewer=viewer, actor=viewer.actor)

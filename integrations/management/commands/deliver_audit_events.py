@@ -1,4 +1,5 @@
-"""The worker: sends new events to webhook destinations and mails Critical-event alerts.
+"""The worker: sends new events to webhook destinations, mails Critical-event alerts and runs
+the integrity checks operators asked for in the Django admin.
 
     python manage.py deliver_audit_events            # run until stopped (Ctrl-C, SIGTERM)
     python manage.py deliver_audit_events --once     # one pass, e.g. from cron
@@ -14,13 +15,17 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from auditlogs.integrity import jobs
 from integrations import alerts, webhooks
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Deliver new audit events to webhook destinations and send Critical-event alerts."
+    help = (
+        "Deliver new audit events to webhook destinations, send Critical-event alerts and run "
+        "operators' integrity requests."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Run one pass, then exit.")
@@ -55,6 +60,10 @@ class Command(BaseCommand):
             mails = alerts.send_alerts()
         except Exception:
             logger.exception("Alert pass failed")
+        try:
+            jobs.run_pending_jobs()
+        except Exception:
+            logger.exception("Integrity job pass failed")
         return delivered, mails
 
     def _stop(self, signum, frame):
