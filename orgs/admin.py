@@ -61,6 +61,7 @@ class OrganizationAdmin(ChainStatusAdmin, StaffRecordedAdmin, admin.ModelAdmin):
     list_display = ("name", "slug", "plan", "timezone", "synthetic_data", "created_at")
     list_filter = ("plan", "synthetic_data")
     search_fields = ("name", "slug")
+    readonly_fields = ("created_at",)
     inlines = [MembershipInline]
     # Adding happens in the product; deleting is not offered: an organization's log would go
     # with it (its events protect it anyway).
@@ -86,7 +87,7 @@ class MembershipAdmin(StaffRecordedAdmin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # A membership stays the same person in the same organization.
-        return ("user", "organization") if obj is not None else ()
+        return ("user", "organization", "created_at") if obj is not None else ("created_at",)
 
 
 @admin.register(SecurityLogEntry)

@@ -35,7 +35,7 @@ class ProjectAdmin(StaffRecordedAdmin, admin.ModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return ("organization",) if obj is not None else ()
+        return ("organization", "created_at") if obj is not None else ("created_at",)
 
 
 @admin.register(Chatbot)
@@ -48,4 +48,4 @@ class ChatbotAdmin(StaffRecordedAdmin, admin.ModelAdmin):
     audit_spec = CHATBOT_AUDIT
 
     def get_readonly_fields(self, request, obj=None):
-        return ("project",) if obj is not None else ()
+        return ("project", "created_at") if obj is not None else ("created_at",)

@@ -2,6 +2,7 @@
 bounded lists for metadata that would otherwise grow with the data."""
 
 import json
+from datetime import date, time
 from decimal import Decimal
 
 MASK = "••••••••"
@@ -17,6 +18,8 @@ def _plain(value):
     """A JSON-friendly form of a field value, as it will be shown to people."""
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
     if hasattr(value, "pk"):
         return str(value)
     if isinstance(value, list | tuple | set | frozenset):

@@ -37,8 +37,8 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(acme, member_membershi
 
 @pytest.mark.parametrize(
     "query",
-    ["", "?q=person", "?severity__exact=30", "?action=project.deleted&organization__id__exact=1",
-     "?p=3"],
+    ["?org=acme", "?org=acme&severity=critical", "?org=acme&action=project.deleted",
+     "?org=acme&actor=person0001@acme.test", "?org=acme&range=30d&_facets=True"],
 )
 def test_the_admin_list_never_counts_without_a_limit(acme, ops, query):
     generate(acme, 400, days=20, projects=4, seed=3)
@@ -46,6 +46,6 @@ def test_the_admin_list_never_counts_without_a_limit(acme, ops, query):
         response = ops.get(f"/admin/auditlogs/auditevent/{query}")
     assert response.status_code == 200
     counts = [q["sql"] for q in queries.captured_queries if re.search(r"COUNT\(", q["sql"])]
-    assert counts, "the paginator counts (up to its cap)"
+    assert counts, "the list counts (up to its cap)"
     unbounded = [sql for sql in counts if "auditlogs_auditevent" in sql and "LIMIT" not in sql]
     assert not unbounded
