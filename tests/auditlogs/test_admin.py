@@ -197,3 +197,19 @@ def test_choosing_an_organization_records_nothing(world, ops, events):
 
 def test_non_staff_cannot_reach_the_admin(world):
     assert world.client(world.admin).get(LIST, {"org": "acme"}).status_code == 302
+
+
+@pytest.mark.parametrize("who", ["owner", "admin", "member", "outsider", "globex_owner"])
+def test_people_of_organizations_never_reach_the_operators_pages(world, who):
+    client = world.client(getattr(world, who))
+    for path in (f"{LIST}?org=acme", f"/admin/orgs/organization/{world.acme.pk}/change/"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_support_staff_without_admin_permissions_are_refused(world, events):
+    support = world.client(world.staff)  # is_staff, no model permissions
+    assert support.get(LIST, {"org": "acme"}).status_code == 403
+    refused = support.post(f"/admin/orgs/organization/{world.acme.pk}/integrity/verify/")
+    assert refused.status_code == 403
+    assert events(world.acme) == []
