@@ -21,6 +21,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from auditlogs.conf import app_settings
 from auditlogs.integrity.jobs import request_job
 from auditlogs.integrity.verification import FAILURE_ACTION, IntegrityStatus, integrity_status
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint, IntegrityJob
@@ -34,8 +35,6 @@ from orgs.models import Organization
 COUNT_CAP = 10_000
 ORGANIZATIONS_LISTED = 50
 VIEWED_ACTION = "support.admin_viewed"
-# As many rows as the Audit Logs page: a search read newest first stops when the page is full.
-PAGE_SIZE = 50
 RECENT_JOBS = 5
 _ID_SLOT = "918273645"  # stands for an event id while the change URL is reversed once
 RECENT_FAILURES = 5
@@ -109,7 +108,8 @@ def event_list(model_admin, request):
     page = count = None
     rows = []
     if filters.is_valid():
-        page = filters.page(cursor, PAGE_SIZE)
+        # As many rows as the Audit Logs page: a search read newest first stops at a full page.
+        page = filters.page(cursor, app_settings.PAGE_SIZE)
         rows = operator_rows(page.rows)
         if not (filters.form.cleaned_data.get("q") or "").strip():
             count = capped_count(filters.qs)

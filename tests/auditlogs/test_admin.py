@@ -89,8 +89,8 @@ def test_bad_input_is_a_form_error_and_no_rows(world, ops, query):
 UPDATES = {"org": "acme", "action": "organization.updated"}
 
 
-def test_keyset_paging_older_and_newer(world, ops, monkeypatch):
-    monkeypatch.setattr(operators, "PAGE_SIZE", 3)
+def test_keyset_paging_older_and_newer(world, ops, settings):
+    settings.AUDITLOG_PAGE_SIZE = 3
     made = [record("organization.updated", organization=world.acme).pk for _ in range(7)]
     newest_first = made[::-1]  # the day's support.admin_viewed is filtered out
     first = ops.get(LIST, {**UPDATES})
