@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 
 from auditlogs.conf import app_settings
 from auditlogs.integrity.jobs import request_job
@@ -29,6 +29,7 @@ from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.access import LogViewer
 from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.paging import cursor_from_query, query_without_cursor
+from auditlogs.web.presenters import event_url_maker
 from auditlogs.web.viewing import note_daily_read
 from orgs.models import Organization
 
@@ -36,7 +37,6 @@ COUNT_CAP = 10_000
 ORGANIZATIONS_LISTED = 50
 VIEWED_ACTION = "support.admin_viewed"
 RECENT_JOBS = 5
-_ID_SLOT = "918273645"  # stands for an event id while the change URL is reversed once
 RECENT_FAILURES = 5
 
 
@@ -141,11 +141,9 @@ class OperatorRow:
 
 def operator_rows(events: list[AuditEvent]) -> list[OperatorRow]:
     """What the template prints, prepared once per page (one URL reversal, not one a row)."""
-    head, _, tail = reverse(
-        "admin:auditlogs_auditevent_change", args=[_ID_SLOT]
-    ).rpartition(_ID_SLOT)
+    url = event_url_maker("admin:auditlogs_auditevent_change")
     return [
-        OperatorRow(event, f"{head}{event.pk}{tail}",
+        OperatorRow(event, url(event.pk),
                     event.occurred_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
         for event in events
     ]

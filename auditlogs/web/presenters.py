@@ -2,6 +2,7 @@
 one URL pattern for the Info links, and every text a row prints prepared here, so the template
 only places strings (50 rows render in a few milliseconds; see docs/scale.md)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,7 +15,7 @@ from auditlogs.recording.chain import format_time
 from auditlogs.web.access import LogViewer
 from projects.models import Project
 
-_ID_SLOT = "918273645"  # stands for an event id while the Info URL pattern is reversed once
+_ID_SLOT = "918273645"  # stands for an event id while a URL pattern is reversed once
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,16 @@ class EventRow:
     occurred_local: str  # "27 Nov 2026, 14:05" in the viewer's time zone
 
 
+def event_url_maker(name: str, *args) -> Callable[[int], str]:
+    """The URL named `name` for any event id, reversed once for a whole page, not once a row."""
+    head, _, tail = reverse(name, args=[*args, _ID_SLOT]).rpartition(_ID_SLOT)
+    return lambda event_id: f"{head}{event_id}{tail}"
+
+
 def present(events: list[AuditEvent], viewer: LogViewer) -> list[EventRow]:
     # A project the viewer may not see shows like a deleted one, so the visible ones suffice.
     live = viewer.visible_projects
-    info_head, _, info_tail = reverse(
-        "audit_event", args=[viewer.organization.slug, _ID_SLOT]
-    ).rpartition(_ID_SLOT)
+    info_url = event_url_maker("audit_event", viewer.organization.slug)
     tzinfo = viewer.tzinfo
     cells: dict[tuple, ProjectCell] = {}
     rows = []
@@ -69,7 +74,7 @@ def present(events: list[AuditEvent], viewer: LogViewer) -> list[EventRow]:
                 event,
                 cells[key],
                 event_id=str(event.id),
-                info_url=f"{info_head}{event.id}{info_tail}",
+                info_url=info_url(event.id),
                 occurred_utc=format_time(event.occurred_at),
                 occurred_local=f"{local.day} {local:%b %Y, %H:%M}",
             )
