@@ -10,12 +10,15 @@ spread over filler organizations; later runs reuse it), then times every event v
 Django admin as a signed-in superuser through the Django test client with DEBUG off: p50 and
 p95 of --repeat requests each, the queries each request makes, and, where the Audit Logs page
 answers the same question, the page's own p50 and p95 beside it. It also checks that no
-admin request counted events without a LIMIT. Prints figures; asserts nothing about speed.
+admin request counted events without a LIMIT. With --peer-python it then times
+django-auditlog's admin at a million entries (bench/peer_auditlog_admin.py, its own environment
+and database). Prints figures; asserts nothing about speed.
 """
 
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -54,6 +57,12 @@ def main() -> None:
     parser.add_argument("--org-events", type=int, default=2_000_000)
     parser.add_argument("--filler-orgs", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=20, help="Timed requests per view.")
+    parser.add_argument(
+        "--peer-python", metavar="PATH",
+        help="A dev-only environment's python with django-auditlog installed: its admin is "
+        "timed afterwards at --peer-rows entries (bench/peer_auditlog_admin.py).",
+    )
+    parser.add_argument("--peer-rows", type=int, default=1_000_000)
     args = parser.parse_args()
 
     production_like()
@@ -78,6 +87,10 @@ def main() -> None:
     admin.force_login(operator)
     page.force_login(owner)
     table(cases(organization), admin, page, args.repeat)
+    if args.peer_python:
+        peer = [args.peer_python, str(Path(__file__).with_name("peer_auditlog_admin.py")),
+                "--rows", str(args.peer_rows), "--repeat", str(min(args.repeat, 10))]
+        subprocess.run(peer, check=True)
 
 
 def production_like() -> None:
