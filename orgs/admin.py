@@ -63,10 +63,11 @@ class OrganizationAdmin(ChainStatusAdmin, StaffRecordedAdmin, admin.ModelAdmin):
     search_fields = ("name", "slug")
     readonly_fields = ("created_at",)
     inlines = [MembershipInline]
-    # Adding happens in the product; deleting is not offered: an organization's log would go
-    # with it (its events protect it anyway).
+    # Deleting is not offered: the organization's log would go with it (its events protect
+    # it anyway, and its first event is its creation).
     audit_spec = AuditSpec(
         organization=lambda organization: organization,
+        created="organization.created",
         updated="organization.updated",
         field_actions={
             "plan": "organization.plan_changed",

@@ -146,6 +146,12 @@ EVENT_TYPES = [
         "A person was removed from the organization.",
     ),
     EventType(
+        "organization.created",
+        "Organization created",
+        Severity.INFO,
+        "The organization was created (by an operator, in the Django admin).",
+    ),
+    EventType(
         "organization.updated",
         "Organization updated",
         Severity.INFO,

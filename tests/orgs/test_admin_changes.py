@@ -11,7 +11,7 @@ from auditlogs import record
 from auditlogs.models import AuditEvent
 from auditlogs.recording.context import Actor
 from integrations.models import ApiToken, Destination
-from orgs.models import Membership, Plan, Role
+from orgs.models import Membership, Organization, Plan, Role
 from projects.models import Project
 from tests.conftest import make_user
 
@@ -155,6 +155,17 @@ def test_deleting_a_person_records_their_removal_and_keeps_their_events(world, o
     assert (event.actor_id, event.actor_label) == (admin_id, "admin@acme.test")
     (removed,) = staff_events(world.acme, "member.removed")
     assert removed.target_id == str(admin_id) and removed.target_label == "admin@acme.test"
+
+
+def test_an_organization_created_in_the_admin_starts_its_log_with_that(world, ops):
+    response = ops.post("/admin/orgs/organization/add/", {
+        "name": "Umbrella", "slug": "umbrella", "plan": Plan.ENTERPRISE, "timezone": "UTC",
+        "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 302
+    umbrella = Organization.objects.get(slug="umbrella")
+    (created,) = staff_events(umbrella, "organization.created")
+    assert created.sequence == 1 and created.target_label == "Umbrella"
 
 
 def test_organizations_are_not_deleted_from_the_admin(world, ops):
