@@ -10,12 +10,16 @@ from orgs.models import Organization
 
 
 class CappedCountPaginator(Paginator):
-    """Counts at most operators.COUNT_CAP rows, so a list never counts a whole table and its
-    deepest page is COUNT_CAP / per_page pages in."""
+    """Counts at most operators.COUNT_CAP + 1 rows, so a list never counts a whole table; its
+    pagination says "10,000+" past the cap (templates/admin/auditlogs/pagination.html)."""
 
     @cached_property
     def count(self):
-        return self.object_list[: operators.COUNT_CAP].count()
+        return self.object_list[: operators.COUNT_CAP + 1].count()
+
+    @property
+    def shown_count(self) -> str:
+        return operators.capped_label(self.count)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -82,7 +82,10 @@ def note_admin_view(request, viewer: LogViewer) -> None:
 
 def capped_count(queryset) -> str:
     """How many rows match, counting at most COUNT_CAP + 1 of them: "10,000+" past that."""
-    found = queryset.order_by()[: COUNT_CAP + 1].count()
+    return capped_label(queryset.order_by()[: COUNT_CAP + 1].count())
+
+
+def capped_label(found: int) -> str:
     return f"{COUNT_CAP:,}+" if found > COUNT_CAP else f"{found:,}"
 
 

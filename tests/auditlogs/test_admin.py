@@ -213,3 +213,14 @@ def test_support_staff_without_admin_permissions_are_refused(world, events):
     refused = support.post(f"/admin/orgs/organization/{world.acme.pk}/integrity/verify/")
     assert refused.status_code == 403
     assert events(world.acme) == []
+
+
+def test_the_other_log_lists_say_when_their_count_is_capped(world, ops, monkeypatch):
+    monkeypatch.setattr(operators, "COUNT_CAP", 2)
+    support = world.client(world.staff)
+    reason = "Ticket 7 of a customer"
+    for organization in ("acme", "globex"):
+        support.post("/support/", {"organization": organization, "reason": reason})
+    assert "2 support accesses" in ops.get("/admin/auditlogs/supportaccess/").text
+    support.post("/support/", {"organization": "initech", "reason": reason})
+    assert "2+ support accesses" in ops.get("/admin/auditlogs/supportaccess/").text
