@@ -12,7 +12,8 @@ from auditlogs.models import AuditEvent
 from auditlogs.recording.catalogue import Severity
 from auditlogs.recording.context import Actor, AuditContext, using_context
 from auditlogs.web import operators
-from tests.conftest import make_user
+from tests.helpers.clients import signed_in
+from tests.helpers.factories import UserFactory
 
 LIST = "/admin/auditlogs/auditevent/"
 ROW = re.compile(r'<tr class="event">.*?/admin/auditlogs/auditevent/(\d+)/change/', re.S)
@@ -32,7 +33,7 @@ def event_queries(queries) -> list[str]:
     return [q["sql"] for q in queries if "auditlogs_auditevent" in q["sql"]]
 
 
-def test_the_list_starts_by_choosing_an_organization(world, ops):
+def test_the_list_starts_by_choosing_an_organization(ops):
     response = ops.get(LIST)
     assert response.status_code == 200
     assert "?org=acme" in response.text and "?org=globex" in response.text
@@ -42,37 +43,37 @@ def test_the_list_starts_by_choosing_an_organization(world, ops):
     assert unknown.status_code == 200 and "No organization with the slug" in unknown.text
 
 
-def test_an_organizations_events_newest_first_and_no_other_organizations(world, ops):
-    first = record("project.viewed", organization=world.acme, project=world.alpha)
-    second = record("organization.updated", organization=world.acme)
-    other = record("organization.updated", organization=world.globex)
+def test_an_organizations_events_newest_first_and_no_other_organizations(acme, alpha, globex, ops):
+    first = record("project.viewed", organization=acme, project=alpha)
+    second = record("organization.updated", organization=acme)
+    other = record("organization.updated", organization=globex)
     ids = listed(ops.get(LIST, {"org": "acme"}))
     assert ids[:2] == [second.pk, first.pk] and other.pk not in ids
 
 
-def test_the_pages_filters_and_free_text_search(world, ops):
-    deleted = record("project.deleted", organization=world.acme, project=world.alpha,
-                     target=world.alpha)
-    viewed = record("project.viewed", organization=world.acme, project=world.beta,
-                    target=world.beta)
+def test_the_pages_filters_and_free_text_search(acme, alpha, beta, ops):
+    deleted = record("project.deleted", organization=acme, project=alpha,
+                     target=alpha)
+    viewed = record("project.viewed", organization=acme, project=beta,
+                    target=beta)
     assert listed(ops.get(LIST, {"org": "acme", "severity": "critical"})) == [deleted.pk]
     assert listed(ops.get(LIST, {"org": "acme", "action": "project.viewed"})) == [viewed.pk]
-    assert listed(ops.get(LIST, {"org": "acme", "project": world.beta.pk})) == [viewed.pk]
+    assert listed(ops.get(LIST, {"org": "acme", "project": beta.pk})) == [viewed.pk]
     assert listed(ops.get(LIST, {"org": "acme", "q": "Alpha"})) == [deleted.pk]
 
 
-def test_exact_identifiers_find_their_events(world, ops):
-    wanted = record_from("203.0.113.9", "req-wanted-0001", organization=world.acme,
-                         target=world.alpha)
-    record_from("198.51.100.1", "req-other-00002", organization=world.acme, target=world.beta)
+def test_exact_identifiers_find_their_events(acme, alpha, beta, owner, ops):
+    wanted = record_from("203.0.113.9", "req-wanted-0001", organization=acme,
+                         target=alpha)
+    record_from("198.51.100.1", "req-other-00002", organization=acme, target=beta)
     query = {"org": "acme"}
     assert listed(ops.get(LIST, {**query, "event": wanted.pk})) == [wanted.pk]
     assert listed(ops.get(LIST, {**query, "request_id": "req-wanted-0001"})) == [wanted.pk]
     assert listed(ops.get(LIST, {**query, "ip": "203.0.113.9"})) == [wanted.pk]
-    assert listed(ops.get(LIST, {**query, "target": str(world.alpha.pk)})) == [wanted.pk]
+    assert listed(ops.get(LIST, {**query, "target": str(alpha.pk)})) == [wanted.pk]
     with using_context(AuditContext()):
-        by_owner = record("organization.updated", organization=world.acme,
-                          actor=Actor.for_user(world.owner))
+        by_owner = record("organization.updated", organization=acme,
+                          actor=Actor.for_user(owner))
     assert listed(ops.get(LIST, {**query, "actor": "OWNER@acme.test"})) == [by_owner.pk]
 
 
@@ -80,8 +81,8 @@ def test_exact_identifiers_find_their_events(world, ops):
     {"ip": "not-an-ip"}, {"event": "abc"}, {"event": str(2**64)}, {"severity": "loud"},
     {"start": "yesterday"}, {"request_id": "x" * 65},
 ])
-def test_bad_input_is_a_form_error_and_no_rows(world, ops, query):
-    record("organization.updated", organization=world.acme)
+def test_bad_input_is_a_form_error_and_no_rows(acme, ops, query):
+    record("organization.updated", organization=acme)
     response = ops.get(LIST, {"org": "acme", **query})
     assert listed(response) == [] and "errornote" in response.text
 
@@ -89,9 +90,9 @@ def test_bad_input_is_a_form_error_and_no_rows(world, ops, query):
 UPDATES = {"org": "acme", "action": "organization.updated"}
 
 
-def test_keyset_paging_older_and_newer(world, ops, settings):
+def test_keyset_paging_older_and_newer(acme, ops, settings):
     settings.AUDITLOG_PAGE_SIZE = 3
-    made = [record("organization.updated", organization=world.acme).pk for _ in range(7)]
+    made = [record("organization.updated", organization=acme).pk for _ in range(7)]
     newest_first = made[::-1]  # the day's support.admin_viewed is filtered out
     first = ops.get(LIST, {**UPDATES})
     assert listed(first) == newest_first[:3]
@@ -107,13 +108,13 @@ def test_keyset_paging_older_and_newer(world, ops, settings):
     assert listed(mangled) == newest_first[:3] and "not valid" in mangled.text
 
 
-def test_counts_are_capped(world, ops, monkeypatch):
+def test_counts_are_capped(acme, ops, monkeypatch):
     monkeypatch.setattr(operators, "COUNT_CAP", 3)
     for _ in range(2):
-        record("organization.updated", organization=world.acme)
+        record("organization.updated", organization=acme)
     assert "2 matching events" in ops.get(LIST, {"org": "acme"}).text
     for _ in range(3):
-        record("organization.updated", organization=world.acme)
+        record("organization.updated", organization=acme)
     assert "3+ matching events" in ops.get(LIST, {"org": "acme"}).text
     searched = ops.get(LIST, {"org": "acme", "q": "updated"})
     assert "not counted for text searches" in searched.text
@@ -131,9 +132,11 @@ EVENT_PAGES = [
 
 
 @pytest.mark.parametrize("query", EVENT_PAGES)
-def test_no_event_page_counts_without_a_limit_or_reads_across_organizations(world, ops, query):
+def test_no_event_page_counts_without_a_limit_or_reads_across_organizations(
+    acme, alpha, ops, query
+):
     for _ in range(3):
-        record("project.deleted", organization=world.acme, project=world.alpha)
+        record("project.deleted", organization=acme, project=alpha)
     with CaptureQueriesContext(connection) as queries:
         assert ops.get(LIST, query).status_code == 200
     for sql in event_queries(queries):
@@ -144,15 +147,15 @@ def test_no_event_page_counts_without_a_limit_or_reads_across_organizations(worl
 
 @pytest.mark.parametrize("path", ["/admin/auditlogs/checkpoint/", "/admin/auditlogs/supportaccess/",
                                   "/admin/auditlogs/integrityjob/"])
-def test_the_other_log_lists_never_count_or_facet_in_full(world, ops, path):
+def test_the_other_log_lists_never_count_or_facet_in_full(ops, path):
     with CaptureQueriesContext(connection) as queries:
         assert ops.get(path, {"_facets": "True"}).status_code == 200
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert counts and all("LIMIT" in sql.upper() for sql in counts)
 
 
-def test_events_cannot_be_added_changed_or_deleted(world, ops):
-    event = record("organization.updated", organization=world.acme)
+def test_events_cannot_be_added_changed_or_deleted(acme, ops):
+    event = record("organization.updated", organization=acme)
     assert ops.get("/admin/auditlogs/auditevent/add/").status_code == 403
     detail = ops.get(f"/admin/auditlogs/auditevent/{event.pk}/change/")
     assert detail.status_code == 200 and 'name="_save"' not in detail.text
@@ -161,10 +164,10 @@ def test_events_cannot_be_added_changed_or_deleted(world, ops):
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_support_accesses_and_checkpoints_are_read_only(world, ops):
-    support = world.client(world.staff)
+def test_support_accesses_and_checkpoints_are_read_only(staff, ops):
+    support = signed_in(staff)
     support.post("/support/", {"organization": "acme", "reason": "Ticket 7 of a customer"})
-    access = world.staff.support_accesses.get()
+    access = staff.support_accesses.get()
     base = f"/admin/auditlogs/supportaccess/{access.pk}"
     assert ops.post(f"{base}/delete/", {"post": "yes"}).status_code == 403
     assert ops.post(f"{base}/change/", {"reason": "edited"}).status_code == 403
@@ -173,51 +176,51 @@ def test_support_accesses_and_checkpoints_are_read_only(world, ops):
     assert ops.get("/admin/auditlogs/checkpoint/add/").status_code == 403
 
 
-def test_reading_events_in_the_admin_is_recorded_once_a_day(world, ops, events):
-    event = record("organization.updated", organization=world.acme)
+def test_reading_events_in_the_admin_is_recorded_once_a_day(acme, globex, ops, events):
+    event = record("organization.updated", organization=acme)
     ops.get(LIST, {"org": "acme"})
     ops.get(LIST, {"org": "acme", "severity": "critical"})
-    viewed = events(world.acme, action="support.admin_viewed")
+    viewed = events(acme, action="support.admin_viewed")
     assert len(viewed) == 1
     assert viewed[0].actor_type == "staff" and viewed[0].actor_label == "ops@auditlogs.test"
     assert viewed[0].severity == Severity.WARNING
-    assert events(world.globex, action="support.admin_viewed") == []
+    assert events(globex, action="support.admin_viewed") == []
 
-    other_operator = world.client(make_user("ops2@auditlogs.test", is_staff=True,
+    other_operator = signed_in(UserFactory(email="ops2@auditlogs.test", is_staff=True,
                                             is_superuser=True))
     assert other_operator.get(f"/admin/auditlogs/auditevent/{event.pk}/change/").status_code == 200
-    labels = [e.actor_label for e in events(world.acme, action="support.admin_viewed")]
+    labels = [e.actor_label for e in events(acme, action="support.admin_viewed")]
     assert labels == ["ops@auditlogs.test", "ops2@auditlogs.test"]
 
 
-def test_choosing_an_organization_records_nothing(world, ops, events):
+def test_choosing_an_organization_records_nothing(ops, events):
     ops.get(LIST)
     assert events(action="support.admin_viewed") == []
 
 
-def test_non_staff_cannot_reach_the_admin(world):
-    assert world.client(world.admin).get(LIST, {"org": "acme"}).status_code == 302
+def test_non_staff_cannot_reach_the_admin(admin):
+    assert signed_in(admin).get(LIST, {"org": "acme"}).status_code == 302
 
 
 @pytest.mark.parametrize("who", ["owner", "admin", "member", "outsider", "globex_owner"])
-def test_people_of_organizations_never_reach_the_operators_pages(world, who):
-    client = world.client(getattr(world, who))
-    for path in (f"{LIST}?org=acme", f"/admin/orgs/organization/{world.acme.pk}/change/"):
+def test_people_of_organizations_never_reach_the_operators_pages(request, acme, who):
+    client = signed_in(request.getfixturevalue(who))
+    for path in (f"{LIST}?org=acme", f"/admin/orgs/organization/{acme.pk}/change/"):
         response = client.get(path)
         assert response.status_code == 302 and "/admin/login/" in response.url
 
 
-def test_support_staff_without_admin_permissions_are_refused(world, events):
-    support = world.client(world.staff)  # is_staff, no model permissions
+def test_support_staff_without_admin_permissions_are_refused(acme, staff, events):
+    support = signed_in(staff)  # is_staff, no model permissions
     assert support.get(LIST, {"org": "acme"}).status_code == 403
-    refused = support.post(f"/admin/orgs/organization/{world.acme.pk}/integrity/verify/")
+    refused = support.post(f"/admin/orgs/organization/{acme.pk}/integrity/verify/")
     assert refused.status_code == 403
-    assert events(world.acme) == []
+    assert events(acme) == []
 
 
-def test_the_other_log_lists_say_when_their_count_is_capped(world, ops, monkeypatch):
+def test_the_other_log_lists_say_when_their_count_is_capped(staff, ops, monkeypatch):
     monkeypatch.setattr(operators, "COUNT_CAP", 2)
-    support = world.client(world.staff)
+    support = signed_in(staff)
     reason = "Ticket 7 of a customer"
     for organization in ("acme", "globex"):
         support.post("/support/", {"organization": organization, "reason": reason})

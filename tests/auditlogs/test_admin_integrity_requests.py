@@ -8,98 +8,99 @@ from django.core.management import call_command
 from auditlogs.integrity import jobs
 from auditlogs.models import Checkpoint, IntegrityJob
 from auditlogs.recording.catalogue import Severity
-from tests.auditlogs.integrity_support import EVENTS, fill, tamper
+from tests.helpers.clients import signed_in
+from tests.helpers.integrity import EVENTS, fill, tamper
 
 
-def page(world):
-    return f"/admin/orgs/organization/{world.acme.pk}/change/"
+def page(acme):
+    return f"/admin/orgs/organization/{acme.pk}/change/"
 
 
-def ask(ops, world, kind):
-    return ops.post(f"/admin/orgs/organization/{world.acme.pk}/integrity/{kind}/")
+def ask(ops, acme, kind):
+    return ops.post(f"/admin/orgs/organization/{acme.pk}/integrity/{kind}/")
 
 
 def worker_pass():
     call_command("deliver_audit_events", once=True, stdout=StringIO())
 
 
-def test_the_page_shows_the_chain_and_links_to_the_organizations_records(world, ops):
-    fill(world.acme, 3)
-    response = ops.get(page(world))
+def test_the_page_shows_the_chain_and_links_to_the_organizations_records(acme, ops):
+    fill(acme, 3)
+    response = ops.get(page(acme))
     assert response.status_code == 200
     chain = response.context["chain"]
     assert chain.head.sequence == 3 and chain.newest_checkpoint is None
     assert "event #3" in response.text and "unverified" in response.text
     for link in ("/admin/auditlogs/auditevent/?org=acme",
-                 f"/admin/auditlogs/supportaccess/?organization__id__exact={world.acme.pk}",
-                 f"/admin/integrations/apitoken/?organization__id__exact={world.acme.pk}",
-                 f"/admin/integrations/destination/?organization__id__exact={world.acme.pk}"):
+                 f"/admin/auditlogs/supportaccess/?organization__id__exact={acme.pk}",
+                 f"/admin/integrations/apitoken/?organization__id__exact={acme.pk}",
+                 f"/admin/integrations/destination/?organization__id__exact={acme.pk}"):
         assert link in response.text
         assert ops.get(link.replace("&amp;", "&")).status_code == 200
 
 
-def test_a_verification_request_runs_in_the_worker_and_both_are_recorded(world, ops, events):
-    fill(world.acme, 4)
-    response = ask(ops, world, "verify")
-    assert response.status_code == 302 and response.url == page(world)
+def test_a_verification_request_runs_in_the_worker_and_both_are_recorded(acme, ops, events):
+    fill(acme, 4)
+    response = ask(ops, acme, "verify")
+    assert response.status_code == 302 and response.url == page(acme)
     job = IntegrityJob.objects.get()
     assert job.status == IntegrityJob.Status.PENDING
     assert job.requested_by_label == "ops@auditlogs.test"
-    (requested,) = events(world.acme, action="audit_log.verification_requested")
+    (requested,) = events(acme, action="audit_log.verification_requested")
     assert (requested.actor_type, requested.actor_label) == ("staff", "ops@auditlogs.test")
 
     worker_pass()
     job.refresh_from_db()
     assert job.status == IntegrityJob.Status.SUCCEEDED and job.sequence == 5
     assert "through #5" in job.result  # the four events and the request itself
-    (finished,) = events(world.acme, action="audit_log.verification_finished")
+    (finished,) = events(acme, action="audit_log.verification_finished")
     assert (finished.actor_type, finished.actor_label) == ("staff", "ops@auditlogs.test")
     assert finished.severity == Severity.INFO and finished.metadata["job"] == job.pk
-    shown = ops.get(page(world))
+    shown = ops.get(page(acme))
     assert shown.context["chain"].last_verification == job and job.result in shown.text
 
 
-def test_a_checkpoint_request_signs_the_head(world, ops, events):
-    fill(world.acme, 2)
-    ask(ops, world, "checkpoint")
+def test_a_checkpoint_request_signs_the_head(acme, ops, events):
+    fill(acme, 2)
+    ask(ops, acme, "checkpoint")
     worker_pass()
     job = IntegrityJob.objects.get()
-    checkpoint = Checkpoint.objects.get(organization=world.acme)
+    checkpoint = Checkpoint.objects.get(organization=acme)
     assert job.status == IntegrityJob.Status.SUCCEEDED and job.sequence == checkpoint.sequence == 3
-    (finished,) = events(world.acme, action="audit_log.checkpoint_finished")
+    (finished,) = events(acme, action="audit_log.checkpoint_finished")
     assert finished.actor_type == "staff" and "Signed a checkpoint at event #3" in job.result
-    assert "#3" in ops.get(page(world)).text
+    assert "#3" in ops.get(page(acme)).text
 
 
-def test_a_broken_chain_fails_the_request_and_signs_nothing(world, ops, events):
-    fill(world.acme, 4)
+def test_a_broken_chain_fails_the_request_and_signs_nothing(acme, ops, events):
+    fill(acme, 4)
     tamper(f'UPDATE "{EVENTS}" SET "target_label" = %s WHERE "organization_id" = %s '
-           'AND "sequence" = 2', ["forged", world.acme.pk])
-    ask(ops, world, "checkpoint")
+           'AND "sequence" = 2', ["forged", acme.pk])
+    ask(ops, acme, "checkpoint")
     worker_pass()
     job = IntegrityJob.objects.get()
     assert job.status == IntegrityJob.Status.FAILED and "event #2" in job.result
     assert not Checkpoint.objects.exists()
-    (finished,) = events(world.acme, action="audit_log.checkpoint_finished")
+    (finished,) = events(acme, action="audit_log.checkpoint_finished")
     assert finished.severity == Severity.CRITICAL and finished.actor_type == "staff"
-    assert events(world.acme, action="audit_log.integrity_failed")
-    assert "broken" in ops.get(page(world)).text
+    assert events(acme, action="audit_log.integrity_failed")
+    assert "broken" in ops.get(page(acme)).text
 
 
-def test_a_job_is_run_once_even_if_asked_twice(world, ops):
-    fill(world.acme, 1)
-    ask(ops, world, "verify")
+def test_a_job_is_run_once_even_if_asked_twice(acme, ops):
+    fill(acme, 1)
+    ask(ops, acme, "verify")
     job = IntegrityJob.objects.get()
     assert jobs.run_job(job.pk) is True
     assert jobs.run_job(job.pk) is False and jobs.run_pending_jobs() == 0
 
 
-def test_bad_requests_are_refused(world, ops):
-    assert ops.get(f"/admin/orgs/organization/{world.acme.pk}/integrity/verify/").status_code == 405
-    assert ask(ops, world, "erase").status_code == 404
+def test_bad_requests_are_refused(acme, owner, ops):
+    assert ops.get(f"/admin/orgs/organization/{acme.pk}/integrity/verify/").status_code == 405
+    assert ask(ops, acme, "erase").status_code == 404
     assert ops.post("/admin/orgs/organization/999999/integrity/verify/").status_code == 404
-    refused = world.client(world.owner).post(
-        f"/admin/orgs/organization/{world.acme.pk}/integrity/verify/"
+    refused = signed_in(owner).post(
+        f"/admin/orgs/organization/{acme.pk}/integrity/verify/"
     )
     assert refused.status_code == 302 and "/admin/login/" in refused.url
     assert not IntegrityJob.objects.exists()
