@@ -17,30 +17,21 @@ and database). Prints figures; asserts nothing about speed.
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from harness import Table, p50, p95, server_version, setup, timed
 
-import django  # noqa: E402
+setup()
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
-from django.template import engines  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from scale import BENCH_ORG, load  # noqa: E402  (the scale benchmark's data, made once)
 
-from auditlogs.management.commands.bench_audit_logs import BENCH_ORG, Command  # noqa: E402
 from auditlogs.models import AuditEvent  # noqa: E402
 from auditlogs.web.paging import OLDER, Cursor  # noqa: E402
 from orgs.models import User  # noqa: E402
@@ -48,7 +39,7 @@ from projects.models import Project  # noqa: E402
 
 ADMIN_LIST = "/admin/auditlogs/auditevent/"
 OPERATOR = "ops@bench.test"
-DEEP_ROWS = 100_000  # a thousand admin pages in
+DEEP_ROWS = 100_000  # 2,000 pages of 50 in
 
 
 def main() -> None:
@@ -65,11 +56,7 @@ def main() -> None:
     parser.add_argument("--peer-rows", type=int, default=1_000_000)
     args = parser.parse_args()
 
-    production_like()
-    call_command("migrate", verbosity=0)
-    scale = Command()
-    scale.stdout = sys.stdout
-    organization, owner = scale.load(args.events, args.org_events, args.filler_orgs)
+    organization, owner = load(args.events, args.org_events, args.filler_orgs)
     operator = User.objects.filter(email=OPERATOR).first() or User.objects.create_superuser(
         OPERATOR, "x"
     )
@@ -81,7 +68,7 @@ def main() -> None:
     print(f"\nData: about {estimate:,} events (planner estimate; never counted); "
           f"{in_org:,} in organization '{BENCH_ORG}'.")
     print(f"Machine: {os.cpu_count()} CPUs shared with other work; PostgreSQL "
-          f"{connection.cursor().connection.info.server_version}.\n")
+          f"{server_version()}.\n")
 
     admin, page = Client(), Client()
     admin.force_login(operator)
@@ -91,17 +78,6 @@ def main() -> None:
         peer = [args.peer_python, str(Path(__file__).with_name("peer_auditlog_admin.py")),
                 "--rows", str(args.peer_rows), "--repeat", str(min(args.repeat, 10))]
         subprocess.run(peer, check=True)
-
-
-def production_like() -> None:
-    name = str(connection.settings_dict["NAME"])
-    if connection.vendor != "postgresql" or not name.startswith("bench"):
-        sys.exit("Run this on a PostgreSQL database of its own whose name starts with 'bench' "
-                 "(e.g. bench_admin): it writes millions of rows.")
-    settings.DEBUG = False  # before anything builds the template engine
-    if engines._engines:
-        sys.exit("The template engine was built before DEBUG was turned off.")
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 
 
 def cases(organization):
@@ -153,10 +129,9 @@ def cases(organization):
 
 def table(rows, admin: Client, page: Client, repeat: int) -> None:
     page_url = f"/orgs/{BENCH_ORG}/settings/audit-logs/"
-    header = (f"{'Admin view':32} | {'admin p50':>9} {'p95':>7} {'queries':>7} | "
-              f"{'page p50':>8} {'p95':>7}")
-    print(header)
-    print("-" * len(header))
+    out = Table(("Admin view", 32, ""), "|", ("admin p50", 9, ".1f"), ("p95", 7, ".1f"),
+                ("queries", 7, "d"), "|", ("page p50", 8, ""), ("p95", 7, ""))
+    out.header()
     unbounded = []
     for label, url, query, page_query in rows:
         response = admin.get(url, query)
@@ -169,34 +144,17 @@ def table(rows, admin: Client, page: Client, repeat: int) -> None:
         unbounded += [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()
                       and "auditlogs_auditevent" in q["sql"] and "LIMIT" not in q["sql"].upper()]
         ours = timed(lambda u=url, q=query: admin.get(u, q), repeat)
-        line = f"{label:32} | {ms(ours, 50):>9.1f} {ms(ours, 95):>7.1f} {len(queries):>7} | "
+        theirs = ("—", "—")
         if page_query is not None:
-            theirs = timed(lambda q=page_query: page.get(page_url, q), repeat)
-            line += f"{ms(theirs, 50):>8.1f} {ms(theirs, 95):>7.1f}"
-        else:
-            line += f"{'—':>8} {'—':>7}"
-        print(line, flush=True)
+            samples = timed(lambda q=page_query: page.get(page_url, q), repeat)
+            theirs = (f"{p50(samples):.1f}", f"{p95(samples):.1f}")
+        out.row(label, p50(ours), p95(ours), len(queries), *theirs)
+        sys.stdout.flush()
     print(f"\nEvent counts without a LIMIT issued by the admin: {len(unbounded)}.")
     print("admin: the whole request through the Django test client as a superuser (session, "
           "admin site, filters, keyset page or lookup, capped count, template). page: the "
           "Audit Logs page for the same question as the organization's owner. — : the page "
           "has no such view.")
-
-
-def timed(call, repeat: int) -> list[float]:
-    call()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-def ms(samples, percentile: int) -> float:
-    if percentile == 50:
-        return statistics.median(samples) * 1000
-    return statistics.quantiles(samples, n=100, method="inclusive")[percentile - 1] * 1000
 
 
 if __name__ == "__main__":
