@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from auditlogs import record
-from auditlogs.integrity.checkpoints import IntegrityBroken, checkpoint
+from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
 from auditlogs.integrity.verification import Report, record_failure, verify
 from auditlogs.models import IntegrityJob
 from auditlogs.recording.catalogue import Severity

@@ -19,6 +19,11 @@ WEB_IMPORTERS = {
     "integrations/api.py",
     "integrations/views.py",
     "integrations/alerts.py",  # who may see an event is the page's rule (LogViewer)
+    # The admin of each app: operators' changes are recorded as staff, and the organization's
+    # page links its log (auditlogs/web/staff_changes.py, auditlogs/web/operators.py).
+    "orgs/admin.py",
+    "projects/admin.py",
+    "integrations/admin.py",
 }
 SCANNED = ("auditlogs", "integrations", "orgs", "projects", "config", "tools")
 
