@@ -60,23 +60,22 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SupportAccess)
-class SupportAccessAdmin(ReadOnlyAdmin):
+class SupportAccessAdmin(operators.ByOrganizationAdmin, ReadOnlyAdmin):
     """Granted only through /support/, which records the access; never edited here."""
 
     list_display = ("granted_at", "user", "organization", "expires_at", "reason")
-    list_filter = ("organization",)
     search_fields = ("user__email", "organization__slug", "reason")
     list_select_related = ("user", "organization")
+    ordering = ("-id",)
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(ReadOnlyAdmin):
+class CheckpointAdmin(operators.ByOrganizationAdmin, ReadOnlyAdmin):
     """Signed checkpoints, read-only like events (the database refuses changes too)."""
 
     list_display = ("signed_at", "organization", "sequence", "retention_days", "head_hash",
                     "key_id")
-    list_filter = ("organization",)
-    ordering = ("-signed_at",)
+    ordering = ("-id",)  # newest first from the primary key, with no sort however many
     list_select_related = ("organization",)
 
 
@@ -88,3 +87,4 @@ class IntegrityJobAdmin(operators.ByOrganizationAdmin, ReadOnlyAdmin):
                     "finished_at", "result")
     list_filter = ("status", "kind")
     list_select_related = ("organization",)
+    ordering = ("-id",)
