@@ -104,3 +104,17 @@ def test_bad_requests_are_refused(acme, owner, ops):
     )
     assert refused.status_code == 302 and "/admin/login/" in refused.url
     assert not IntegrityJob.objects.exists()
+
+
+def test_a_job_that_errors_ends_failed_and_the_worker_goes_on(acme, ops, monkeypatch, caplog):
+    fill(acme, 1)
+    ask(ops, acme, "verify")
+
+    def broken_database(organization):
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(jobs, "verify", broken_database)
+    worker_pass()  # logs the error and finishes its pass
+    job = IntegrityJob.objects.get()
+    assert job.status == IntegrityJob.Status.FAILED and "RuntimeError" in job.result
+    assert "Integrity job pass failed" in caplog.text
