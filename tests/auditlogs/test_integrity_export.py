@@ -158,6 +158,17 @@ def test_only_owners_admins_and_support_may_download(
     download(staff_client)
 
 
+def test_downloads_are_recorded_as_who_made_them(signed_log, owner, staff, acme, events):
+    download(signed_in(owner))
+    staff_client = signed_in(staff)
+    staff_client.post("/support/", {"organization": "acme", "reason": "Incident 42 review"})
+    download(staff_client, query="?part=checkpoints")
+    recorded = events(acme, action="audit_log.integrity_exported")
+    assert [(e.actor_type, e.actor_label) for e in recorded] == [
+        ("user", "owner@acme.test"), ("staff", "support@auditlogs.test")
+    ]
+
+
 def test_the_page_shows_the_integrity_state(signed_log, admin, member, acme):
     page = signed_in(admin).get("/orgs/acme/settings/audit-logs/")
     assert "Verified through event #8 at" in page.text

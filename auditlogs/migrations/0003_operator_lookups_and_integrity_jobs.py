@@ -15,7 +15,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('auditlogs', '0001_initial'),
+        ('auditlogs', '0002_retention_cuts_integrity_failures'),
         ('orgs', '0003_organization_audit_retention_days'),
     ]
 
