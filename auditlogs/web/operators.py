@@ -23,8 +23,8 @@ from django.urls import path
 
 from auditlogs.conf import app_settings
 from auditlogs.integrity.jobs import request_job
-from auditlogs.integrity.verification import FAILURE_ACTION, IntegrityStatus, integrity_status
-from auditlogs.models import AuditEvent, ChainHead, Checkpoint, IntegrityJob
+from auditlogs.integrity.verification import IntegrityStatus, integrity_status
+from auditlogs.models import AuditEvent, ChainHead, Checkpoint, IntegrityFailure, IntegrityJob
 from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.access import LogViewer
 from auditlogs.web.filters import AuditEventFilter
@@ -183,7 +183,7 @@ class ChainStatus:
     integrity: IntegrityStatus
     last_verification: IntegrityJob | None
     jobs: list[IntegrityJob]
-    failures: list[AuditEvent]
+    failures: list[IntegrityFailure]  # what verification found, newest first
 
 
 def chain_status(organization: Organization) -> ChainStatus:
@@ -192,9 +192,9 @@ def chain_status(organization: Organization) -> ChainStatus:
     verifications = IntegrityJob.objects.filter(
         organization=organization, finished_at__isnull=False
     )
-    failures = AuditEvent.objects.filter(
-        organization_id=organization.pk, action=FAILURE_ACTION
-    ).newest_first()[:RECENT_FAILURES]
+    failures = IntegrityFailure.objects.filter(organization_id=organization.pk).order_by(
+        "-detected_at", "-id"
+    )[:RECENT_FAILURES]
     return ChainStatus(
         head=ChainHead.objects.filter(organization=organization).first(),
         newest_checkpoint=(

@@ -84,7 +84,9 @@ def test_a_broken_chain_fails_the_request_and_signs_nothing(acme, ops, events):
     (finished,) = events(acme, action="audit_log.checkpoint_finished")
     assert finished.severity == Severity.CRITICAL and finished.actor_type == "staff"
     assert events(acme, action="audit_log.integrity_failed")
-    assert "broken" in ops.get(page(acme)).text
+    shown = ops.get(page(acme))
+    assert "broken" in shown.text and "event #2" in shown.text
+    assert [f.sequence for f in shown.context["chain"].failures] == [2]
 
 
 def test_a_job_is_run_once_even_if_asked_twice(acme, ops):
