@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.db.models import Min
+from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
 from auditlogs.conf import app_settings
@@ -369,29 +369,33 @@ def _latest_checkpoint(organization):
     )
 
 
-def _failure_since(organization, latest_checkpoint) -> IntegrityFailure | None:
-    """The newest recorded failure newer than the newest checkpoint (`latest_checkpoint`,
-    from `_latest_checkpoint`), or None: an older failure was repaired and signed over.
-    Failures live in their own table, written only by verification: an event that merely
-    says `audit_log.integrity_failed` (anyone able to write events could write one) is not
-    a verification result."""
+def _standing_failure(organization) -> IntegrityFailure | None:
+    """The newest recorded failure that no plain checkpoint was signed over since, or None.
+    A plain checkpoint after a failure follows a verification of the whole chain
+    (checkpointing.py), so it clears it; a retention cut vouches only for the events up to it
+    and clears nothing. Failures live in their own table, written only by verification: an
+    event that merely says `audit_log.integrity_failed` (anyone able to write events could
+    write one) is not a verification result."""
+    signed_over = Checkpoint.objects.filter(
+        organization_id=organization.pk,
+        retention_days__isnull=True,
+        signed_at__gte=OuterRef("detected_at"),
+    )
     failures = IntegrityFailure.objects.filter(organization_id=organization.pk)
-    if latest_checkpoint is not None:
-        failures = failures.filter(detected_at__gt=latest_checkpoint[1])
-    return failures.order_by("-detected_at", "-id").first()
+    return failures.exclude(Exists(signed_over)).order_by("-detected_at", "-id").first()
 
 
 def failure_since_last_checkpoint(organization) -> bool:
-    return _failure_since(organization, _latest_checkpoint(organization)) is not None
+    return _standing_failure(organization) is not None
 
 
 def integrity_status(organization) -> IntegrityStatus:
     """What the Audit Logs page says about integrity, from verification results and signed
     checkpoints only: three indexed reads, no verification."""
-    latest = _latest_checkpoint(organization)
-    failure = _failure_since(organization, latest)
+    failure = _standing_failure(organization)
     if failure is not None:
         return IntegrityStatus("broken", failure.sequence, failure.detected_at, failure.problem)
+    latest = _latest_checkpoint(organization)
     if latest is None:
         return IntegrityStatus("unverified", None, None)
     sequence, signed_at = latest
@@ -408,7 +412,7 @@ def record_failure(organization, report: Report) -> bool:
     from auditlogs import record
 
     problem = report.problem
-    previous = _failure_since(organization, _latest_checkpoint(organization))
+    previous = _standing_failure(organization)
     if previous is not None and (previous.kind, previous.sequence, previous.problem) == (
         str(problem.kind), problem.sequence, str(problem)
     ):

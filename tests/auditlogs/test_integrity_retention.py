@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from auditlogs.integrity import retention
 from auditlogs.integrity.retention import RETENTION_ACTION
-from auditlogs.integrity.verification import FAILURE_ACTION, Kind, verify
+from auditlogs.integrity.verification import (
+    FAILURE_ACTION,
+    Kind,
+    integrity_status,
+    record_failure,
+    verify,
+)
 from auditlogs.models import AuditEvent, Checkpoint
 from auditlogs.recording.context import Actor, acting_as
 from tests.helpers.integrity import EVENTS, fill, tamper
@@ -91,6 +97,24 @@ def test_a_broken_chain_is_never_pruned(acme, capsys):
     assert sequences(acme)[:7] == [1, 2, 3, 4, 5, 6, 7]
     assert AuditEvent.objects.filter(organization=acme, action=FAILURE_ACTION).exists()
     assert not Checkpoint.objects.exists()
+
+
+def test_a_retention_cut_does_not_hide_a_failure_after_it(acme):
+    """A retention cut vouches only for the events up to it: signed after a failure further
+    on, it must not turn the page's "Integrity warning" back into "Verified"."""
+    acme.audit_retention_days = 30
+    acme.save()
+    fill_old_and_new(acme, old=4, new=3)
+    tamper(f"UPDATE {EVENTS} SET severity = 30 WHERE organization_id = %s AND sequence = 6",
+           [acme.pk])
+    record_failure(acme, verify(acme))
+    assert integrity_status(acme).state == "broken"
+
+    retention.apply(acme)  # the chain verifies through #4, so the cut is signed
+
+    assert Checkpoint.objects.get(organization=acme).is_retention_cut
+    status = integrity_status(acme)
+    assert status.state == "broken" and "modified event at event #6" in status.problem
 
 
 def test_a_dry_run_removes_nothing(acme, capsys):
