@@ -61,7 +61,7 @@ class DatabaseBackend:
 
     def chain_window(self, events, organization_id: int, low: int, high: int, columns):
         """The organization's events with low <= sequence <= high in (sequence, id) order, as
-        tuples of `columns`, read the verifier's way (see event_form.VERIFIER_COLUMNS)."""
+        tuples of `columns`, read the verifier's way (integrity/verification.py `COLUMNS`)."""
         window = events.filter(sequence__gte=low, sequence__lte=high)
         return window.order_by("sequence", "id").values_list(*columns)
 
