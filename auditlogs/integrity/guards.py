@@ -18,16 +18,12 @@ from auditlogs.storage.tables import GRANT_TABLE, GUARDED_TABLES, REFUSAL
 
 __all__ = [
     "GRANT_TABLE", "GUARDED_TABLES", "REFUSAL", "granted_deletion", "install",
-    "missing_triggers", "uninstall",
+    "missing_triggers",
 ]
 
 
 def install(connection) -> None:
     backend(connection).install_guards(connection)
-
-
-def uninstall(connection) -> None:
-    backend(connection).uninstall_guards(connection)
 
 
 def missing_triggers(connection) -> list[str]:

@@ -23,14 +23,8 @@ class DatabaseBackend:
         """The deletion-grant table and the append-only triggers, idempotent."""
         raise NotImplementedError
 
-    def unguard_statements(self, connection) -> list[str]:
-        raise NotImplementedError
-
     def install_guards(self, connection) -> None:
         _execute(connection, self.guard_statements(connection))
-
-    def uninstall_guards(self, connection) -> None:
-        _execute(connection, self.unguard_statements(connection))
 
     def guard_trigger_names(self) -> list[str]:
         """Every trigger the guards install on the guarded tables."""

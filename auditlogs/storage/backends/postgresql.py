@@ -125,24 +125,6 @@ class PostgreSQL(DatabaseBackend):
             statements.append(partition_truncate_trigger(partition))
         return statements
 
-    def unguard_statements(self, connection) -> list[str]:
-        statements = []
-        for table in GUARDED_TABLES:
-            statements += [
-                f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"',
-                f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"',
-            ]
-            statements += [
-                f'DROP TRIGGER IF EXISTS "auditlogs_no_truncate" ON "{partition}"'
-                for partition in self.child_tables(connection, table)
-            ]
-        return [
-            *statements,
-            "DROP FUNCTION IF EXISTS auditlogs_refuse_change()",
-            "DROP FUNCTION IF EXISTS auditlogs_refuse_truncate()",
-            f'DROP TABLE IF EXISTS "{GRANT_TABLE}"',
-        ]
-
     def present_triggers(self, connection) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(

@@ -44,14 +44,6 @@ class SQLite(DatabaseBackend):
             statements += _table_triggers(table)
         return statements
 
-    def unguard_statements(self, connection) -> list[str]:
-        statements = [
-            f'DROP TRIGGER IF EXISTS "{table}_{kind}"'
-            for table in GUARDED_TABLES
-            for kind in self.guard_trigger_kinds
-        ]
-        return [*statements, f'DROP TABLE IF EXISTS "{GRANT_TABLE}"']
-
     def present_triggers(self, connection) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
