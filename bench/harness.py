@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The same prefix as generate_audit_events.BENCH_DATABASE_PREFIX (imported before Django is set up).
 DATABASE_PREFIX = "bench"
 
 
@@ -43,12 +44,14 @@ def setup() -> None:
 def require_bench_database() -> None:
     from django.db import connection
 
+    from auditlogs.storage.backends import is_postgresql
+
     name = str(connection.settings_dict["NAME"])
-    if connection.vendor != "postgresql" or not name.startswith(DATABASE_PREFIX):
+    if not (is_postgresql() and name.startswith(DATABASE_PREFIX)):
         sys.exit(
-            f"Refusing to run on {connection.vendor} database {name!r}: point DATABASE_URL at "
-            f"a PostgreSQL database of its own whose name starts with {DATABASE_PREFIX!r}, e.g. "
-            "`createdb -h 127.0.0.1 -U postgres bench_scale` and "
+            f"Refusing to run on {connection.display_name} database {name!r}: point "
+            "DATABASE_URL at a PostgreSQL database of its own whose name starts with "
+            f"{DATABASE_PREFIX!r}, e.g. `createdb -h 127.0.0.1 -U postgres bench_scale` and "
             "DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_scale"
         )
 
