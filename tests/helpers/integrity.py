@@ -14,8 +14,10 @@ from auditlogs.integrity import guards
 from auditlogs.models import AuditEvent
 from auditlogs.recording import chain
 from auditlogs.recording.catalogue import Severity
+from auditlogs.storage.backends import backend, is_postgresql
+from auditlogs.storage.tables import EVENT_TABLE
 
-EVENTS = "auditlogs_auditevent"
+EVENTS = EVENT_TABLE
 ACTIONS = ["project.viewed", "project.updated", "chatbot.deleted", "member.role_changed"]
 
 
@@ -33,19 +35,14 @@ def fill(organization, count: int, project=None) -> list[AuditEvent]:
     ]
 
 
-def is_postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
 @contextmanager
 def triggers_off():
     with connection.cursor() as cursor:
         if is_postgresql():
             cursor.execute("SET session_replication_role = replica")
         else:
-            for table in guards.GUARDED_TABLES:
-                cursor.execute(f'DROP TRIGGER "{table}_no_update"')
-                cursor.execute(f'DROP TRIGGER "{table}_no_delete"')
+            for trigger in backend().guard_trigger_names():
+                cursor.execute(f'DROP TRIGGER "{trigger}"')
         try:
             yield cursor
         finally:
