@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from auditlogs import record
 from auditlogs.integrity import checkpointing, checkpoints
 from auditlogs.integrity.guards import granted_deletion
 from auditlogs.models import AuditEvent, ChainHead
@@ -84,8 +85,6 @@ def plan(organization, now: datetime | None = None) -> RetentionPlan | None:
 def apply(organization, now: datetime | None = None) -> RetentionPlan | None:
     """Remove the events `plan` names; raises checkpointing.IntegrityBroken if the chain does
     not verify through them."""
-    from auditlogs import record
-
     with transaction.atomic():
         removal = plan(organization, now)
         if removal is None:
@@ -134,8 +133,6 @@ def drop_months_before(cutoff, *, actor: Actor) -> list:
     dropping it would erase it unattested. Raises HistoryInMonths naming who still has events
     there. A drop is recorded in the log of every organization with events, in the same
     transaction. Returns the months dropped."""
-    from auditlogs import record
-
     months = [m for m in partitions.month_partitions(connection) if m < cutoff]
     if not months:
         return []

@@ -21,6 +21,7 @@ from enum import StrEnum
 from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
+from auditlogs import record
 from auditlogs.conf import app_settings
 from auditlogs.integrity import signing
 from auditlogs.integrity.checkpoints import (
@@ -409,8 +410,6 @@ def record_failure(organization, report: Report) -> bool:
     """Keep a failed verification (what the page's status reads) and put it in the
     organization's own log, once per distinct problem (the next checkpoint can only be signed
     once the chain verifies again)."""
-    from auditlogs import record
-
     problem = report.problem
     previous = _standing_failure(organization)
     if previous is not None and (previous.kind, previous.sequence, previous.problem) == (
