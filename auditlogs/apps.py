@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
 
 class AuditlogsConfig(AppConfig):
@@ -9,9 +9,11 @@ class AuditlogsConfig(AppConfig):
     def ready(self):
         # System checks, sign-in hooks and the admin pages register themselves on import.
         from auditlogs.integrity import checks  # noqa: F401
+        from auditlogs.integrity.guards import refuse_unapplying_migrations
         from auditlogs.storage.partitions import create_partitions_after_migrate
         from auditlogs.web import admin, sign_in  # noqa: F401
 
+        pre_migrate.connect(refuse_unapplying_migrations, sender=self)
         post_migrate.connect(create_partitions_after_migrate, sender=self)
         # After the partitions, so that new month partitions get their TRUNCATE guard too.
         post_migrate.connect(_reinstall_guards, sender=self)

@@ -11,14 +11,22 @@ The triggers are written in each database's dialect in auditlogs/storage/backend
 is idempotent. The initial migration runs its own frozen copy of that SQL; a post_migrate hook
 calls `install` because SQLite rebuilds a table (dropping its triggers) whenever a later
 migration alters it.
+
+Two commands could still erase every organization's history at once, around the triggers:
+`flush` and unapplying this app's migrations (DROP TABLE fires no trigger). Both run only where
+`may_erase_history()`: in tests and with DEBUG on.
 """
+
+from django.conf import settings
+from django.core import mail
+from django.core.management.base import CommandError
 
 from auditlogs.storage.backends import backend
 from auditlogs.storage.tables import GRANT_TABLE, GUARDED_TABLES, REFUSAL
 
 __all__ = [
     "GRANT_TABLE", "GUARDED_TABLES", "REFUSAL", "granted_deletion", "install",
-    "missing_triggers",
+    "may_erase_history", "missing_triggers", "refuse_unapplying_migrations",
 ]
 
 
@@ -58,3 +66,27 @@ class granted_deletion:  # noqa: N801  (used as a context manager, like transact
         with self.connection.cursor() as cursor:
             cursor.execute(f'DELETE FROM "{GRANT_TABLE}"')
         return False
+
+
+def may_erase_history() -> bool:
+    """Only a test run (Django's runner and pytest-django install the test outbox) or DEBUG."""
+    return settings.DEBUG or hasattr(mail, "outbox")
+
+
+def refuse_unapplying_migrations(sender, plan=None, **kwargs) -> None:
+    """pre_migrate: unapplying an audit migration drops or rebuilds the audit tables, so outside
+    tests and DEBUG the whole migrate stops before its first step."""
+    if may_erase_history():
+        return
+    backwards = [
+        str(migration) for migration, is_backwards in plan or ()
+        if is_backwards and migration.app_label == sender.label
+    ]
+    if backwards:
+        raise CommandError(
+            f"Unapplying {', '.join(backwards)} is refused: it would erase every "
+            "organization's audit log, signed checkpoints and chain heads. It runs only in "
+            "tests or with DEBUG on. Events are removed only by retention "
+            "(apply_audit_retention).",
+            returncode=1,
+        )

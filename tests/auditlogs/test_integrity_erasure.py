@@ -3,6 +3,7 @@ that still holds events is never dropped, and an allowed drop is recorded. Reten
 path that removes events, signs a retention cut stating its policy."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -57,6 +58,32 @@ def test_flush_exits_non_zero_in_a_production_configuration(tmp_path):
     )
     assert result.returncode == 1
     assert "flush is refused" in result.stderr and "DEBUG" in result.stderr
+
+
+def test_unapplying_the_audit_migrations_is_refused_in_a_production_configuration(tmp_path):
+    """`migrate auditlogs zero` would drop every event, checkpoint and chain head table (no
+    trigger fires on DROP TABLE): like flush, it runs only in tests or with DEBUG on."""
+    database = tmp_path / "production.sqlite3"
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    environment.update(
+        DEBUG="false", SECRET_KEY="p" * 50, ALLOWED_HOSTS="audit.example.com",
+        DATABASE_URL=f"sqlite:///{database}",
+        AUDITLOG_SIGNING_KEY=signing.generate_private_key_text(),
+    )
+
+    def manage(*arguments):
+        return subprocess.run(
+            [sys.executable, "manage.py", *arguments], cwd=ROOT, env=environment,
+            capture_output=True, text=True, timeout=300,
+        )
+
+    assert manage("migrate", "--no-input").returncode == 0
+    result = manage("migrate", "auditlogs", "zero", "--no-input")
+    assert result.returncode == 1
+    assert "refused" in result.stderr and "auditlogs" in result.stderr
+    with sqlite3.connect(database) as tables:
+        names = {name for (name,) in tables.execute("SELECT name FROM sqlite_master")}
+    assert {"auditlogs_auditevent", "auditlogs_checkpoint", "auditlogs_chainhead"} <= names
 
 
 def drop_before(month: str) -> str:

@@ -7,23 +7,16 @@ but only in a test run or with DEBUG on. Anywhere else it would erase every orga
 history in one command, so it refuses before touching anything.
 """
 
-from django.conf import settings
-from django.core import mail
 from django.core.management.base import CommandError
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
-from auditlogs.integrity.guards import granted_deletion
-
-
-def is_test_run() -> bool:
-    """Django's test environment (its runner and pytest-django) installs the test outbox."""
-    return hasattr(mail, "outbox")
+from auditlogs.integrity.guards import granted_deletion, may_erase_history
 
 
 class Command(flush.Command):
     def handle(self, **options):
-        if not (settings.DEBUG or is_test_run()):
+        if not may_erase_history():
             raise CommandError(
                 "flush is refused: it would erase every organization's audit log, signed "
                 "checkpoints and chain heads. It runs only in tests or with DEBUG on. Events "
