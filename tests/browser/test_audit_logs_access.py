@@ -61,7 +61,8 @@ def test_support_access_is_recorded_and_the_admin_sees_who_looked_and_why(
     reason = "Ticket 4711: customer reports a missing chatbot"
     sign_in(page, "support@auditlogs.test", landing="You are not in an organization yet")
     page.locator("details.account-menu > summary").click()
-    page.get_by_role("link", name="Support access").click()
+    account = page.get_by_role("navigation", name="Account")
+    account.get_by_role("link", name="Support access").click()
     expect(page.get_by_role("heading", name="Support access")).to_be_visible()
     page.get_by_label("Organization").select_option(label="Acme")
     page.get_by_label("Reason").fill(reason)
