@@ -58,9 +58,6 @@ SETTINGS = (
     Setting("AUDITLOG_CHART_CATCH_UP", 20_000, env_int,
             "at most this many uncounted events are counted by the page itself before it draws "
             "the volume chart (for a deployment without a worker); 0 leaves it to the worker"),
-    Setting("AUDITLOG_CHART_SCAN_LIMIT", 1_000, env_int,
-            "filters the rollups cannot answer (search, actor) chart by reading the matching "
-            "events, when there are at most this many; more say the chart is unavailable"),
     Setting("AUDITLOG_NEW_EVENTS_POLL_SECONDS", 15, None,
             "how often an open log page asks whether newer events exist"),
     # Integrity (docs/integrity.md).

@@ -8,9 +8,10 @@ On a PostgreSQL database of its own (its name must start with "bench"):
 
 It migrates, generates the organization's events once (over 90 days; later runs reuse them),
 counts them into the hourly rollups the way the worker does (timed), then prints one table: for
-each filter shape, how the chart is made (from the rollups, or by reading the matching events:
-"scan", or not at all: "unavailable"), its bars and events, and the time to build it (p50/p95,
-queries and folding into bars, no rendering), plus the whole page for a few shapes.
+each filter shape, how the chart is made (from the rollups, from the list's own rows when every
+match fits on one page: "events", or not at all: "unavailable"), its bars and events, and the
+time to build it (p50/p95, queries and folding into bars, no rendering; for "events" shapes
+the list page is read too), plus the whole page for a few shapes.
 """
 
 import argparse
@@ -29,10 +30,11 @@ from django.http import QueryDict  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from auditlogs.conf import app_settings  # noqa: E402
 from auditlogs.models import AuditEvent, EventRollup  # noqa: E402
 from auditlogs.storage import bulk, partitions, rollups  # noqa: E402
 from auditlogs.web.access import log_viewer_for  # noqa: E402
-from auditlogs.web.chart import volume_chart  # noqa: E402
+from auditlogs.web.chart import needs_events, volume_chart  # noqa: E402
 from auditlogs.web.filters import AuditEventFilter  # noqa: E402
 from orgs.models import Membership, Organization, Plan, Role, User  # noqa: E402
 from projects.models import Project  # noqa: E402
@@ -135,6 +137,8 @@ def chart_table(organization, repeat: int) -> None:
         ("One day, 60 days ago (by hour)", owner_viewer, {"start": day, "end": day}),
         ("Member (3 projects), 90 days", member_viewer, {"range": "90d"}),
         ("Search 'person0042', 7 days", owner_viewer, {"q": "person0042"}),
+        ("Search 'person0042', 2 hours", owner_viewer,
+         {"q": "person0042", "start": f"{day}T10:00", "end": f"{day}T12:00"}),
         ("Actor person0042@chart.test, 90 days", owner_viewer,
          {"range": "90d", "actor": "person0042@chart.test"}),
         ("Search 'Support Bot', 7 days", owner_viewer, {"q": "Support Bot"}),
@@ -160,7 +164,7 @@ def chart_table(organization, repeat: int) -> None:
         f"bars), no rendering; {repeat} builds after one warm-up. Goal for shapes the rollups "
         f"serve: p95 <= {GOAL_MS} ms."
     )
-    print("Shapes that fall back to reading events: " + ("; ".join(scanned) or "none") + ".")
+    print("Shapes the rollups cannot serve: " + ("; ".join(scanned) or "none") + ".")
     page_times(organization, repeat // 2)
 
 
@@ -188,7 +192,8 @@ def _build(viewer, query):
     filters = AuditEventFilter(query, viewer=viewer)
     if not filters.is_valid():
         sys.exit(f"Invalid filters {query.urlencode()}: {filters.form.errors}")
-    return volume_chart(filters, viewer, query)
+    page = filters.page(None, app_settings.PAGE_SIZE) if needs_events(filters) else None
+    return volume_chart(filters, viewer, query, page)
 
 
 if __name__ == "__main__":

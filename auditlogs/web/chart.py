@@ -3,9 +3,10 @@ by severity, over the filtered set.
 
 It reads the hourly rollups (auditlogs/storage/rollups.py) for every filter they can answer
 (severity, project, event type, dates, and the viewer's own project scope), so its cost does
-not grow with the log. Other filters (free text, actor, …) are charted from the matching
-events themselves when there are few (AUDITLOG_CHART_SCAN_LIMIT); otherwise the chart says it
-is unavailable for that filter instead of scanning millions of rows.
+not grow with the log. Other filters (free text, actor, …) are charted from the list's own
+rows when they are every match (one page or fewer), at no cost; otherwise the chart says it is
+unavailable for that filter: counting them would mean reading every match, which for a rare
+search term costs more than the whole page.
 
 Bars cover whole hours, days (in the viewer's time zone) or months; each is a link to the same
 filters narrowed to its dates.
@@ -28,7 +29,7 @@ from auditlogs.storage import rollups
 HOUR, DAY, MONTH = "hour", "day", "month"
 MAX_HOURLY = timedelta(days=3)  # longer ranges are drawn by day
 MAX_DAILY = timedelta(days=400)  # and longer ones by month
-# The filters the rollups answer, by their query parameter; any other one set needs a scan.
+# The filters the rollups answer, by their query parameter; any other one set needs the events.
 ROLLUP_FILTERS = {"severity", "project", "action", "range", "start", "end"}
 DATE_PARAMETERS = ("range", "start", "end", "cursor")
 # SVG geometry: each bar is BAR_WIDTH wide in a viewBox HEIGHT tall, stretched by CSS.
@@ -98,7 +99,7 @@ class Bar:
 class VolumeChart:
     unit: str = DAY
     bars: list[Bar] = field(default_factory=list)
-    source: str = "rollup"  # or "scan" (the events themselves)
+    source: str = "rollup"  # or "events" (the list's own rows)
     unavailable: str = ""  # why there is no chart for this filter
     uncounted: int = 0  # newest events the rollups have not counted yet
 
@@ -141,14 +142,14 @@ class VolumeChart:
         return {HOUR: "per hour", DAY: "per day", MONTH: "per month"}[self.unit]
 
 
-def volume_chart(filters, viewer, query) -> VolumeChart:
+def volume_chart(filters, viewer, query, page=None) -> VolumeChart:
     """The chart of a valid FilterSet's events; `query` is the page's query string (a QueryDict)
-    that bar links narrow."""
+    that bar links narrow; `page` the list's first page, needed only where `needs_events`."""
     data = filters.form.cleaned_data
     window_start, window_end = filters.form.window
     window_end = window_end or timezone.now()
-    if _needs_scan(data):
-        return _from_events(filters, viewer, query, window_start, window_end)
+    if needs_events(filters):
+        return _from_events(page, viewer, query, window_start, window_end)
     chart = VolumeChart()
     if app_settings.CHART_CATCH_UP:
         progress = rollups.catch_up(viewer.organization.pk, app_settings.CHART_CATCH_UP)
@@ -189,30 +190,31 @@ def volume_chart(filters, viewer, query) -> VolumeChart:
     return _drawn(chart, counts, tzinfo, window_start, window_end, query)
 
 
-def _needs_scan(data: dict) -> bool:
+def needs_events(filters) -> bool:
+    """Whether a filter the rollups cannot answer is set."""
+    data = filters.form.cleaned_data
     return any(value for name, value in data.items() if name not in ROLLUP_FILTERS)
 
 
-def _from_events(filters, viewer, query, window_start, window_end) -> VolumeChart:
-    limit = app_settings.CHART_SCAN_LIMIT
-    events = list(filters.qs.newest_first().values_list("occurred_at", "severity")[: limit + 1])
-    if len(events) > limit:
+def _from_events(page, viewer, query, window_start, window_end) -> VolumeChart:
+    if page is None or page.older is not None or page.newer is not None:
         return VolumeChart(
-            source="scan",
+            source="events",
             unavailable=(
-                "The chart is unavailable for this filter: more than "
-                f"{_number(limit)} events match. Narrow the date "
-                "range, or chart by severity, project and event type only."
+                "The chart counts events by severity, project, event type and dates; for a "
+                "search or an actor it is drawn only when every match fits on one page. Narrow "
+                "the filter to see it."
             ),
         )
+    events = [(row.occurred_at, row.severity) for row in page.rows]
     if window_start is None:
         if not events:
-            return VolumeChart(source="scan")
+            return VolumeChart(source="events")
         window_start = events[-1][0]
     counts = defaultdict(int)
     for occurred_at, severity in events:
         counts[(_hour_floor(occurred_at), Severity(severity))] += 1
-    chart = VolumeChart(source="scan", unit=_unit(window_start, window_end))
+    chart = VolumeChart(source="events", unit=_unit(window_start, window_end))
     moments = [(hour, severity, n) for (hour, severity), n in counts.items()]
     return _drawn(chart, moments, viewer.tzinfo, window_start, window_end, query)
 

@@ -106,20 +106,22 @@ def test_the_page_draws_the_bars_as_links_with_a_table_beside_them(history, owne
     assert "Chart as a table" in html
 
 
-def test_a_search_is_charted_from_the_matching_events_when_few(history, owner):
+def test_a_search_is_charted_from_the_list_when_every_match_fits_on_it(history, owner):
     chart = chart_of(signed_in(owner), q="Beta")
-    assert chart.source == "scan" and not chart.unavailable
+    assert chart.source == "events" and not chart.unavailable
     assert totals(chart) == {Severity.INFO: 2}
 
 
-def test_a_search_matching_more_than_the_scan_limit_says_the_chart_is_unavailable(
+def test_a_search_with_more_matches_than_a_page_says_the_chart_is_unavailable(
     history, owner, settings
 ):
-    settings.AUDITLOG_CHART_SCAN_LIMIT = 3
+    settings.AUDITLOG_PAGE_SIZE = 3
     client = signed_in(owner)
     chart = chart_of(client, q="viewed")
-    assert chart.unavailable.startswith("The chart is unavailable for this filter")
-    assert "chart is unavailable for this filter" in client.get(f"{URL}?q=viewed").content.decode()
+    assert chart.unavailable.startswith("The chart counts events by severity")
+    assert "drawn only when every match fits on one page" in client.get(
+        f"{URL}?q=viewed"
+    ).content.decode()
 
 
 def test_the_page_counts_what_the_worker_has_not_yet_within_its_bound(history, owner, settings):

@@ -166,10 +166,22 @@ def test_error_pages_are_branded_say_what_to_do_and_are_axe_clean(
     no_sideways_scroll(page, "500")
 
 
-def test_the_enterprise_page_and_sign_in_are_axe_clean(page, live_server, globex):
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440px", "390px"])
+def test_sign_in_the_enterprise_page_and_support_access_are_axe_clean(
+    page, live_server, globex, staff, viewport
+):
+    page.set_viewport_size(viewport)
     page.goto(f"{live_server.url}/accounts/login/")
     assert_clean(page, "sign-in")
+    no_sideways_scroll(page, "sign-in")
     signed_in_as(page, live_server, "owner@globex.test")
     page.goto(f"{live_server.url}/orgs/globex/settings/audit-logs/")
     expect(page.get_by_role("heading", name="Audit Logs", exact=True)).to_be_visible()
     assert_clean(page, "the Enterprise page")
+    no_sideways_scroll(page, "the Enterprise page")
+    page.context.clear_cookies()
+    signed_in_as(page, live_server, staff.email)
+    for path, name in [("/", "no organization yet"), ("/support/", "support access")]:
+        page.goto(live_server.url + path)
+        assert_clean(page, name)
+        no_sideways_scroll(page, name)
