@@ -44,6 +44,8 @@ def product_pages(alpha, bot) -> dict[str, str]:
         "destinations": "/orgs/acme/settings/destinations/",
         "alerts": "/orgs/acme/settings/alerts/",
         "log": "/orgs/acme/settings/audit-logs/",
+        "password-change": "/accounts/password/change/",
+        "two-factor": "/accounts/two-factor/",
     }
 
 
@@ -171,9 +173,10 @@ def test_sign_in_the_enterprise_page_and_support_access_are_axe_clean(
     page, live_server, globex, staff, viewport
 ):
     page.set_viewport_size(viewport)
-    page.goto(f"{live_server.url}/accounts/login/")
-    assert_clean(page, "sign-in")
-    no_sideways_scroll(page, "sign-in")
+    for path, name in [("/accounts/login/", "sign-in"), ("/accounts/password/reset/", "reset")]:
+        page.goto(live_server.url + path)
+        assert_clean(page, name)
+        no_sideways_scroll(page, name)
     signed_in_as(page, live_server, "owner@globex.test")
     page.goto(f"{live_server.url}/orgs/globex/settings/audit-logs/")
     expect(page.get_by_role("heading", name="Audit Logs", exact=True)).to_be_visible()
