@@ -49,6 +49,12 @@ def product_pages(alpha, bot) -> dict[str, str]:
     }
 
 
+def checked(page: Page, where: str) -> None:
+    """axe finds nothing, and the page is no wider than the window."""
+    assert_clean(page, where)
+    no_sideways_scroll(page, where)
+
+
 def no_sideways_scroll(page: Page, where: str) -> None:
     widths = page.evaluate(
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -64,8 +70,7 @@ def test_every_page_is_axe_clean_and_never_scrolls_sideways(
     signed_in_as(page, live_server, ADMIN)
     for name, path in product_pages(alpha, bot).items():
         page.goto(live_server.url + path)
-        assert_clean(page, f"{name} at {viewport['width']} px")
-        no_sideways_scroll(page, f"{name} at {viewport['width']} px")
+        checked(page, f"{name} at {viewport['width']} px")
         if name in ("log", "project", "members", "api-tokens"):
             screenshot(page, f"{name}-{viewport['width']}")
 
@@ -150,22 +155,19 @@ def test_error_pages_are_branded_say_what_to_do_and_are_axe_clean(
     assert response.status == 403
     expect(page.get_by_role("heading", name="You can't open this page")).to_be_visible()
     expect(page.get_by_role("link", name="Back to Acme's projects")).to_be_visible()
-    assert_clean(page, "403")
-    no_sideways_scroll(page, "403")
+    checked(page, "403")
     screenshot(page, f"error-403-{viewport['width']}")
 
     response = page.goto(f"{live_server.url}/orgs/no-such-org/")
     assert response.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
-    assert_clean(page, "404")
-    no_sideways_scroll(page, "404")
+    checked(page, "404")
 
     with mock.patch("orgs.views.Organization.objects.for_user", side_effect=RuntimeError):
         response = page.goto(f"{live_server.url}/")
     assert response.status == 500
     expect(page.get_by_role("heading", name="Something went wrong on our side")).to_be_visible()
-    assert_clean(page, "500")
-    no_sideways_scroll(page, "500")
+    checked(page, "500")
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440px", "390px"])
@@ -175,16 +177,13 @@ def test_sign_in_the_enterprise_page_and_support_access_are_axe_clean(
     page.set_viewport_size(viewport)
     for path, name in [("/accounts/login/", "sign-in"), ("/accounts/password/reset/", "reset")]:
         page.goto(live_server.url + path)
-        assert_clean(page, name)
-        no_sideways_scroll(page, name)
+        checked(page, name)
     signed_in_as(page, live_server, "owner@globex.test")
     page.goto(f"{live_server.url}/orgs/globex/settings/audit-logs/")
     expect(page.get_by_role("heading", name="Audit Logs", exact=True)).to_be_visible()
-    assert_clean(page, "the Enterprise page")
-    no_sideways_scroll(page, "the Enterprise page")
+    checked(page, "the Enterprise page")
     page.context.clear_cookies()
     signed_in_as(page, live_server, staff.email)
     for path, name in [("/", "no organization yet"), ("/support/", "support access")]:
         page.goto(live_server.url + path)
-        assert_clean(page, name)
-        no_sideways_scroll(page, name)
+        checked(page, name)
