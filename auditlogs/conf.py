@@ -53,6 +53,13 @@ SETTINGS = (
     # The page.
     Setting("AUDITLOG_PAGE_SIZE", 50, None, "events per page of the log"),
     Setting("AUDITLOG_SUPPORT_ACCESS_MINUTES", 60, env_int, "how long a support access lasts"),
+    Setting("AUDITLOG_ROLLUP_BATCH", 20_000, env_int,
+            "events counted per transaction into the volume chart's hourly rollups"),
+    Setting("AUDITLOG_CHART_CATCH_UP", 20_000, env_int,
+            "at most this many uncounted events are counted by the page itself before it draws "
+            "the volume chart (for a deployment without a worker); 0 leaves it to the worker"),
+    Setting("AUDITLOG_NEW_EVENTS_POLL_SECONDS", 15, None,
+            "how often an open log page asks whether newer events exist"),
     # Integrity (docs/integrity.md).
     Setting("AUDITLOG_SIGNING_KEY", "", env_str,
             "the Ed25519 key that signs checkpoints (base64 of the 32-byte private key), kept "

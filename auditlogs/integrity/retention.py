@@ -11,7 +11,8 @@ removed like this, in one transaction:
    the verifiers accept a log that now starts after event #1;
 2. a deletion grant for that organization and sequence (auditlogs/integrity/guards.py) opens the
    append-only triggers for exactly those rows, and they are deleted in batches;
-3. an `audit_log.retention_applied` event records what was removed.
+3. an `audit_log.retention_applied` event records what was removed;
+4. the volume chart's hourly rollups stop counting the removed events.
 
 Month partitions (PostgreSQL) are dropped only when no organization has an event left in
 them (`drop_months_before`, used by this command and `manage_audit_partitions --drop-before`),
@@ -31,7 +32,7 @@ from auditlogs.integrity.guards import granted_deletion
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording import chain
 from auditlogs.recording.context import Actor
-from auditlogs.storage import partitions
+from auditlogs.storage import partitions, rollups
 
 RETENTION_ACTION = "audit_log.retention_applied"
 PARTITIONS_DROPPED_ACTION = "audit_log.partitions_dropped"
@@ -93,6 +94,8 @@ def apply(organization, now: datetime | None = None) -> RetentionPlan | None:
             organization, removal.through_sequence,
             checkpoints.RetentionCut(organization.audit_retention_days, removal.cutoff),
         )
+        # The volume chart's counts lose the same events, in the same transaction.
+        rollups.forget(organization.pk, removal.first_sequence, removal.through_sequence)
         with granted_deletion(connection, organization.pk, removal.through_sequence):
             deleted = _delete_prefix(organization.pk, removal)
         record(

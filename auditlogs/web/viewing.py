@@ -26,20 +26,22 @@ def render_for_viewer(request, viewer, template: str, context=None, status: int 
         return render(request, template, context, status=status)
 
 
-def note_daily_read(request, action: str, *, viewer, actor) -> None:
+def note_daily_read(request, action: str, *, viewer, actor) -> bool:
     """Record a read of the organization's log once per actor per day (`record_once_a_day`).
     The session remembers the day it was noted, so the rest of that day's pages skip the
-    lookup (another session still looks, and finds the day's record)."""
+    lookup (another session still looks, and finds the day's record). True when this request
+    looked the day's record up (and so may have written it)."""
     # The zone is part of the day: after a change of time zone the same date is another day.
     today = f"{viewer.timezone_name} {timezone.localdate(timezone=viewer.tzinfo).isoformat()}"
     noted = f"auditlogs.{action}.{viewer.organization.pk}"
     if request.session.get(noted) == today:
-        return
+        return False
     if record_once_a_day(
         action, organization=viewer.organization, actor=actor, tzinfo=viewer.tzinfo
     ):
         request.session[noted] = today
     # else a writer holds the chain: this page does not wait, a later one records the read
+    return True
 
 
 def log_view(*, page: bool = False):

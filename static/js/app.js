@@ -7,6 +7,33 @@
     return document.getElementById(button.getAttribute("aria-controls"));
   }
 
+  // Info: a link to the event's page without JavaScript; with it, a disclosure button that
+  // opens the details under the row (Enter and Space, aria-expanded, its own name per row).
+  function upgradeInfoLinks(root) {
+    (root || document).querySelectorAll("a.info-link").forEach(function (link) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = link.className.replace("info-link", "info-toggle");
+      button.innerHTML = link.innerHTML;
+      button.setAttribute("aria-expanded", "false");
+      button.setAttribute("aria-controls", link.dataset.details);
+      button.dataset.url = link.getAttribute("href");
+      link.replaceWith(button);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button.info-toggle");
+    if (!button) return;
+    if (button.getAttribute("aria-expanded") === "true") {
+      collapse(button);
+    } else if (window.htmx) {
+      window.htmx.ajax("GET", button.dataset.url, {
+        source: button, target: detailsOf(button), swap: "innerHTML"
+      });
+    }
+  });
+
   // Show a row's details and mark its Info button expanded.
   function expand(details) {
     details.hidden = false;
@@ -22,16 +49,6 @@
     }
     button.setAttribute("aria-expanded", "false");
   }
-
-  // A second click on Info collapses the row instead of fetching it again.
-  document.addEventListener("htmx:confirm", function (event) {
-    var el = event.detail.elt;
-    if (el.classList && el.classList.contains("info-toggle") &&
-        el.getAttribute("aria-expanded") === "true") {
-      event.preventDefault();
-      collapse(el);
-    }
-  });
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
@@ -82,7 +99,9 @@
   document.addEventListener("htmx:responseError", reportFailure);
   document.addEventListener("htmx:sendError", reportFailure);
 
-  // A preset date range clears custom dates; typing a date selects "Custom".
+  // A preset date range clears custom dates; typing a date selects "Custom". A date being
+  // typed changes with every digit of its year: the form hears "dates-changed" instead, which
+  // its hx-trigger delays until the typing pauses.
   document.addEventListener("change", function (event) {
     var el = event.target;
     var form = el.form;
@@ -90,10 +109,93 @@
     if (el.name === "range" && el.value !== "custom") {
       form.elements.start.value = "";
       form.elements.end.value = "";
-    } else if ((el.name === "start" || el.name === "end") && el.value) {
-      form.elements.range.value = "custom";
+    } else if (el.name === "start" || el.name === "end") {
+      if (el.value) form.elements.range.value = "custom";
+      event.stopPropagation();
+      el.dispatchEvent(new CustomEvent("dates-changed", { bubbles: true }));
     }
   }, true);
+
+  // After Older or Newer, show the top of the new page and move focus to its heading
+  // ("Events 51–100"), instead of leaving the view at the bottom and focus nowhere.
+  var focusPageTop = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    focusPageTop = !!(elt && elt.closest && elt.closest(".pager"));
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    upgradeInfoLinks();
+    watchForNewEvents();
+    if (!focusPageTop) return;
+    focusPageTop = false;
+    var heading = document.getElementById("results-position");
+    if (heading) {
+      heading.focus({ preventScroll: true });
+      heading.scrollIntoView({ block: "start" });
+    }
+  });
+
+  // New events: while the page is visible, ask every few seconds (one cheap query) whether
+  // events newer than the newest shown have arrived, and offer them; the click refreshes the
+  // list like Refresh does.
+  var poll = null;
+  var polled = null;  // the results element the timer was set for
+  function newEventsUrl() {
+    var results = document.getElementById("results");
+    return results && results.dataset.newEventsUrl;
+  }
+  var asking = false;
+  function checkNewEvents() {
+    var url = newEventsUrl();
+    // Not while hidden, while a check is under way, or while the list itself is reloading.
+    if (!url || asking || document.visibilityState !== "visible") return;
+    if (document.getElementById("results").getAttribute("aria-busy") === "true") return;
+    asking = true;
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        var slot = document.getElementById("new-events");
+        if (html === null || !slot || newEventsUrl() !== url) return;
+        if (slot.innerHTML.trim() !== html.trim()) slot.innerHTML = html;
+      })
+      .catch(function () { /* offline for a moment: the next check tries again */ })
+      .then(function () { asking = false; });
+  }
+  function watchForNewEvents() {
+    var results = document.getElementById("results");
+    if (results === polled) return;
+    if (poll) clearInterval(poll);
+    poll = null;
+    polled = results;
+    if (!newEventsUrl()) return;
+    var seconds = parseFloat(results.dataset.pollSeconds) || 15;
+    poll = setInterval(checkNewEvents, seconds * 1000);
+  }
+  document.addEventListener("visibilitychange", checkNewEvents);
+  document.addEventListener("click", function (event) {
+    if (!(event.target.closest && event.target.closest("[data-refresh-results]"))) return;
+    var form = document.getElementById("filters");
+    if (form) form.requestSubmit();
+  });
+
+  // On a phone the filters start folded behind their "Filters" button, so the first screen
+  // shows events; a filter with an error stays open.
+  function foldFiltersOnPhones() {
+    var panel = document.getElementById("filters-panel");
+    if (!panel || !window.matchMedia("(max-width: 820px)").matches) return;
+    if (!panel.querySelector("[aria-invalid=true]")) panel.open = false;
+  }
+
+  function ready() {
+    foldFiltersOnPhones();
+    upgradeInfoLinks();
+    watchForNewEvents();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
 
   // Close the Account menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {

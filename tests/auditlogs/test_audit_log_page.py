@@ -141,7 +141,10 @@ class TestRows:
         assert f'datetime="{utc}"' in html
         local = timezone.localtime(critical.occurred_at, timezone=response.context["viewer"].tzinfo)
         assert local.strftime("%H:%M") in html
-        assert ">Info</a>" in html
+        # Info is a link to the event's page (a disclosure button once the script runs), its
+        # accessible name saying which event it opens.
+        name = f" about Chatbot deleted, {local:%-d %b %Y, %H:%M}"
+        assert f'>Info<span class="visually-hidden">{name}</span></a>' in html
 
     def test_a_deleted_projects_events_show_project_not_found_with_the_old_name(
         self, beta, admin, log

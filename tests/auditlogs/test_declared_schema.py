@@ -22,6 +22,8 @@ def declared_columns(model, item) -> list[str] | None:
     if not item.fields:
         return None
     names = [name.removeprefix("-") for name in item.fields]
+    if connection.features.supports_covering_indexes:  # non-key columns are listed last
+        names += list(getattr(item, "include", None) or ())
     return [model._meta.get_field(name).column for name in names]
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from auditlogs.storage import rollups
 from projects.models import Project
 from tests.helpers.clients import signed_in
 from tests.helpers.events import generate
@@ -28,6 +29,7 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(acme, member_membershi
 
     few_rows, few_queries = page(client)
     generate(acme, 600, days=20, projects=4, seed=2)
+    rollups.roll_up_due()  # the worker's pass; a page only counts what it has not reached
     many_rows, many_queries = page(client)
     info_rows, info_queries = page(client, {"range": "all", "severity": "info"})
 

@@ -9,14 +9,14 @@ from playwright.sync_api import Page, expect
 def open_audit_logs(page: Page) -> None:
     """Dashboard → Account → Settings → Audit Logs, by clicking."""
     page.locator("details.account-menu > summary").click()
-    page.locator("details.account-menu").get_by_role("menuitem", name="Settings").click()
+    page.locator("details.account-menu").get_by_role("link", name="Settings").click()
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="Audit Logs").click()
     expect(page.get_by_role("heading", name="Audit Logs", exact=True)).to_be_visible()
     expect(page).to_have_url(re.compile(r"/settings/audit-logs/$"))
 
 
 def rows(page: Page):
-    return page.locator("#results li.event")
+    return page.locator("#results div.event")
 
 
 def row(page: Page, name: str):

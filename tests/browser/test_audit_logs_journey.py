@@ -196,7 +196,7 @@ def test_info_expands_details_in_place_and_collapses_on_a_second_click(
     open_log_as(page, ADMIN)
     mark_document(page)
     event = row(page, "Chatbot updated")
-    info = event.get_by_role("link", name="Info")
+    info = event.get_by_role("button", name="Info")
     details = event.locator(".event-details")
     expect(info).to_have_attribute("aria-expanded", "false")
     expect(details).to_be_hidden()
@@ -239,7 +239,7 @@ def test_info_still_toggles_after_the_results_were_swapped(page, open_log_as, ti
     open_log_as(page, ADMIN)
     page.locator("#filters select[name=severity]").select_option(label="Critical")
     expect(rows(page)).to_have_count(1)
-    info = row(page, "Chatbot deleted").get_by_role("link", name="Info")
+    info = row(page, "Chatbot deleted").get_by_role("button", name="Info")
     details = row(page, "Chatbot deleted").locator(".event-details")
 
     info.click()
@@ -315,7 +315,7 @@ def test_a_failed_request_is_reported_and_refresh_recovers(page, open_log_as, ti
 
     expect(results.get_by_role("alert")).to_contain_text("could not be loaded (error 500)")
     expect(results).to_have_attribute("aria-busy", "false")  # not dimmed forever
-    info = row(page, "Plan changed").get_by_role("link", name="Info")
+    info = row(page, "Plan changed").get_by_role("button", name="Info")
     info.click()
     expect(row(page, "Plan changed").get_by_role("alert")).to_have_text(
         "The details of this event could not be loaded. Check your connection and try again."

@@ -1,5 +1,6 @@
-"""The worker: sends new events to webhook destinations, mails Critical-event alerts and runs
-the integrity checks operators asked for in the Django admin.
+"""The worker: sends new events to webhook destinations, mails Critical-event alerts, runs
+the integrity checks operators asked for in the Django admin and counts new events into the
+volume chart's rollups (auditlogs/storage/rollups.py).
 
     python manage.py deliver_audit_events            # run until stopped (Ctrl-C, SIGTERM)
     python manage.py deliver_audit_events --once     # one pass, e.g. from cron
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from auditlogs.integrity import jobs
+from auditlogs.storage import rollups
 from integrations import alerts, webhooks
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,10 @@ class Command(BaseCommand):
             jobs.run_pending_jobs()
         except Exception:
             logger.exception("Integrity job pass failed")
+        try:
+            rollups.roll_up_due()
+        except Exception:
+            logger.exception("Roll-up pass failed")
         return delivered, mails
 
     def _stop(self, signum, frame):
