@@ -20,9 +20,8 @@ class EmailBackend(ModelBackend):
             if request is not None:
                 request.sign_in_lock = lock
             raise PermissionDenied(lock.message)  # Django stops here and says it failed
-        try:
-            user = User.objects.get(email__iexact=email)
-        except User.DoesNotExist:
+        user = User.objects.by_email(email)
+        if user is None:
             User().set_password(password)  # same work as a real check, so timing tells nothing
             return None
         if user.check_password(password) and self.user_can_authenticate(user):

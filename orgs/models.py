@@ -56,7 +56,24 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        user = self.by_email(email)
+        if user is None:
+            raise self.model.DoesNotExist(f"No account uses {email!r}.")
+        return user
+
+    def by_email(self, email: str):
+        """The account of this e-mail address in any letter case, or None.
+
+        The database's case-insensitive match is wider than Python's: PostgreSQL's
+        upper('ı') is 'I', so `email__iexact` matches "admın@acme.test" (dotless i) to
+        admin@acme.test. Such a look-alike is another address (another mailbox), so a match
+        must also be equal after lower(): one account per address for signing in, sign-in
+        throttling and invitations."""
+        email = email.strip().lower()
+        return next(
+            (user for user in self.filter(email__iexact=email) if user.email.lower() == email),
+            None,
+        )
 
 
 class User(AbstractBaseUser, PermissionsMixin):

@@ -106,7 +106,7 @@ class InvitationUsed(Exception):
 def account_for_invitation(*, invitation: Invitation, password: str) -> User:
     """The invited person's account with the password they chose (new, or one that never
     had a usable password)."""
-    user = User.objects.filter(email__iexact=invitation.email).first()
+    user = User.objects.by_email(invitation.email)
     if user is None:
         return User.objects.create_user(email=invitation.email, password=password)
     user.set_password(password)

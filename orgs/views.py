@@ -159,7 +159,7 @@ def invitation_accept(request, token: str):
     if invitation is None:
         return _invitation_invalid(request)
     organization = invitation.organization
-    existing = User.objects.filter(email__iexact=invitation.email).first()
+    existing = User.objects.by_email(invitation.email)
     has_account = existing is not None and existing.has_usable_password()
     if has_account and request.user != existing:
         # Someone with an account proves it is theirs by signing in as that account.

@@ -43,7 +43,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
         "failures": failure.account_failures,
         "window_minutes": settings.SIGN_IN_WINDOW_SECONDS // 60,
     }
-    user = User.objects.filter(email__iexact=attempted).first()
+    user = User.objects.by_email(attempted)
     has_organization = user is not None and user.memberships.exists()
     if has_organization:
         if failure.first_in_window:

@@ -168,3 +168,19 @@ def test_the_token_names_only_the_invitation(invite):
     invitation, path = invite()
     assert invitations.invitation_for(path.split("/")[-2]) == invitation
     assert "new@example.test" not in path
+
+
+def test_a_look_alike_address_cannot_take_over_an_account_without_a_password(
+    acme, invite, client
+):
+    """An invitation to "bob@ınitech.test" (dotless i, another domain and mailbox) matches
+    bob@initech.test in PostgreSQL's case-insensitive comparison: accepting it must make its
+    own account, never give bob's account the inviter's chosen password."""
+    bob = User.objects.create_user(email="bob@initech.test")
+    assert not bob.has_usable_password()
+    _, path = invite(email="bob@ınitech.test")
+    assert accept(client, path).status_code == 302
+    bob.refresh_from_db()
+    assert not bob.has_usable_password()
+    assert not Membership.objects.filter(user=bob, organization=acme).exists()
+    assert client.session["_auth_user_id"] != str(bob.pk)

@@ -128,3 +128,17 @@ def test_a_person_without_organization_is_told_so(db, client):
     sign_in(client, "lonely@example.test")
     response = client.get("/")
     assert response.status_code == 200 and "not in an organization yet" in response.text
+
+
+def test_a_look_alike_address_is_not_the_account_and_not_a_way_around_its_lock(
+    acme, admin, events, client
+):
+    """PostgreSQL's case-insensitive match takes "admın" (dotless i) for "admin": a fresh
+    window for the look-alike must not be a way to go on guessing the admin's password."""
+    look_alike = "admın@acme.test"
+    limit = settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT
+    for n in range(limit):
+        sign_in(client, "admin@acme.test", f"guess-{n}")
+    response = sign_in(client, look_alike)
+    assert response.status_code != 302 and "_auth_user_id" not in client.session
+    assert events(acme, action="user.logged_in") == []
