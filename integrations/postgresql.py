@@ -18,7 +18,7 @@ from auditlogs.recording.event_form import HASHED, SEVERITY_NAMES, Kind, names_o
 from auditlogs.storage.backends.postgresql import canonical_sql
 from integrations.serializers import (
     FIELDS,
-    FORMULA_TRIGGERS,
+    FORMULA_PATTERN,
     JSON_FIELDS,
     NEUTRALISING_PREFIX,
 )
@@ -75,16 +75,12 @@ def _copy(sql: str, params, unescape: bool = False) -> Iterator[bytes]:
 
 # Columns that hold numbers in the CSV; every other cell is text and may need neutralising.
 _NUMBER_COLUMNS = {"id", "organization_id", *names_of(Kind.INTEGER)}
-# The same characters as a PostgreSQL bracket expression (escapes for tab and CR, "-" last).
-_TRIGGER_PATTERN = "^([" + "".join(
-    {"\t": "\\t", "\r": "\\r"}.get(c, c) for c in sorted(FORMULA_TRIGGERS, key="-".__eq__)
-) + "])"
 
 
 def _neutralised(expression):
-    """serializers.neutralised, in SQL: the same apostrophe before the same first characters."""
+    """serializers.neutralised, in SQL: the same apostrophe before the same cells."""
     return Func(
-        expression, Value(_TRIGGER_PATTERN), Value(NEUTRALISING_PREFIX + "\\1"),
+        expression, Value(FORMULA_PATTERN), Value(NEUTRALISING_PREFIX + "\\1"),
         function="regexp_replace", output_field=TextField(),
     )
 

@@ -8,6 +8,7 @@ row can be verified offline; every field list and text rule here is derived from
 """
 
 import json
+import re
 
 from django.db.models import TextField
 from django.db.models.functions import Cast
@@ -37,16 +38,27 @@ def plain_values(row: tuple) -> list:
     return values
 
 
-# Cells a spreadsheet would evaluate (OWASP, "CSV injection") start with one of these; such a
-# cell is written with a leading apostrophe, which spreadsheets show as text. A cell that
-# already starts with an apostrophe gets one too, so that a reader undoes it exactly by
-# dropping one leading apostrophe from every cell that has one (docs/integrations.md).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+# Cells a spreadsheet would evaluate (OWASP, "CSV injection") start with one of these, also
+# after spaces or line breaks that an import may trim, and the full-width forms that some
+# spreadsheets read as the ASCII ones; such a cell is written with a leading apostrophe,
+# which spreadsheets show as text. A cell that starts with a tab, a line break or an
+# apostrophe gets one too (an apostrophe so that a reader undoes the rule exactly by dropping
+# one leading apostrophe from every cell that has one, docs/integrations.md).
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA_TRIGGERS = (*FORMULA_STARTS, "\t", "\r", "\n", "'")
 NEUTRALISING_PREFIX = "'"
+# The rule as one regular expression that Python's re and PostgreSQL's regexp_replace read
+# alike (integrations/postgresql.py): escapes only, "-" last in its bracket.
+FORMULA_PATTERN = (
+    r"^([ \t\r\n\u3000]*["
+    + "".join(f"\\u{ord(c):04x}" for c in FORMULA_STARTS if c != "-")
+    + r"-]|[\t\r\n'])"
+)
+_FORMULA = re.compile(FORMULA_PATTERN)
 
 
 def neutralised(value):
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    if isinstance(value, str) and _FORMULA.match(value):
         return NEUTRALISING_PREFIX + value
     return value
 

