@@ -42,20 +42,22 @@ def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
-def cache_from_url(url: str) -> dict:
+def cache_from_url(url: str, key_prefix: str = "auditlogs") -> dict:
     """Django's CACHES entry for a cache URL. Every process of an installation (web servers,
     workers) must share one cache for rate limits and the like, so the choices are shared ones:
 
         redis://127.0.0.1:6379/0     Redis (or rediss:// with TLS)
         db://                        a table in the database (`django_cache`, or db://<table>)
         locmem://                    this process only: one-process development and tests
+
+    `key_prefix` keeps installations (or test runs) that share one Redis apart.
     """
     parts = urlsplit(url)
     if parts.scheme in ("redis", "rediss"):
         return {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
-            "KEY_PREFIX": "auditlogs",
+            "KEY_PREFIX": key_prefix,
         }
     if parts.scheme == "db":
         table = (parts.netloc + parts.path).strip("/") or "django_cache"

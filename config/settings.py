@@ -101,7 +101,8 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # The cache every process shares (rate limits, ...): Redis when CACHE_URL or REDIS_URL names
 # one, else a table in the database (created by `migrate`), which needs no other service.
-CACHES = {"default": cache_from_url(env_str("CACHE_URL") or env_str("REDIS_URL") or "db://")}
+CACHES = {"default": cache_from_url(env_str("CACHE_URL") or env_str("REDIS_URL") or "db://",
+                                    key_prefix=env_str("CACHE_KEY_PREFIX", "auditlogs"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
