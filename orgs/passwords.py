@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.urls import reverse_lazy
 
+from auditlogs.conf import app_settings
 from config import ratelimit
 from orgs import forms
 from orgs.services import record_for_person, unknown_actor
@@ -42,6 +43,12 @@ class PasswordResetView(auth_views.PasswordResetView):
                  "password.",
         "submit_label": "Send the link",
     }
+
+    @property
+    def extra_email_context(self):
+        # The link carries the token: it names the configured site, never the request's Host
+        # header (which a requester chooses), like the invitation links.
+        return {"base_url": app_settings.BASE_URL.rstrip("/")}
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]

@@ -63,3 +63,16 @@ def test_reset_mails_are_limited_per_address(acme, client, mailoutbox, events):
 
 def test_the_sign_in_page_links_to_the_reset(client, db):
     assert "/accounts/password/reset/" in client.get("/accounts/login/").text
+
+
+def test_the_reset_link_points_at_the_base_url_whatever_host_the_request_named(
+    admin, client, mailoutbox, settings
+):
+    """The link carries the reset token: it must not go to a host the requester chose."""
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.AUDITLOG_BASE_URL = "https://audit.example.test"
+    client.post("/accounts/password/reset/", {"email": "admin@acme.test"},
+                HTTP_HOST="evil.example")
+    (mail,) = mailoutbox
+    assert "evil.example" not in mail.body
+    assert "https://audit.example.test/accounts/password/reset/" in mail.body
