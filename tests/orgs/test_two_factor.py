@@ -77,6 +77,21 @@ class TestSignIn:
         assert client.get("/orgs/acme/").status_code == 200
         assert len(events(acme, action="user.logged_in")) == 1
 
+    def test_between_the_two_steps_nothing_is_open(self, owner, acme, client):
+        """The password alone signs in nobody: no organization page, no admin, no support
+        page, no API (which takes only tokens)."""
+        owner.is_staff = owner.is_superuser = True
+        owner.save()
+        turn_on(owner)
+        sign_in(client, "owner@acme.test")
+        for path in ("/orgs/acme/", "/orgs/acme/settings/audit-logs/", "/admin/",
+                     "/admin/orgs/organization/", "/support/", "/accounts/two-factor/"):
+            response = client.get(path)
+            assert response.status_code == 302, path
+            assert response["Location"].startswith(("/accounts/login/", "/admin/login/")), path
+        assert client.get("/api/v1/orgs/acme/audit-events").status_code == 401
+        assert "_auth_user_id" not in client.session
+
     def test_a_recovery_code_works_once(self, owner, acme, client, events):
         codes = turn_on(owner)
         sign_in(client, "owner@acme.test")
