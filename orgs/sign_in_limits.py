@@ -10,6 +10,7 @@ most two events per account per window, however many attempts it makes.
 """
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -59,7 +60,14 @@ def _account(email: str) -> str:
     return "sign-in-account:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
 
 
-def _address(ip: str | None) -> str:
+def _address(ip: str) -> str:
+    # An IPv6 client is usually given a whole /64 and may take any address in it: count the
+    # network, or each new address would be a fresh window.
+    address = ipaddress.ip_address(ip)
+    if address.version == 6 and address.ipv4_mapped is None:
+        ip = str(ipaddress.ip_network(f"{address}/64", strict=False))
+    elif address.version == 6:
+        ip = str(address.ipv4_mapped)
     return f"sign-in-address:{ip}"
 
 

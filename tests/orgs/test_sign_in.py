@@ -142,3 +142,21 @@ def test_a_look_alike_address_is_not_the_account_and_not_a_way_around_its_lock(
     response = sign_in(client, look_alike)
     assert response.status_code != 302 and "_auth_user_id" not in client.session
     assert events(acme, action="user.logged_in") == []
+
+
+def test_an_ipv6_client_cannot_step_around_the_address_limit_within_its_network(
+    acme, client, settings
+):
+    """An IPv6 client holds a whole /64: each address in it is the same client."""
+    settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS = 4
+    for n in range(4):
+        client.post("/accounts/login/", {"username": f"person{n}@example.test",
+                                         "password": "x"}, REMOTE_ADDR=f"2001:db8:1:2::{n + 1}")
+    refused = client.post("/accounts/login/", {"username": "member@acme.test",
+                                               "password": PASSWORD},
+                          REMOTE_ADDR="2001:db8:1:2:ffff::9")
+    assert refused.status_code == 429 and "your network address" in refused.text
+    elsewhere = client.post("/accounts/login/", {"username": "member@acme.test",
+                                                 "password": PASSWORD},
+                            REMOTE_ADDR="2001:db8:1:3::1")
+    assert elsewhere.status_code == 302
