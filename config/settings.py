@@ -44,10 +44,13 @@ INSTALLED_APPS = [
     "ninja",
     "integrations",
     "operations",
+    "django_q",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself: compressed, with hashed names, cached forever.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -57,6 +60,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "orgs.middleware.TwoFactorRequiredMiddleware",
     "auditlogs.recording.middleware.AuditContextMiddleware",
+    # After the audit context, so that each request's log line carries its request id.
+    "operations.middleware.RequestLogMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "config.unavailable.ServiceUnavailableMiddleware",
 ]
@@ -137,15 +142,32 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# Production serves what `collectstatic` wrote: gzip and brotli copies, names carrying a hash of
+# the content (so browsers may cache them for a year). Development serves the files as they are.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# In development whitenoise serves static/ as it is, looking again on every request.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Security: safe defaults that production turns fully on with DEBUG=false.
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# SECURE_COOKIES=false and SECURE_SSL_REDIRECT=false only to try production mode over plain
+# http on 127.0.0.1 (the production browser test and the load test do).
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer asks over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -169,9 +191,68 @@ EMAIL_BACKEND = env_str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 
+# The worker: `python manage.py qcluster` (django-q2) runs the jobs of operations/schedule.py on
+# their schedules, with the database as its queue. A task a killed worker held is handed out
+# again after `retry` seconds (longer than `timeout`), so nothing is lost. SQLite allows one
+# writer at a time: one worker process there.
+WORKER_PROCESSES = env_int(
+    "WORKER_PROCESSES", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2
+)
+Q_CLUSTER = {
+    "name": "auditlogs",
+    "orm": "default",
+    "workers": WORKER_PROCESSES,
+    "timeout": 600,
+    "retry": 660,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "catch_up": False,
+    "poll": 1,
+    "save_limit": 200,
+    "label": "Worker tasks",
+}
+# Jobs (operations/schedule.py): how often checkpoints are signed.
+AUDITLOG_CHECKPOINT_INTERVAL_MINUTES = env_int("AUDITLOG_CHECKPOINT_INTERVAL_MINUTES", 15)
+AUDITLOG_PARTITION_MONTHS_AHEAD = env_int("AUDITLOG_PARTITION_MONTHS_AHEAD", 2)
+
+# /readyz (operations/health.py) answers 503 past any of these.
+READYZ_MAX_HEARTBEAT_SECONDS = env_int("READYZ_MAX_HEARTBEAT_SECONDS", 300)
+READYZ_MAX_DELIVERY_LAG_SECONDS = env_int("READYZ_MAX_DELIVERY_LAG_SECONDS", 900)
+READYZ_MAX_UNSIGNED_SECONDS = env_int(
+    "READYZ_MAX_UNSIGNED_SECONDS", AUDITLOG_CHECKPOINT_MAX_AGE_HOURS * 3600
+)
+READYZ_MIN_PARTITION_MONTHS_AHEAD = env_int("READYZ_MIN_PARTITION_MONTHS_AHEAD", 1)
+# /metrics answers 404 unless this is set; Prometheus then sends it as a Bearer token.
+METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")
+
+# One JSON object per line on stderr, each with the request id (or the worker task's id), the
+# organization and the actor of the request or task it belongs to (operations/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "filters": {"context": {"()": "operations.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["asctime", "levelname", "name", "message"],
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Our per-request line replaces Django's and gunicorn's access logs.
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+    },
 }

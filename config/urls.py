@@ -21,4 +21,5 @@ urlpatterns = [
     # One sign-in for everyone, throttled and with two-factor: the admin's own is not used.
     path("admin/login/", org_views.admin_login),
     path("admin/", admin.site.urls),
+    path("", include("operations.urls")),
 ]

@@ -20,6 +20,7 @@ from auditlogs.recording.chain import format_time
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.web.access import log_viewer_for
 from integrations import mailing
+from integrations.claiming import claimed
 from integrations.models import AlertSubscription
 from orgs.models import Plan
 
@@ -49,13 +50,23 @@ def alert(subscription: AlertSubscription, now) -> int:
     in the mail, the mail server) is a failed attempt on this subscription, with backoff and in
     time a pause that the organization's admins are told about; never the end of the pass."""
     try:
-        sent = _mail_new_events(subscription)
+        # Claimed: a worker that finds another holding it skips it, so no two workers mail the
+        # same events. A failure (or a crash) before the commit leaves the cursor where it was:
+        # that pass's mails go again with the next attempt (at least once).
+        with claimed(_subscriptions(), subscription.pk) as held:
+            if held is None:
+                return 0
+            sent = _mail_new_events(held)
     except Exception as error:
         logger.exception("Alert mail for subscription %s failed", subscription.pk)
         _note_failure(subscription, f"{type(error).__name__}: {error}", now)
         return 0
     subscription.succeeded()
     return sent
+
+
+def _subscriptions():
+    return AlertSubscription.objects.select_related("membership__user", "membership__organization")
 
 
 def _mail_new_events(subscription: AlertSubscription) -> int:

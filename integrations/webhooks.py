@@ -22,7 +22,6 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -35,8 +34,8 @@ from auditlogs.conf import app_settings
 from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
 from auditlogs.recording.context import Actor, acting_as
-from auditlogs.storage.backends import backend
 from integrations import mailing, ssrf
+from integrations.claiming import claimed
 from integrations.models import Destination
 from integrations.serializers import event_dict, event_rows, to_json
 from orgs.models import Plan
@@ -152,7 +151,7 @@ def describe(error: Exception) -> str:
 def _deliver_batch(destination_id: int, now, outbox: _Outbox) -> int:
     # Each batch under its own lock and transaction: its cursor is committed as soon as the
     # receiver has accepted it, so a crash re-sends at most one batch.
-    with _claimed(destination_id) as destination:
+    with claimed(_destinations(), destination_id) as destination:
         if destination is None or not destination.due(now):
             return 0
         batch = outbox.pending(destination)
@@ -164,12 +163,16 @@ def _deliver_batch(destination_id: int, now, outbox: _Outbox) -> int:
         return len(items)
 
 
+def _destinations():
+    return Destination.objects.select_related("organization")
+
+
 def _note_failure(destination_id: int, reason: str, now) -> None:
     """A failed attempt on the destination; at the pause its admins are told (by mail after
     the commit: the pause's record holds the organization's chain lock, which must not wait on
     an SMTP server, nor should a mail announce a pause that rolled back)."""
     try:
-        with transaction.atomic(), _claimed(destination_id) as destination:
+        with transaction.atomic(), claimed(_destinations(), destination_id) as destination:
             paused = destination is not None and destination.failed(reason, now)
             if paused:
                 _record_pause(destination)
@@ -177,22 +180,6 @@ def _note_failure(destination_id: int, reason: str, now) -> None:
             _mail_pause(destination)
     except Exception:  # even noting the failure failed (the database?): the pass goes on
         logger.exception("Could not note the failure of destination %s", destination_id)
-
-
-@contextmanager
-def _claimed(destination_id: int):
-    """The destination, locked so that two workers never send the same destination's events
-    at once (PostgreSQL: skip a row another worker holds). SQLite runs one worker."""
-    if not backend().skips_locked_rows:
-        yield Destination.objects.select_related("organization").filter(pk=destination_id).first()
-        return
-    with transaction.atomic():
-        yield (
-            Destination.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("organization")
-            .filter(pk=destination_id)
-            .first()
-        )
 
 
 def post(destination: Destination, items: list[dict], payload_type: str, items_key: str) -> None:

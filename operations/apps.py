@@ -8,10 +8,14 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
-        post_migrate.connect(_create_cache_table, sender=self)
+        post_migrate.connect(_after_migrate, sender=self)
 
 
-def _create_cache_table(sender, using, **kwargs):
-    """The database cache (the default CACHES) needs its table; `migrate` makes it, so no
-    installation step can be forgotten. Does nothing for Redis or an existing table."""
+def _after_migrate(sender, using, **kwargs):
+    """What a deployment needs besides its tables, made by `migrate` so no step is forgotten:
+    the database cache's table (the default CACHES; nothing for Redis or an existing table)
+    and the worker's schedule."""
+    from operations import schedule
+
     call_command("createcachetable", database=using, verbosity=0)
+    schedule.install(using)

@@ -70,6 +70,11 @@ def current_context() -> AuditContext:
     return _current.get() or AuditContext()
 
 
+def active_context() -> AuditContext | None:
+    """The context of the request or job being served, if any (logs name its request id)."""
+    return _current.get()
+
+
 @contextmanager
 def using_context(context: AuditContext):
     token = _current.set(context)

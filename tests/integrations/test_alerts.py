@@ -26,7 +26,7 @@ def mails_to(address):
 def test_deleting_a_chatbot_mails_the_people_who_opted_in(acme, admin, bot):
     opt_in(membership_of(acme, admin))
     project_services.chatbot_delete(chatbot=bot)
-    call_command("deliver_audit_events", "--once", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("deliver_audit_events", stdout=open("/dev/null", "w"))  # noqa: SIM115
     (message,) = mail.outbox
     assert message.to == ["admin@acme.test"]
     assert message.subject == "[Acme] Critical: Chatbot deleted"

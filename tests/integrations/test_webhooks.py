@@ -37,7 +37,7 @@ def make_events(organization, project, count):
 
 
 def run_worker():
-    call_command("deliver_audit_events", "--once", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("deliver_audit_events", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
 def sequences(events):

@@ -1,0 +1,32 @@
+"""gunicorn's settings for `make serve` (Procfile): `gunicorn -c config/gunicorn.py config.wsgi`.
+
+HOST (default 127.0.0.1:8000) is where it listens; WEB_CONCURRENCY processes of WEB_THREADS
+threads each. Access logs come from the app itself (one JSON line per request with its
+request id), so gunicorn writes none.
+"""
+
+import os
+import tempfile
+
+from prometheus_client import multiprocess
+
+bind = os.environ.get("HOST", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+timeout = 60
+graceful_timeout = 20
+accesslog = None
+errorlog = "-"
+# Behind a proxy on another host, let it say who the client was (AUDITLOG_TRUST_X_FORWARDED_FOR).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# The web processes' metrics are added up into one set at /metrics (operations/metrics.py).
+# Set before the app is loaded, so prometheus_client writes its values to files there.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="auditlogs-metrics-")
+)
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,1 @@
+from tests.integrations.conftest import receiver  # noqa: F401  (a real webhook receiver)
