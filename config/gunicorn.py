@@ -23,9 +23,8 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # The web processes' metrics are added up into one set at /metrics (operations/metrics.py).
 # Set before the app is loaded, so prometheus_client writes its values to files there.
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="auditlogs-metrics-")
-)
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="auditlogs-metrics-")
 
 
 def child_exit(server, worker):

@@ -143,14 +143,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
-# Production serves what `collectstatic` wrote: gzip and brotli copies, names carrying a hash of
+# Production serves what `collectstatic` wrote: gzipped copies, names carrying a hash of
 # the content (so browsers may cache them for a year). Development serves the files as they are.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "config.storage.GzipManifestStaticFilesStorage"
     },
 }
 # In development whitenoise serves static/ as it is, looking again on every request.
