@@ -90,6 +90,10 @@ SETTINGS = (
     Setting("AUDITLOG_CHECKPOINT_MAX_AGE_HOURS", 24, env_int,
             "the page warns when the newest checkpoint is older than this while newer events "
             "exist"),
+    Setting("AUDITLOG_CHECKPOINT_INTERVAL_MINUTES", 15, env_int,
+            "how often the worker verifies what is new and signs a checkpoint of each chain"),
+    Setting("AUDITLOG_PARTITION_MONTHS_AHEAD", 2, env_int,
+            "months after this one whose partitions the worker keeps ready, daily (PostgreSQL)"),
     # Getting events out (docs/integrations.md).
     Setting("AUDITLOG_BASE_URL", "http://127.0.0.1:8000", env_str, "links in alert e-mails"),
     Setting("AUDITLOG_EXPORT_CHUNK_SIZE", 5000, env_int,

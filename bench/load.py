@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import DATABASE_PREFIX, require_bench_database  # noqa: E402
 from bench.production import (  # noqa: E402
     BIN,
     ROOT,
@@ -67,8 +68,9 @@ class Receiver:
 
 def main() -> None:
     options = parse_arguments()
-    if not urlsplit(options.database_url).path.lstrip("/").startswith("bench"):
-        sys.exit("The load test recreates its database: name one that starts with 'bench'.")
+    if not urlsplit(options.database_url).path.lstrip("/").startswith(DATABASE_PREFIX):
+        sys.exit(f"The load test recreates its database: name one that starts with "
+                 f"{DATABASE_PREFIX!r}.")
     receiver = Receiver()
     server = ProductionServer(
         database_url=options.database_url, cache_url=options.cache_url,
@@ -87,6 +89,7 @@ def main() -> None:
     import django
 
     django.setup()
+    require_bench_database()
     first_sequence = add_destination(receiver.url)
 
     server.start()

@@ -211,16 +211,11 @@ Q_CLUSTER = {
     "save_limit": 200,
     "label": "Worker tasks",
 }
-# Jobs (operations/schedule.py): how often checkpoints are signed.
-AUDITLOG_CHECKPOINT_INTERVAL_MINUTES = env_int("AUDITLOG_CHECKPOINT_INTERVAL_MINUTES", 15)
-AUDITLOG_PARTITION_MONTHS_AHEAD = env_int("AUDITLOG_PARTITION_MONTHS_AHEAD", 2)
-
 # /readyz (operations/health.py) answers 503 past any of these.
 READYZ_MAX_HEARTBEAT_SECONDS = env_int("READYZ_MAX_HEARTBEAT_SECONDS", 300)
 READYZ_MAX_DELIVERY_LAG_SECONDS = env_int("READYZ_MAX_DELIVERY_LAG_SECONDS", 900)
-READYZ_MAX_UNSIGNED_SECONDS = env_int(
-    "READYZ_MAX_UNSIGNED_SECONDS", AUDITLOG_CHECKPOINT_MAX_AGE_HOURS * 3600
-)
+# 0: AUDITLOG_CHECKPOINT_MAX_AGE_HOURS, when the page itself warns.
+READYZ_MAX_UNSIGNED_SECONDS = env_int("READYZ_MAX_UNSIGNED_SECONDS", 0)
 READYZ_MIN_PARTITION_MONTHS_AHEAD = env_int("READYZ_MIN_PARTITION_MONTHS_AHEAD", 1)
 # /metrics answers 404 unless this is set; Prometheus then sends it as a Bearer token.
 METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")

@@ -8,8 +8,8 @@ keeps up, and answers 503 when any check fails (thresholds in README "Production
     worker           a job finished within READYZ_MAX_HEARTBEAT_SECONDS
     delivery         no active destination waits longer than READYZ_MAX_DELIVERY_LAG_SECONDS
                      (failing or paused ones are listed, but wait for their receivers)
-    checkpoints      no event has waited longer than READYZ_MAX_UNSIGNED_SECONDS for a
-                     signed checkpoint
+    checkpoints      no event has waited longer than READYZ_MAX_UNSIGNED_SECONDS (default:
+                     AUDITLOG_CHECKPOINT_MAX_AGE_HOURS) for a signed checkpoint
     partitions       PostgreSQL: at least READYZ_MIN_PARTITION_MONTHS_AHEAD months ahead
 """
 
@@ -22,6 +22,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from auditlogs.conf import app_settings
 from operations import status
 
 
@@ -81,7 +82,7 @@ def _delivery() -> dict:
 
 def _checkpoints() -> dict:
     waiting = status.oldest_unsigned_event_age()
-    limit = settings.READYZ_MAX_UNSIGNED_SECONDS
+    limit = settings.READYZ_MAX_UNSIGNED_SECONDS or app_settings.CHECKPOINT_MAX_AGE_HOURS * 3600
     return {
         "ok": waiting is None or waiting <= limit,
         "newest_checkpoint_age_seconds": _round(status.newest_checkpoint_age()),

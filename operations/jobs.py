@@ -13,9 +13,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
 from django.utils import timezone
 
+from auditlogs.conf import app_settings
 from auditlogs.integrity import retention
 from auditlogs.integrity.checkpoints import IntegrityBroken, checkpoint
 from auditlogs.integrity.verification import record_failure
@@ -64,7 +64,7 @@ def create_partitions() -> dict:
     def work():
         if not partitions.is_partitioned():
             return {"created": []}
-        created = partitions.ensure_partitions_ahead(settings.AUDITLOG_PARTITION_MONTHS_AHEAD)
+        created = partitions.ensure_partitions_ahead(app_settings.PARTITION_MONTHS_AHEAD)
         return {"created": [f"{month:%Y-%m}" for month in created]}
 
     return run("create-partitions", work)

@@ -4,9 +4,10 @@
 manual step; a job dropped from this list is unscheduled the same way.
 """
 
-from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
+
+from auditlogs.conf import app_settings
 
 JOBS_MODULE = "operations.jobs"
 DAY = 24 * 60
@@ -17,7 +18,7 @@ def every() -> dict[str, int]:
     return {
         "deliver_webhooks": 1,
         "send_alerts": 1,
-        "sign_checkpoints": settings.AUDITLOG_CHECKPOINT_INTERVAL_MINUTES,
+        "sign_checkpoints": app_settings.CHECKPOINT_INTERVAL_MINUTES,
         "create_partitions": DAY,
         "apply_retention": DAY,
     }
