@@ -22,6 +22,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -99,6 +101,7 @@ def main() -> None:
         report(run_locust(server, options))
         problems = reconcile(server)
         problems += check_delivery(receiver, first_sequence)
+        problems += check_ready(server)
     finally:
         server.stop()
     if problems:
@@ -222,6 +225,24 @@ def check_delivery(receiver: Receiver, first_sequence: int) -> list[str]:
           f"({head - first_sequence + 1:,}), {len(missing)} missing, "
           f"{twice} delivered more than once (at least once).")
     return [f"{len(missing)} events never delivered (first {missing[:5]})"] if missing else []
+
+
+def check_ready(server: ProductionServer) -> list[str]:
+    """After the load, every web server's /readyz must pass (the workers kept up)."""
+    problems = []
+    for url in server.urls:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=10) as response:
+                body = json.load(response)
+        except urllib.error.HTTPError as error:
+            body = json.load(error)
+        failing = [name for name, check in body["checks"].items() if not check["ok"]]
+        print(f"{url}/readyz: {body['status']}"
+              + (f" ({', '.join(failing)})" if failing else "")
+              + f", worker heartbeat {body['checks']['worker']['heartbeat_age_seconds']} s ago")
+        if failing:
+            problems.append(f"{url}/readyz fails: {failing}")
+    return problems
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 60
+# Keep idle connections longer than a client or a load balancer does (60 s for most), so the
+# server never closes one just as a request arrives on it (the client sees a reset).
+keepalive = 65
 graceful_timeout = 20
 accesslog = None
 errorlog = "-"
