@@ -223,6 +223,8 @@ METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")
 # One JSON object per line on stderr, each with the request id (or the worker task's id), the
 # organization and the actor of the request or task it belongs to (operations/logs.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

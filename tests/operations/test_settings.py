@@ -1,4 +1,5 @@
-"""One cache shared by every process: Redis when named, else a table in the database."""
+"""Operations settings: one cache shared by every process (Redis when named, else a table in
+the database), and a log format that is checked."""
 
 import pytest
 from django.core.cache import cache
@@ -40,3 +41,8 @@ def test_redis_url_is_read_when_cache_url_is_unset():
     )
     assert result.returncode == 0, result.stderr
     assert "RedisCache" in result.stdout and "6379/5" in result.stdout
+
+
+def test_an_unknown_log_format_is_a_clear_error():
+    result = run_manage("check", LOG_FORMAT="xml")
+    assert result.returncode != 0 and "LOG_FORMAT must be 'json' or 'text'" in result.stderr
