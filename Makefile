@@ -22,7 +22,7 @@ serve: export PATH := $(CURDIR)/$(BIN):$(PATH)
 serve: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	$(BIN)/honcho start --no-prefix --procfile Procfile
+	$(BIN)/honcho start --no-prefix --procfile Procfile --env /dev/null
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
