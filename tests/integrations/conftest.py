@@ -17,9 +17,8 @@ from integrations import services
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(db):
-    # The cache is a database table unless CACHE_URL names Redis.
-    cache.clear()
-    yield
+    """Each test starts with no rate-limit counters. (The cache is a database table unless
+    CACHE_URL names Redis; a streamed export may have closed the connection by teardown.)"""
     cache.clear()
 
 
