@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from auditlogs.conf import app_settings
 from auditlogs.integrity import retention
-from auditlogs.integrity.checkpoints import IntegrityBroken, checkpoint
+from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
 from auditlogs.integrity.verification import record_failure
 from auditlogs.recording.context import Actor, AuditContext, using_context
 from auditlogs.storage import partitions
