@@ -80,7 +80,10 @@ def main() -> None:
         database_url=options.database_url, cache_url=options.cache_url,
         web_servers=options.web, workers=options.workers,
         web_concurrency=options.web_concurrency,
-        extra_env={"AUDITLOG_WEBHOOK_ALLOW_LOOPBACK": "true", "LOG_LEVEL": "WARNING"},
+        # The load generator stands where the load balancer would: its X-Request-IDs are
+        # accepted (and stored on the events), as a trusted proxy's are.
+        extra_env={"AUDITLOG_WEBHOOK_ALLOW_LOOPBACK": "true", "LOG_LEVEL": "WARNING",
+                   "AUDITLOG_TRUSTED_PROXIES": "127.0.0.1/32"},
     )
     print(f"Preparing {options.database_url} (migrate, static files, demo, "
           f"{options.events:,} more events)...", flush=True)

@@ -21,7 +21,7 @@ keepalive = 65
 graceful_timeout = 20
 accesslog = None
 errorlog = "-"
-# Behind a proxy on another host, let it say who the client was (AUDITLOG_TRUST_X_FORWARDED_FOR).
+# Behind a proxy on another host, let it say who the client was (AUDITLOG_TRUSTED_PROXIES).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # The web processes' metrics are added up into one set at /metrics (operations/metrics.py).

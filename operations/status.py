@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
 from auditlogs.storage import partitions
-from integrations.models import Destination, DestinationStatus
+from integrations.models import DeliveryStatus, Destination
 from operations.models import JobRun
 from orgs.models import Plan
 
@@ -63,7 +63,7 @@ def delivery_lags(now=None) -> list[DeliveryLag]:
 def worker_is_behind(lag: DeliveryLag, threshold_seconds: int) -> bool:
     """Lag that says the worker is behind, not that a customer's receiver is down: a failing
     or paused destination waits for its receiver, and must not take the servers out."""
-    return lag.status == DestinationStatus.ACTIVE and lag.seconds > threshold_seconds
+    return lag.status == DeliveryStatus.ACTIVE and lag.seconds > threshold_seconds
 
 
 def newest_checkpoint_age(now=None) -> float | None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from auditlogs import record
 from auditlogs.models import ChainHead
 from integrations import services
-from integrations.models import Destination, DestinationStatus
+from integrations.models import DeliveryStatus, Destination
 from operations import jobs
 from operations.models import JobRun
 
@@ -93,7 +93,7 @@ def test_readyz_fails_when_the_worker_falls_behind_an_active_destination(
     status, body = readyz(anonymous)
     assert status == 503 and body["checks"]["delivery"]["ok"] is False
     # A customer's receiver that is down is their problem, not a reason to stop serving.
-    Destination.objects.filter(pk=destination.pk).update(status=DestinationStatus.FAILING)
+    Destination.objects.filter(pk=destination.pk).update(status=DeliveryStatus.FAILING)
     status, body = readyz(anonymous)
     assert body["checks"]["delivery"]["ok"] is True
     assert body["checks"]["delivery"]["destinations"][0]["status"] == "failing"

@@ -32,13 +32,12 @@ def log_lines():
 
 
 def test_a_requests_log_line_shares_its_request_id_with_the_event_it_recorded(world, log_lines):
-    response = world.client(world.admin).get(
-        "/orgs/acme/settings/audit-logs/", HTTP_X_REQUEST_ID="req-0123456789"
-    )
+    response = world.client(world.admin).get("/orgs/acme/settings/audit-logs/")
     assert response.status_code == 200
     event = AuditEvent.objects.get(action="audit_log.viewed")
     (line,) = [line for line in log_lines() if line["logger"] == "auditlogs.requests"]
-    assert line["request_id"] == event.request_id == response["X-Request-ID"] == "req-0123456789"
+    assert line["request_id"] == event.request_id == response["X-Request-ID"]
+    assert len(line["request_id"]) == 32
     assert line["organization"] == "acme"
     assert line["actor"] == "user:admin@acme.test"
     assert (line["method"], line["path"], line["status"], line["view"]) == (
