@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from auditlogs.conf import app_settings
+from auditlogs.integrity import jobs as integrity_requests
 from auditlogs.integrity import retention
 from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
 from auditlogs.integrity.verification import record_failure
@@ -40,6 +41,13 @@ def deliver_webhooks() -> dict:
 
 def send_alerts() -> dict:
     return run("send-alerts", lambda: {"mails": _until_done(alerts.send_alerts)})
+
+
+def run_operator_requests() -> dict:
+    """The verifications and checkpoints operators asked for in the Django admin
+    (auditlogs/integrity/jobs.py claims each, so two workers never run the same one)."""
+    return run("operator-requests",
+               lambda: {"ran": _until_done(integrity_requests.run_pending_jobs)})
 
 
 def sign_checkpoints() -> dict:

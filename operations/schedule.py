@@ -18,6 +18,7 @@ def every() -> dict[str, int]:
     return {
         "deliver_webhooks": 1,
         "send_alerts": 1,
+        "run_operator_requests": 1,
         "sign_checkpoints": app_settings.CHECKPOINT_INTERVAL_MINUTES,
         "create_partitions": DAY,
         "apply_retention": DAY,

@@ -21,7 +21,7 @@ def ask(ops, acme, kind):
 
 
 def worker_pass():
-    call_command("deliver_audit_events", once=True, stdout=StringIO())
+    call_command("deliver_audit_events", stdout=StringIO())
 
 
 def test_the_page_shows_the_chain_and_links_to_the_organizations_records(acme, ops):
@@ -119,4 +119,4 @@ def test_a_job_that_errors_ends_failed_and_the_worker_goes_on(acme, ops, monkeyp
     worker_pass()  # logs the error and finishes its pass
     job = IntegrityJob.objects.get()
     assert job.status == IntegrityJob.Status.FAILED and "RuntimeError" in job.result
-    assert "Integrity job pass failed" in caplog.text
+    assert "Job operator-requests failed" in caplog.text
