@@ -21,7 +21,7 @@ from auditlogs.integrity import retention
 from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
 from auditlogs.integrity.verification import record_failure
 from auditlogs.recording.context import Actor, AuditContext, using_context
-from auditlogs.storage import partitions
+from auditlogs.storage import partitions, rollups
 from integrations import alerts, webhooks
 from operations import logs
 from operations.models import JobRun
@@ -48,6 +48,12 @@ def run_operator_requests() -> dict:
     (auditlogs/integrity/jobs.py claims each, so two workers never run the same one)."""
     return run("operator-requests",
                lambda: {"ran": _until_done(integrity_requests.run_pending_jobs)})
+
+
+def roll_up_volumes() -> dict:
+    """Count new events into the volume chart's hourly rollups (auditlogs/storage/rollups.py
+    claims each organization's cursor, so two workers never count the same events)."""
+    return run("roll-up-volumes", lambda: {"counted": _until_done(rollups.roll_up_due)})
 
 
 def sign_checkpoints() -> dict:

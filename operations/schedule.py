@@ -19,6 +19,7 @@ def every() -> dict[str, int]:
         "deliver_webhooks": 1,
         "send_alerts": 1,
         "run_operator_requests": 1,
+        "roll_up_volumes": 1,
         "sign_checkpoints": app_settings.CHECKPOINT_INTERVAL_MINUTES,
         "create_partitions": DAY,
         "apply_retention": DAY,

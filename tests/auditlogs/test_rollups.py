@@ -114,5 +114,5 @@ def test_the_worker_counts_new_events_off_the_request_path(history, acme):
 
     from django.core.management import call_command
 
-    call_command("deliver_audit_events", "--once", stdout=StringIO())
+    call_command("deliver_audit_events", stdout=StringIO())
     assert rollup_counts(acme) == event_counts(acme)

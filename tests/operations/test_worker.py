@@ -87,8 +87,8 @@ def test_the_scheduler_runs_each_due_job_with_no_cron(world, monkeypatch):
     scheduler(broker=get_broker())
 
     assert set(JobRun.objects.values_list("name", flat=True)) == {
-        "deliver-webhooks", "send-alerts", "operator-requests", "sign-checkpoints",
-        "create-partitions", "apply-retention",
+        "deliver-webhooks", "send-alerts", "operator-requests", "roll-up-volumes",
+        "sign-checkpoints", "create-partitions", "apply-retention",
     }
     assert not JobRun.objects.exclude(last_error="").exists()
     assert JobRun.objects.get(name="sign-checkpoints").result["verified"] == 3  # organizations

@@ -1,5 +1,6 @@
 """Deliver every pending event to the webhook destinations, send the pending alert mails and
-run the integrity checks operators asked for in the admin, now, then exit: what the worker
+run the integrity checks operators asked for in the admin and count new events into the volume
+chart's rollups, now, then exit: what the worker
 (`manage.py qcluster`) does every minute, for a one-off run.
 
     python manage.py deliver_audit_events
@@ -12,7 +13,7 @@ from django.core.management.base import BaseCommand
 
 from operations import jobs
 
-JOBS = ("deliver_webhooks", "send_alerts", "run_operator_requests")
+JOBS = ("deliver_webhooks", "send_alerts", "run_operator_requests", "roll_up_volumes")
 
 
 class Command(BaseCommand):
