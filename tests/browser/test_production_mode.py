@@ -88,8 +88,9 @@ def test_the_styled_page_with_refresh_and_info(page, browser: Browser, productio
     expect(top.locator(".event-actor")).to_have_text("owner@acme.test")
 
     # Info opens the details in place.
-    top.get_by_role("link", name="Info").click()
-    expect(top.get_by_role("link", name="Info")).to_have_attribute("aria-expanded", "true")
+    info = top.get_by_role("button", name="Info")
+    info.click()
+    expect(info).to_have_attribute("aria-expanded", "true")
     expect(top.locator(".event-details dl.facts")).to_contain_text("owner@acme.test")
     assert_same_document(page)  # htmx, from its hashed static file, swapped both in place
     assert console.errors() == [], console.messages
