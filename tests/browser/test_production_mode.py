@@ -4,6 +4,7 @@ data. The page is styled (its hashed, compressed stylesheet applies), Refresh an
 
 import os
 import re
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -97,3 +98,13 @@ def test_the_styled_page_with_refresh_and_info(page, browser: Browser, productio
 
     health = page.request.get(f"{production.url}/healthz")
     assert health.ok and health.json() == {"status": "ok"}
+
+
+def test_the_web_process_holds_the_public_key_only(production):
+    """The Procfile's web server verifies with the public key; only the worker may sign."""
+    web = production.processes[0]  # the first spawned: web1 (`sh -c … exec gunicorn`)
+    raw = Path(f"/proc/{web.pid}/environ").read_bytes().decode()
+    environ = dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+    assert "AUDITLOG_SIGNING_KEY" not in environ
+    assert "AUDITLOG_SIGNING_KEY_FILE" not in environ
+    assert len(environ["AUDITLOG_PUBLIC_KEY"]) == 44  # base64 of the 32-byte Ed25519 key
