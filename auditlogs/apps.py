@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, pre_migrate
 
 
@@ -10,11 +11,13 @@ class AuditlogsConfig(AppConfig):
         # System checks, sign-in hooks and the admin pages register themselves on import.
         from auditlogs.integrity import checks  # noqa: F401
         from auditlogs.integrity.guards import refuse_unapplying_migrations
+        from auditlogs.storage.networks import prepare_connection
         from auditlogs.storage.partitions import create_partitions_after_migrate
         from auditlogs.web import admin, sign_in  # noqa: F401
 
         pre_migrate.connect(refuse_unapplying_migrations, sender=self)
         post_migrate.connect(create_partitions_after_migrate, sender=self)
+        connection_created.connect(prepare_connection)  # e.g. SQLite's IP network function
         # After the partitions, so that new month partitions get their TRUNCATE guard too.
         post_migrate.connect(_reinstall_guards, sender=self)
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Upper
+from django.urls import reverse
 from django.utils import timezone
 
 from auditlogs.recording.catalogue import Severity, label_for
@@ -360,3 +361,42 @@ class RollupCursor(models.Model):
 
     def __str__(self):
         return f"rolled up to #{self.sequence} in organization {self.organization_id}"
+
+
+class SavedViewQuerySet(models.QuerySet):
+    def visible_to(self, user, organization):
+        """A person's own views of the organization's log and the ones shared with it."""
+        return self.filter(organization=organization).filter(
+            models.Q(owner=user) | models.Q(shared=True)
+        )
+
+
+class SavedView(models.Model):
+    """A named view of the log: the filters of the page's URL, kept by a person, and shared
+    with the whole organization when an admin chooses to."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="saved_log_views"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_log_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, blank=True, help_text="The page's query string.")
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SavedViewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["organization", "owner"], name="saved_view_org_owner")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def log_url(self) -> str:
+        """The Audit Logs page with this view's filters."""
+        url = reverse("audit_log", args=[self.organization.slug])
+        return f"{url}?{self.query}" if self.query else url

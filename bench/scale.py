@@ -134,6 +134,11 @@ def page_table(organization, owner, deep_pages: int, repeat: int):
         (f"Search 'person0042@{BENCH_ORG}.test'",
          {"range": "all", "q": f"person0042@{BENCH_ORG}.test"}, 0),
         ("Search 'no-such-thing'", {"range": "all", "q": "no-such-thing"}, 0),
+        # The reading filters: part of an actor, the query language, reads left out.
+        ("Actor contains 'person0042'", {"range": "all", "actor": "person0042"}, 0),
+        ("Query 'action:chatbot.* severity:>=warning'",
+         {"range": "all", "q": "action:chatbot.* severity:>=warning"}, 0),
+        ("Hide views", {"range": "all", "hide_views": "1"}, 0),
     ]
     client.get(url, {"range": "all"})  # records today's audit_log.viewed once
     table = Table(

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from integrations.api import api as integrations_api
+from orgs import profile
 from orgs import views as org_views
 
 handler500 = "config.unavailable.server_error"
@@ -12,6 +13,8 @@ urlpatterns = [
     path("accounts/login/", org_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("orgs.account_urls")),
+    path("accounts/profile/", profile.profile, name="profile"),
+    path("accounts/profile/times/", profile.profile_times, name="profile_times"),
     path("orgs/<slug:org_slug>/", include("projects.urls")),
     path("orgs/<slug:org_slug>/settings/", include("orgs.urls")),
     path("orgs/<slug:org_slug>/settings/audit-logs/", include("auditlogs.web.urls")),

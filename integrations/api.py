@@ -110,8 +110,16 @@ class EventQuery(Schema):
     start: str | None = Field(None, description="ISO date or date-time (UTC unless an offset).")
     end: str | None = Field(None, description="ISO date (whole day) or date-time, exclusive.")
     action: str | None = Field(None, description="A catalogue key such as project.deleted.")
-    actor: str | None = Field(None, description="Exact actor label (e-mail), any case.")
-    q: str | None = Field(None, description="Free text in the target, actor or event type.")
+    actor: str | None = Field(None, description="Part of the actor label (e-mail), any case.")
+    actor_type: str | None = Field(None, description="user, api, staff or system.")
+    hide_views: bool = Field(False, description="Leave out reads (*.viewed events).")
+    q: str | None = Field(
+        None,
+        description="Free text in the target, actor or event type, and the query language: "
+        "actor:, target:, action: (with *), severity: (>=warning), project:, actor_type:, "
+        "ip: (a network), created: (a..b), a leading - to exclude; e.g. "
+        "`action:chatbot.* severity:>=warning created:2026-11-01..2026-11-15`.",
+    )
     cursor: str | None = Field(None, description="The `next` value of the previous page.")
     limit: int = Field(100, ge=1, le=500, description="Events per page, 1 to 500.")
 

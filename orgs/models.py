@@ -86,6 +86,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text="Times are shown in this zone; empty means the organization's zone.",
     )
+    times_in_utc = models.BooleanField(
+        default=False, help_text="Show every time in UTC instead of the time zone above."
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="Support staff: may open any organization's log with a reason."

@@ -1,9 +1,12 @@
 """Free-text search: what `q` matches, and how PostgreSQL should read one page of it.
 
 `q` matches events whose target or actor label contains the text (case-insensitive), or whose
-event type's label or key does. PostgreSQL has two ways to find a page of matches
-(docs/scale.md): read the organization's events newest first and test each row until the page
-is full, or collect every match from the trigram indexes and sort them. Which is faster depends
+event type's label or key does; the Actor filter (and `actor:` in the search box) matches events
+whose actor label contains its text, and is searched the same way.
+
+PostgreSQL has two ways to find a page of matches (docs/scale.md): read the organization's
+events newest first and test each row until the page is full, or collect every match from the
+trigram indexes and sort them. Which is faster depends
 on how common the text is, and for `LIKE '%text%'` the planner can only guess; a text that is
 rare as a whole but made of trigrams every label shares (an e-mail address: the domain and the
 "person"-like parts are everywhere) is guessed rare, and collecting "every match" then means
@@ -18,7 +21,9 @@ all. Without a match among the newest events the planner chooses from the start,
 text goes through the trigram indexes. Either way the rows are the same; only the plan differs.
 """
 
-from collections.abc import Callable
+import functools
+import operator
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from django.db import OperationalError, connection, transaction
@@ -34,29 +39,38 @@ IN_ORDER_BUDGET_MS = 500
 Result = TypeVar("Result")
 
 
-def condition(text: str) -> Q | None:
-    """The events `q` matches, or None for an empty search."""
-    text = text.strip()
-    if not text:
+def condition(text: str, actors: Sequence[str] = ()) -> Q | None:
+    """The events `q` matches and whose actor contains each of `actors` (the Actor filter and
+    `actor:` in the search box, searched the same way), or None when there is nothing to
+    search for."""
+    text, actors = text.strip(), [a.strip() for a in actors if a.strip()]
+    parts = [Q(actor_label__icontains=actor) for actor in actors]
+    if text:
+        matches = Q(target_label__icontains=text) | Q(actor_label__icontains=text)
+        actions = actions_matching(text)
+        if actions:
+            matches |= Q(action__in=actions)
+        parts.insert(0, matches)
+    if not parts:
         return None
-    matches = Q(target_label__icontains=text) | Q(actor_label__icontains=text)
-    actions = actions_matching(text)
-    if actions:
-        matches |= Q(action__in=actions)
-    return matches
+    return functools.reduce(operator.and_, parts)
 
 
-def worth_reading_in_order(unsearched, text: str) -> bool:
+def worth_reading_in_order(unsearched, text: str, actors: Sequence[str] = ()) -> bool:
     """Whether any of the newest SAMPLE_ROWS of `unsearched` (a filtered queryset of events)
-    match `text`, tested here in Python the way `condition` tests it in SQL."""
-    if not backend().plans_in_index_order or not text.strip():
+    match `text` and `actors`, tested here in Python the way `condition` tests it in SQL."""
+    text, actors = text.strip(), [a.strip().upper() for a in actors if a.strip()]
+    if not backend().plans_in_index_order or not (text or actors):
         return False
-    needle, actions = text.strip().upper(), set(actions_matching(text.strip()))
+    needle, actions = text.upper(), set(actions_matching(text)) if text else set()
+
+    def matches(target: str, actor: str, action: str) -> bool:
+        found = not text or needle in target.upper() or needle in actor.upper() or (
+            action in actions)
+        return found and all(part in actor.upper() for part in actors)
+
     newest = unsearched.newest_first().values_list("target_label", "actor_label", "action")
-    return any(
-        needle in target.upper() or needle in actor.upper() or action in actions
-        for target, actor, action in newest[:SAMPLE_ROWS]
-    )
+    return any(matches(*row) for row in newest[:SAMPLE_ROWS])
 
 
 def read_in_index_order(read: Callable[[], Result]) -> Result | None:

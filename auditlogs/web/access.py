@@ -5,7 +5,6 @@ only; support staff read a whole log while their stated-reason access lasts; any
 gets 404, exactly as for an organization that does not exist.
 """
 
-import zoneinfo
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from auditlogs.models import AuditEvent, SupportAccess
 from auditlogs.recording.context import Actor, ActorType
+from orgs import times
 from orgs.models import Membership, Organization
 from orgs.tenancy import membership_for
 from projects.models import Project
@@ -44,14 +44,11 @@ class LogViewer:
 
     @property
     def timezone_name(self) -> str:
-        return self.user.timezone or self.organization.timezone
+        return times.zone_name(self.user, self.organization)
 
     @property
     def tzinfo(self):
-        try:
-            return zoneinfo.ZoneInfo(self.timezone_name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return zoneinfo.ZoneInfo("UTC")
+        return times.zone(self.timezone_name)
 
     def events(self):
         events = AuditEvent.objects.filter(organization_id=self.organization.pk)
@@ -72,6 +69,26 @@ class LogViewer:
         rows' project cells both come from it."""
         projects = self.projects().select_related("organization")
         return {p.id: p for p in projects.only("id", "name", "slug", "organization__slug")}
+
+    @cached_property
+    def deleted_projects(self) -> dict[int, str]:
+        """Deleted projects by id, with their last name, for a viewer who may know them (who
+        sees the whole organization): read from the `project.deleted` events (an index leads
+        with the organization and the action)."""
+        if not self.sees_whole_organization:
+            return {}
+        deletions = self.events().filter(action="project.deleted").newest_first()
+        found: dict[int, str] = {}
+        for project_id, name in deletions.values_list("project_id", "project_name")[:500]:
+            if project_id is not None and project_id not in self.visible_projects:
+                found.setdefault(project_id, name)
+        return found
+
+    def recent_actors(self, scan: int = 300, limit: int = 20) -> list[str]:
+        """Who acted lately, for the Actor filter's suggestions: the distinct actors of the
+        newest `scan` events (read newest first from the organization's index)."""
+        labels = self.events().newest_first().values_list("actor_label", flat=True)[:scan]
+        return list(dict.fromkeys(label for label in labels if label))[:limit]
 
     def may_see_project(self, project_id: int) -> bool:
         return self.project_ids is None or project_id in self.project_ids

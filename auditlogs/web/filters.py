@@ -6,14 +6,15 @@ server error.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
+from functools import cached_property, partial
 
 import django_filters
 from django import forms
 from django.utils import timezone
 
-from auditlogs.recording.catalogue import EVENT_TYPES, Severity
+from auditlogs.recording.catalogue import CATALOGUE, EVENT_TYPES, Severity
 from auditlogs.storage import search
+from auditlogs.web import query_language
 from auditlogs.web.paging import Cursor, Page, keyset_page
 
 DATE_PRESETS = [
@@ -27,6 +28,10 @@ DATE_PRESETS = [
 DEFAULT_RANGE = "7d"
 _PRESET_SPANS = {key: span for key, _, span in DATE_PRESETS}
 MAX_TEXT = 200
+ACTOR_TYPES = [("user", "Person"), ("api", "API token"), ("staff", "Support staff"),
+               ("system", "System")]
+# Reads: "Hide views" leaves them out.
+VIEW_ACTIONS = [key for key in CATALOGUE if key.endswith(".viewed")]
 
 
 class SeverityField(forms.MultipleChoiceField):
@@ -74,6 +79,17 @@ def parse_moment(text: str, tzinfo, *, end: bool) -> datetime:
 
 class AuditLogFilterForm(forms.Form):
     window: tuple[datetime | None, datetime | None] = (None, None)
+    query = query_language.ParsedQuery()
+
+    def clean_q(self):
+        text = self.cleaned_data.get("q") or ""
+        try:
+            self.query = query_language.parse(
+                text, projects=self.project_names, read_date=_read_date(self.viewer.tzinfo)
+            )
+        except query_language.QuerySyntaxError as error:
+            raise forms.ValidationError(str(error)) from None
+        return text
 
     def clean(self):
         data = super().clean()
@@ -93,7 +109,9 @@ class AuditLogFilterForm(forms.Form):
                     end = moment
         if start and end and end <= start:
             self.add_error("end", "The end of the date range must be after its start.")
-        if start or end:
+        if self.query.window is not None:
+            self.window = self.query.window  # created: in the search box
+        elif start or end:
             self.window = (start, end)
         else:
             span = _PRESET_SPANS.get(data.get("range") or DEFAULT_RANGE)
@@ -137,8 +155,17 @@ class AuditEventFilter(django_filters.FilterSet):
         choices=sorted(((t.key, t.label) for t in EVENT_TYPES), key=lambda c: c[1]),
         error_messages={"invalid_choice": "“%(value)s” is not an event type; choose one."},
     )
-    actor = django_filters.CharFilter(
-        label="Actor", field_name="actor_label", lookup_expr="iexact", max_length=254
+    # Part of the actor's label, any case: searched with `q` (auditlogs/storage/search.py).
+    actor = django_filters.CharFilter(label="Actor", method="filter_nothing", max_length=254)
+    actor_type = django_filters.ChoiceFilter(
+        label="Actor type",
+        empty_label="Anyone",
+        field_name="actor_type",
+        choices=ACTOR_TYPES,
+        error_messages={"invalid_choice": "Choose an actor type from the list."},
+    )
+    hide_views = django_filters.BooleanFilter(
+        label="Hide views", method="filter_hide_views", widget=forms.CheckboxInput
     )
     # Applied last, in filter_queryset, so that `unsearched` holds every other filter.
     q = django_filters.CharFilter(label="Search", method="filter_nothing", max_length=MAX_TEXT)
@@ -150,14 +177,36 @@ class AuditEventFilter(django_filters.FilterSet):
     def __init__(self, data=None, *, viewer, **kwargs):
         self.viewer = viewer
         super().__init__(data, queryset=viewer.events(), **kwargs)
-        self.project_choices = [(str(p.id), p.name) for p in viewer.visible_projects.values()]
-        self.filters["project"].extra["choices"] = self.project_choices
+        # Read only when asked for: a list swap without a project filter needs neither.
+        self.filters["project"].extra["choices"] = (
+            lambda: self.project_choices + self.deleted_project_choices
+        )
+
+    @cached_property
+    def project_choices(self) -> list[tuple[str, str]]:
+        return [(str(p.id), p.name) for p in self.viewer.visible_projects.values()]
+
+    @cached_property
+    def deleted_project_choices(self) -> list[tuple[str, str]]:
+        """Deleted projects, for viewers who may know them (auditlogs/web/access.py)."""
+        return [(str(project_id), f"{name} (deleted)")
+                for project_id, name in self.viewer.deleted_projects.items()]
 
     @property
     def form(self):
         form = super().form
         form.viewer = self.viewer  # dates are read in the viewer's time zone
+        form.project_names = self.project_names
         return form
+
+    def project_names(self) -> dict[str, int]:
+        """What `project:` in the search box may name: a project's name or id."""
+        names = {}
+        for project_id, name in [*self.viewer.deleted_projects.items(),
+                                 *((p.id, p.name) for p in self.viewer.visible_projects.values())]:
+            names[name.casefold()] = project_id
+            names[str(project_id)] = project_id
+        return names
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -166,15 +215,23 @@ class AuditEventFilter(django_filters.FilterSet):
             queryset = queryset.filter(occurred_at__gte=start)
         if end is not None:
             queryset = queryset.filter(occurred_at__lt=end)
+        query = self.form.query
+        if query.condition:
+            queryset = queryset.filter(query.condition)
         self.unsearched = queryset
-        matches = search.condition(self.form.cleaned_data.get("q") or "")
+        matches = search.condition(query.text, self.actors)
         return queryset if matches is None else queryset.filter(matches)
+
+    @property
+    def actors(self) -> list[str]:
+        """What the actor's label must contain: the Actor filter and `actor:` in the search."""
+        return [self.form.cleaned_data.get("actor") or "", *self.form.query.actors]
 
     def page(self, cursor: Cursor | None, size: int) -> Page:
         """One keyset page of the filtered events; a search is read the way that finds its
         page fastest (auditlogs/storage/search.py)."""
         read = partial(keyset_page, self.qs, cursor, size)
-        if search.worth_reading_in_order(self.unsearched, self.form.cleaned_data.get("q") or ""):
+        if search.worth_reading_in_order(self.unsearched, self.form.query.text, self.actors):
             page = search.read_in_index_order(read)
             if page is not None:
                 return page
@@ -188,3 +245,18 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_project(self, queryset, name, value):
         return queryset.filter(project_id=int(value))
+
+    def filter_hide_views(self, queryset, name, value):
+        return queryset.exclude(action__in=VIEW_ACTIONS) if value else queryset
+
+
+def _read_date(tzinfo):
+    """Dates of `created:` read like the From and To fields."""
+
+    def read(text: str, end: bool) -> datetime:
+        try:
+            return parse_moment(text, tzinfo, end=end)
+        except forms.ValidationError as error:
+            raise ValueError(" ".join(error.messages)) from None
+
+    return read

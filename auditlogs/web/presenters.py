@@ -1,54 +1,128 @@
 """What a row of the log shows, decided for a whole page at once: one query for the projects,
 one URL pattern for the Info links, and every text a row prints prepared here, so the template
-only places strings (50 rows render in a few milliseconds; see docs/scale.md)."""
+only places strings (50 rows render in a few milliseconds; see docs/scale.md).
 
+A row reads as a sentence ("admin@acme.test deleted chatbot “Draft bot” in Internal Tools"):
+the catalogue declares each event type's sentence, filled here with the names stored in the
+event. Its actor, target and project, and the row's event type, are links that add that
+filter to the current view of the log.
+"""
+
+import contextlib
+import difflib
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
+from html import escape as _escape
+from urllib.parse import quote_plus
 
+import ua_parser
+from django.db.models import Q
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from auditlogs.models import AuditEvent
+from auditlogs.recording.catalogue import event_type
 from auditlogs.recording.chain import format_time
+from auditlogs.web import query_language
 from auditlogs.web.access import LogViewer
-from projects.models import Project
+from integrations.serializers import FIELDS, event_dict  # the API's and exports' JSON shape
+from orgs import times
 
 _ID_SLOT = "918273645"  # stands for an event id while a URL pattern is reversed once
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::(\w+))?\}")
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+NOT_FOUND = "Project not found"
 
 
 @dataclass(frozen=True)
 class ProjectCell:
-    project: Project | None = None  # a live project the viewer may open
-    url: str = ""  # the live project's page
-    not_found: bool = False
-    remembered_name: str = ""  # shown beside "Project not found" where the viewer may know it
+    """An event's project as this viewer may know it."""
 
-    @cached_property
-    def html(self) -> str:
-        """The cell as HTML; rows of one project share one cell, so it is built once."""
-        if self.project is not None:
-            return format_html('<a href="{}">{}</a>', self.url, self.project.name)
+    project_id: int | None = None
+    name: str = ""  # the name stored in the event
+    live: bool = False  # the project exists and the viewer may see it
+    known: bool = False  # the viewer may know the project (its name, that it was deleted)
+    url: str = ""  # the project's own page, for a live one
+
+    @property
+    def not_found(self) -> bool:
+        return self.project_id is not None and not self.known
+
+    @property
+    def deleted(self) -> bool:
+        return self.known and not self.live
+
+    @property
+    def text(self) -> str:
         if self.not_found:
-            if self.remembered_name:
-                return format_html(
-                    '<span class="not-found">Project not found</span> '
-                    '<span class="muted">(was “{}”)</span>',
-                    self.remembered_name,
-                )
-            return mark_safe('<span class="not-found">Project not found</span>')
-        return mark_safe('<span class="muted" aria-label="No project">—</span>')
+            return NOT_FOUND
+        return f"{self.name} (deleted)" if self.deleted else self.name
+
+    def html(self, filter_url: str = "") -> SafeString:
+        if self.project_id is None:
+            return mark_safe('<span class="muted" aria-label="No project">—</span>')
+        if self.not_found:
+            return format_html('<span class="not-found">{}</span>', NOT_FOUND)
+        css = "filter-link deleted" if self.deleted else "filter-link"
+        if filter_url:
+            return format_html(
+                '<a class="{}" href="{}" title="Show only this project\'s events">{}</a>',
+                css, filter_url, self.text,
+            )
+        return format_html('<span class="{}">{}</span>', css, self.text)
+
+
+class FilterLinks:
+    """Links to the log with one more filter than the current view. A page makes about a
+    hundred of them, so each is the current query string (encoded once per parameter it
+    replaces) plus one encoded pair."""
+
+    def __init__(self, log_url: str, query: QueryDict):
+        self.log_url = log_url
+        self.query = query.copy()
+        for name in ("cursor", "view"):
+            self.query.pop(name, None)
+        self._without: dict[str, str] = {}
+
+    def with_param(self, name: str, value) -> str:
+        if name not in self._without:
+            rest = self.query.copy()
+            rest.pop(name, None)
+            self._without[name] = rest.urlencode()
+        rest = self._without[name]
+        pair = f"{name}={quote_plus(str(value))}"
+        return f"{self.log_url}?{rest}&{pair}" if rest else f"{self.log_url}?{pair}"
+
+    def with_term(self, key: str, value: str) -> str:
+        """The search box's query with `key:"value"` added (the query language)."""
+        term = query_language.term(key, value)
+        current = (self.query.get("q") or "").strip()
+        if term in current:
+            return self.with_param("q", current)
+        return self.with_param("q", f"{current} {term}".strip())
 
 
 @dataclass(frozen=True)
 class EventRow:
     event: AuditEvent
     project: ProjectCell
+    sentence: SafeString
     event_id: str  # for element ids: a string prints as is, a number would be localized
     info_url: str
+    action_url: str  # the log with this event type as a filter
     occurred_utc: str  # the exact instant, for <time datetime>
-    occurred_local: str  # "27 Nov 2026, 14:05" in the viewer's time zone
+    occurred_exact: str  # "27 Nov 2026, 14:05:09 CET" in the viewer's zone
+    occurred_relative: str  # "3 min ago"
+
+    @cached_property
+    def label(self) -> str:
+        return self.event.label
 
 
 def event_url_maker(name: str, *args) -> Callable[[int], str]:
@@ -57,37 +131,237 @@ def event_url_maker(name: str, *args) -> Callable[[int], str]:
     return lambda event_id: f"{head}{event_id}{tail}"
 
 
-def present(events: list[AuditEvent], viewer: LogViewer) -> list[EventRow]:
-    # A project the viewer may not see shows like a deleted one, so the visible ones suffice.
-    live = viewer.visible_projects
-    info_url = event_url_maker("audit_event", viewer.organization.slug)
+def present(
+    events: list[AuditEvent], viewer: LogViewer, query: QueryDict | None = None
+) -> list[EventRow]:
+    """The rows of `events` for `viewer`; their links add filters to `query` (the current view)."""
+    slug = viewer.organization.slug
+    info_url = event_url_maker("audit_event", slug)
+    links = FilterLinks(reverse("audit_log", args=[slug]), query or QueryDict())
     tzinfo = viewer.tzinfo
     cells: dict[tuple, ProjectCell] = {}
     rows = []
     for event in events:
         key = (event.project_id, event.project_name)
         if key not in cells:
-            cells[key] = project_cell(event, viewer, live)
-        local = event.occurred_at.astimezone(tzinfo)
+            cells[key] = project_cell(event, viewer)
         rows.append(
             EventRow(
                 event,
                 cells[key],
+                sentence=sentence(event, cells[key], links),
                 event_id=str(event.id),
                 info_url=info_url(event.id),
+                action_url=links.with_param("action", event.action),
                 occurred_utc=format_time(event.occurred_at),
-                occurred_local=f"{local.day} {local:%b %Y, %H:%M}",
+                occurred_exact=times.exact(event.occurred_at, tzinfo),
+                occurred_relative=times.relative(event.occurred_at, tzinfo),
             )
         )
     return rows
 
 
-def project_cell(event: AuditEvent, viewer: LogViewer, live: dict[int, Project]) -> ProjectCell:
+def project_cell(event: AuditEvent, viewer: LogViewer) -> ProjectCell:
     if event.project_id is None:
         return ProjectCell()
-    project = live.get(event.project_id)
-    if project is not None and viewer.may_see_project(project.id):
-        return ProjectCell(project=project, url=project.get_absolute_url())
-    # Deleted, or outside this viewer's access: the old name only for those who may know it.
-    knows_name = viewer.may_see_project(event.project_id)
-    return ProjectCell(not_found=True, remembered_name=event.project_name if knows_name else "")
+    project = viewer.visible_projects.get(event.project_id)
+    known = viewer.may_see_project(event.project_id)
+    live = project is not None and known
+    return ProjectCell(
+        project_id=event.project_id,
+        name=event.project_name,
+        live=live,
+        known=known,
+        url=project.get_absolute_url() if live else "",
+    )
+
+
+def sentence(event: AuditEvent, project: ProjectCell, links: FilterLinks) -> SafeString:
+    """The event type's sentence (auditlogs/recording/catalogue.py) filled with this event."""
+
+    def value(name: str, arg: str | None) -> SafeString | None:
+        if name == "actor":
+            return _link("event-actor", links.with_param("actor", event.actor_label),
+                         event.actor_label or "someone", "Show only this actor's events")
+        if name == "target":
+            if not event.target_label:
+                return None
+            return _link("event-target", links.with_term("target", event.target_label),
+                         event.target_label, "Show only events about this")
+        if name == "project":
+            if event.project_id is None:
+                return None
+            known = project.known
+            url = links.with_param("project", project.project_id) if known else ""
+            return f'<span class="event-project">{project.html(url)}</span>'
+        if name == "fields":
+            return _escape(_listed(list(event.changes))) if event.changes else None
+        if name in ("before", "after"):
+            pair = event.changes.get(arg or "")
+            if not isinstance(pair, list | tuple) or len(pair) != 2:
+                return None
+            return _quoted(pair[0 if name == "before" else 1])
+        if name == "meta":
+            return _quoted(event.metadata.get(arg or ""))
+        raise ValueError(f"{{{name}}} is not a sentence placeholder ({event.action})")
+
+    return fill_sentence(event_type(event.action).row_sentence, value)
+
+
+class _Missing(Exception):
+    pass
+
+
+def fill_sentence(
+    template: str, value: Callable[[str, str | None], SafeString | None]
+) -> SafeString:
+    """`template` with its placeholders replaced by `value(name, arg)` (HTML); a `[...]` part
+    is left out when a value inside it is missing, a missing value elsewhere reads "—"."""
+
+    def fill(text: str, optional: bool) -> str:
+        parts, last = [], 0
+        for match in _PLACEHOLDER.finditer(text):
+            parts.append(_escape(text[last:match.start()]))
+            filled = value(match.group(1), match.group(2))
+            if filled is None:
+                if optional:
+                    raise _Missing
+                filled = mark_safe('<span class="muted">—</span>')
+            parts.append(filled)
+            last = match.end()
+        parts.append(_escape(text[last:]))
+        return "".join(parts)
+
+    result, last = [], 0
+    for match in _OPTIONAL.finditer(template):
+        result.append(fill(template[last:match.start()], optional=False))
+        with contextlib.suppress(_Missing):
+            result.append(fill(match.group(1), optional=True))
+        last = match.end()
+    result.append(fill(template[last:], optional=False))
+    return mark_safe("".join(result))
+
+
+def _link(css: str, url: str, text: str, title: str) -> SafeString:
+    # Plain formatting with the standard library's escape: this runs a few times per row.
+    return mark_safe(
+        f'<a class="filter-link {css}" href="{_escape(url)}" title="{title}">{_escape(text)}</a>'
+    )
+
+
+def _listed(values: list) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _quoted(value) -> SafeString | None:
+    """A stored value as words: a list by commas, nothing for a missing or structured one."""
+    if value is None or value == "" or isinstance(value, dict):
+        return None
+    if isinstance(value, list | tuple):
+        return _escape(_listed(value) or "none")
+    if isinstance(value, bool):
+        return _escape("yes" if value else "no")
+    return _escape(str(value))
+
+
+RELATED_WITHIN = timedelta(minutes=10)
+RELATED_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class ChangedField:
+    field: str
+    before: SafeString  # with the words taken out marked <del>
+    after: SafeString  # with the words put in marked <ins>
+
+
+@dataclass(frozen=True)
+class RelatedRow:
+    row: EventRow
+    same_request: bool
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    """Everything Info shows about one event."""
+
+    row: EventRow
+    changes: list[ChangedField]
+    related: list[RelatedRow]
+    raw_json: str
+    browser: str  # "Firefox 140 on Linux", from the user agent
+    permalink: str
+
+
+def describe(event: AuditEvent, viewer: LogViewer, request) -> EventDetails:
+    (row,) = present([event], viewer)
+    return EventDetails(
+        row=row,
+        changes=[ChangedField(name, *word_diff(pair)) for name, pair in event.changes.items()
+                 if isinstance(pair, list | tuple) and len(pair) == 2],
+        related=related_rows(event, viewer),
+        raw_json=json.dumps(
+            event_dict(tuple(getattr(event, name) for name in FIELDS)),
+            ensure_ascii=False, indent=2,
+        ),
+        browser=browser_of(event.user_agent),
+        permalink=request.build_absolute_uri(row.info_url),
+    )
+
+
+def related_rows(event: AuditEvent, viewer: LogViewer) -> list[RelatedRow]:
+    """Events of the same request, and of the same actor within ±10 minutes: one query over
+    those 20 minutes of the organization's index."""
+    same = Q(actor_type=event.actor_type, actor_label=event.actor_label)
+    if event.request_id:
+        same |= Q(request_id=event.request_id)
+    nearby = (
+        viewer.events()
+        .filter(occurred_at__gte=event.occurred_at - RELATED_WITHIN,
+                occurred_at__lte=event.occurred_at + RELATED_WITHIN)
+        .filter(same)
+        .exclude(pk=event.pk)
+        .newest_first()[:RELATED_LIMIT]
+    )
+    events = list(nearby)
+    return [
+        RelatedRow(row, same_request=bool(event.request_id)
+                   and row.event.request_id == event.request_id)
+        for row in present(events, viewer)
+    ]
+
+
+def word_diff(pair) -> tuple[SafeString, SafeString]:
+    """Before and after as text, the words that differ marked (difflib, word by word)."""
+    before, after = (_as_text(value) for value in pair)
+    old, new = re.split(r"(\s+)", before), re.split(r"(\s+)", after)
+    old_html, new_html = [], []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        removed, added = _escape("".join(old[i1:i2])), _escape("".join(new[j1:j2]))
+        if op == "equal":
+            old_html.append(removed)
+            new_html.append(added)
+            continue
+        if removed:
+            old_html.append(f"<del>{removed}</del>")
+        if added:
+            new_html.append(f"<ins>{added}</ins>")
+    return mark_safe("".join(old_html)), mark_safe("".join(new_html))
+
+
+def browser_of(user_agent: str) -> str:
+    if not user_agent:
+        return ""
+    parsed = ua_parser.parse(user_agent)
+    parts = []
+    if parsed.user_agent is not None and parsed.user_agent.family != "Other":
+        parts.append(" ".join(p for p in (parsed.user_agent.family, parsed.user_agent.major) if p))
+    if parsed.os is not None and parsed.os.family != "Other":
+        parts.append(" ".join(p for p in (parsed.os.family, parsed.os.major) if p))
+    return " on ".join(parts)
+
+
+def _as_text(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from auditlogs import record
 from auditlogs.conf import app_settings
 from auditlogs.integrity.verification import integrity_status
-from auditlogs.models import SupportAccess
+from auditlogs.models import SavedView, SupportAccess
 from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.chart import volume_chart
 from auditlogs.web.filters import AuditEventFilter
@@ -25,7 +25,7 @@ from auditlogs.web.paging import (
     cursor_from_query,
     query_without_cursor,
 )
-from auditlogs.web.presenters import present
+from auditlogs.web.presenters import describe, present
 from auditlogs.web.viewing import log_view, note_daily_read, render_for_viewer, wants_fragment
 
 NEW_EVENTS_CAP = 99  # "99+ new events" beyond
@@ -41,7 +41,7 @@ def audit_log(request, viewer):
         page, rows = None, []
     else:
         page = filters.page(cursor, app_settings.PAGE_SIZE)
-        rows = present(page.rows, viewer)
+        rows = present(page.rows, viewer, request.GET)
     viewed_now = _note_daily_view(request, viewer)
     # After the day's view is noted, so the chart counts it with the rest.
     chart = volume_chart(filters, viewer, request.GET, None if cursor else page) if page else None
@@ -62,8 +62,13 @@ def audit_log(request, viewer):
             "cursor_error": cursor_error,
             "updated_at": timezone.now(),
             "query": query_without_cursor(request.GET),
-            # Shown above the filters: a fragment swap does not need it.
+            "fragment": fragment,
+            # Shown above the filters: a fragment swap does not need them.
             "integrity": None if fragment else integrity_status(viewer.organization),
+            "recent_actors": [] if fragment else viewer.recent_actors(),
+            "own_views": SavedView.objects.filter(
+                organization=viewer.organization, owner=request.user
+            ) if viewer.membership else [],
         },
     )
 
@@ -88,13 +93,13 @@ def new_events(request, viewer):
 @log_view()
 def event_detail(request, viewer, event_id: int):
     event = get_object_or_404(viewer.events(), pk=event_id)
-    (row,) = present([event], viewer)
+    details = describe(event, viewer, request)
     fragment = wants_fragment(request)
     return render_for_viewer(
         request,
         viewer,
         "auditlogs/event_detail.html#details" if fragment else "auditlogs/event_detail.html",
-        {"row": row, "event": event},
+        {"details": details, "row": details.row, "event": event},
     )
 
 

@@ -49,6 +49,13 @@ class DatabaseBackend:
         """Whether a database error is a lock wait that ran out (or a NOWAIT refused)."""
         return False
 
+    def in_network_sql(self, address_sql: str, network_sql: str) -> str:
+        """SQL true when the address column is inside the network (text like 10.0.0.0/8)."""
+        raise NotImplementedError
+
+    def prepare_connection(self, connection) -> None:
+        """Called for every new connection (what the database lacks, added per connection)."""
+
     def child_tables(self, connection, table: str) -> list[str]:
         """The partitions of a table ([] where there are none)."""
         return []

@@ -115,6 +115,9 @@ class PostgreSQL(DatabaseBackend):
     def is_lock_timeout(self, error: Exception) -> bool:
         return getattr(error.__cause__, "sqlstate", None) == _LOCK_NOT_AVAILABLE
 
+    def in_network_sql(self, address_sql: str, network_sql: str) -> str:
+        return f"{address_sql} <<= {network_sql}::inet"  # addresses are stored as inet
+
     def guard_statements(self, connection) -> list[str]:
         statements = [_GRANT_TABLE_SQL, _FUNCTIONS_SQL]
         for table in GUARDED_TABLES:

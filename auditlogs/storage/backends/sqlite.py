@@ -1,5 +1,7 @@
 """SQLite: one plain table, batched INSERTs, one worker, triggers written in SQLite's dialect."""
 
+import ipaddress
+
 from auditlogs.storage.backends.base import DatabaseBackend
 from auditlogs.storage.tables import GRANT_TABLE, GUARDED_TABLES, REFUSAL
 
@@ -24,6 +26,18 @@ def _table_triggers(table: str) -> list[str]:
     ]
 
 
+_IN_NETWORK = "auditlogs_in_network"
+
+
+def _in_network(address: str | None, network: str) -> bool:
+    if not address:
+        return False
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(network)
+    except ValueError:
+        return False
+
+
 class SQLite(DatabaseBackend):
     vendor = "sqlite"
     bulk_writes_by_copy = False
@@ -37,6 +51,12 @@ class SQLite(DatabaseBackend):
     def is_lock_timeout(self, error: Exception) -> bool:
         # Another writer kept the database locked past the busy timeout.
         return "database is locked" in str(error)
+
+    def in_network_sql(self, address_sql: str, network_sql: str) -> str:
+        return f"{_IN_NETWORK}({address_sql}, {network_sql})"  # addresses are stored as text
+
+    def prepare_connection(self, connection) -> None:
+        connection.connection.create_function(_IN_NETWORK, 2, _in_network, deterministic=True)
 
     def guard_statements(self, connection) -> list[str]:
         statements = [_GRANT_TABLE_SQL]
