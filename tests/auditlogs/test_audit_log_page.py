@@ -134,7 +134,8 @@ class TestRows:
                              reverse=True)
         html = response.text
         assert "Chatbot deleted" in html and ">Critical<" in html and ">Warning<" in html
-        assert f'href="/orgs/acme/projects/{alpha.slug}/"' in html
+        # The project in a row's sentence narrows the log to it.
+        assert f'href="/orgs/acme/settings/audit-logs/?project={alpha.id}"' in html
         assert "Times in Europe/Berlin" in html
         critical = log["alpha_critical"]
         utc = critical.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -146,21 +147,19 @@ class TestRows:
         name = f" about Chatbot deleted, {local:%-d %b %Y, %H:%M}"
         assert f'>Info<span class="visually-hidden">{name}</span></a>' in html
 
-    def test_a_deleted_projects_events_show_project_not_found_with_the_old_name(
-        self, beta, admin, log
-    ):
+    def test_a_deleted_projects_events_read_its_name_marked_deleted(self, beta, admin, log):
         project_services.project_delete(project=beta)
         response = page(signed_in(admin))
         cells = {row.event.id: row.project for row in response.context["rows"]}
-        assert cells[log["beta_critical"].id].not_found
-        assert cells[log["beta_critical"].id].remembered_name == "Beta"
-        assert "Project not found" in response.text and "was “Beta”" in response.text
+        assert cells[log["beta_critical"].id].deleted
+        assert cells[log["beta_critical"].id].text == "Beta (deleted)"
+        assert "Beta (deleted)" in response.text and "Project not found" not in response.text
 
     def test_organization_level_events_show_a_dash(self, admin, log):
         response = page(signed_in(admin))
         cells = {row.event.id: row.project for row in response.context["rows"]}
         org_cell = cells[log["org"].id]
-        assert org_cell.project is None and not org_cell.not_found
+        assert org_cell.project_id is None and not org_cell.not_found
 
     def test_the_viewers_own_timezone_wins_over_the_organizations(self, admin, log):
         admin.timezone = "Asia/Tokyo"

@@ -134,3 +134,18 @@ def test_a_page_whose_in_order_read_gave_way_is_read_the_planners_way(
     _, page = searched(owner, "Support Bot")
     assert gave_way, "the in-order read was not tried"
     assert [e.id for e in page.rows] == expected(acme, "Support Bot")
+
+
+@pytest.mark.parametrize("actor", ["PERSON0007@", "son00", "nobody-at-all"])
+def test_part_of_an_actor_pages_the_newest_matches_either_way(acme_log, owner, acme, actor):
+    """The Actor filter is searched like `q`: the same rows whichever way the page is read."""
+    viewer = log_viewer_for(owner, "acme")
+    filters = AuditEventFilter({"range": "all", "actor": actor}, viewer=viewer)
+    assert filters.is_valid(), filters.form.errors
+    page = filters.page(None, 50)
+    events = AuditEvent.objects.filter(organization=acme).order_by("-occurred_at", "-id")
+    assert [e.id for e in page.rows] == [
+        e.id for e in events if actor.upper() in e.actor_label.upper()][:50]
+    found = any(actor.upper() in e.actor_label.upper() for e in events[:search.SAMPLE_ROWS])
+    in_order = search.worth_reading_in_order(filters.unsearched, "", filters.actors)
+    assert in_order == (found and connection.vendor == "postgresql")

@@ -37,3 +37,18 @@ def mark_document(page: Page) -> None:
 
 def assert_same_document(page: Page) -> None:
     assert page.evaluate("window.__sameDocument") == "yes", "the page was fully reloaded"
+
+
+def severity_box(page: Page, label: str):
+    return page.locator("#filters fieldset.severity-filter").get_by_label(label, exact=True)
+
+
+def choose_severity(page: Page, *labels: str) -> None:
+    """Tick exactly these severities ("All" or none: untick every box), box by box as a person
+    would; each click narrows or widens the list at once."""
+    wanted = set(labels) - {"All"}
+    for label in ("Info", "Warning", "Critical"):
+        box = severity_box(page, label)
+        if box.is_checked() != (label in wanted):
+            box.click()
+            expect(box).to_be_checked(checked=label in wanted)
