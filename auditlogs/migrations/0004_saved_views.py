@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('auditlogs', '0002_retention_cuts_integrity_failures'),
+        ('auditlogs', '0003_operator_lookups_and_integrity_jobs'),
         ('orgs', '0002_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
