@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('auditlogs', '0003_operator_lookups_and_integrity_jobs'),
+        ('auditlogs', '0004_event_rollups'),
         ('orgs', '0002_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
