@@ -143,8 +143,8 @@ class TestRows:
         local = timezone.localtime(critical.occurred_at, timezone=response.context["viewer"].tzinfo)
         assert local.strftime("%H:%M") in html
         # Info is a link to the event's page (a disclosure button once the script runs), its
-        # accessible name saying which event it opens.
-        name = f" about Chatbot deleted, {local:%-d %b %Y, %H:%M}"
+        # accessible name saying which event it opens, to the second.
+        name = f" about Chatbot deleted, {local:%-d %b %Y, %H:%M:%S} {local.tzname()}"
         assert f'>Info<span class="visually-hidden">{name}</span></a>' in html
 
     def test_a_deleted_projects_events_read_its_name_marked_deleted(self, beta, admin, log):

@@ -130,7 +130,7 @@ def test_info_shows_related_events_changes_and_the_raw_event(
     page, open_log_as, timeline, console
 ):
     open_log_as(page, ADMIN)
-    info = row(page, "Chatbot deleted").get_by_role("link", name="Info")
+    info = row(page, "Chatbot deleted").get_by_role("button", name="Info")
     info.click()
     details = row(page, "Chatbot deleted").locator(".event-details")
     related = details.locator(".related-events li", has_text="same request")

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from orgs.models import User
 from tests.browser.axe import assert_clean
-from tests.browser.pages import row, rows
+from tests.browser.pages import choose_severity, row, rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -133,7 +133,7 @@ def test_on_a_phone_the_first_screen_shows_events_in_rows_of_two_lines(
 
     page.get_by_text("Filters", exact=True).click()
     expect(filters).to_be_visible()
-    page.locator("#filters select[name=severity]").select_option(label="Critical")
+    choose_severity(page, "Critical")
     expect(rows(page)).to_have_count(1)
     no_sideways_scroll(page, "the log on a phone, filters open")
     assert_clean(page, "the log on a phone, filters open")
