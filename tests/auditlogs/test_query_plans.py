@@ -55,13 +55,17 @@ def shapes(acme):
         # Several severities: the organization's index in order, the others skipped by filter.
         "two severities": ({"range": "all", "severity": ["warning", "critical"]}, []),
         "project": ({"range": "all", "project": project.pk}, ["project_id"]),
+        # Project and severity: the planner weighs (organization, project, severity, time)
+        # against (organization, project, time) with severity checked per row. With this little
+        # data the two cost nearly the same, and index pages left by earlier tests in the same
+        # database tip it either way; both read in order with the project searched.
         "project and severity": (
             {"range": "all", "project": project.pk, "severity": "critical"},
-            ["project_id", "severity"],
+            ["project_id"],
         ),
         "project, severity, 30 days": (
             {"range": "30d", "project": project.pk, "severity": "critical"},
-            ["project_id", "severity", "occurred_at"],
+            ["project_id", "occurred_at"],
         ),
         "date range": ({"start": "2026-01-01", "end": "2026-01-31"}, ["occurred_at"]),
         "action": ({"range": "all", "action": "project.deleted"}, ["action"]),
