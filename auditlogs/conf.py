@@ -103,7 +103,6 @@ SETTINGS = (
     Setting("AUDITLOG_WEBHOOK_ALLOW_LOOPBACK", False, env_bool,
             "allow http and loopback webhook destinations (tests and development only)"),
     Setting("AUDITLOG_WEBHOOK_TIMEOUT", 10, env_int, "seconds a webhook delivery may take"),
-    Setting("AUDITLOG_WEBHOOK_BATCH_SIZE", 100, env_int, "events per webhook POST"),
     Setting("AUDITLOG_WEBHOOK_BACKOFF_BASE", 10, env_int,
             "seconds before retrying a failed delivery, doubled after each further failure"),
     Setting("AUDITLOG_WEBHOOK_BACKOFF_MAX", 3600, env_int,

@@ -28,13 +28,14 @@ class ApiTokenAdmin(ByOrganizationAdmin, StaffRecordedAdmin, admin.ModelAdmin):
 
 @admin.register(Destination)
 class DestinationAdmin(ByOrganizationAdmin, StaffRecordedAdmin, admin.ModelAdmin):
-    list_display = ("name", "organization", "status", "cursor", "last_delivered_at",
-                    "failed_attempts")
+    list_display = ("name", "organization", "status", "cursor", "batch_size",
+                    "last_delivered_at", "failed_attempts")
     list_filter = ("status",)
     search_fields = ("name", "organization__slug")
     list_select_related = ("organization",)
-    fields = ("organization", "name", "url", "status", "cursor", "last_delivered_at",
-              "last_error", "last_error_at", "failed_attempts", "created_by", "created_at")
+    fields = ("organization", "name", "url", "batch_size", "status", "cursor",
+              "last_delivered_at", "last_error", "last_error_at", "failed_attempts", "created_by",
+              "created_at")
     # Changing the address or resuming belongs to the product's form, which checks them.
     readonly_fields = ("organization", "url", "status", "cursor", "last_delivered_at", "last_error",
                        "last_error_at", "failed_attempts", "created_by", "created_at")

@@ -1,6 +1,7 @@
 from django import forms
 
 from integrations import ssrf
+from integrations.models import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from orgs.validators import no_control_characters
 
 EXPIRY_CHOICES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
@@ -35,12 +36,30 @@ class DestinationForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text="Signs every delivery. Leave empty to generate one (new) or keep it (edit).",
     )
+    batch_size = forms.IntegerField(
+        min_value=MIN_BATCH_SIZE,
+        max_value=MAX_BATCH_SIZE,
+        required=False,
+        initial=DEFAULT_BATCH_SIZE,
+        label="Events per request",
+        help_text=f"Each POST carries up to this many events in its list, {MIN_BATCH_SIZE} to "
+        f"{MAX_BATCH_SIZE:,} (empty: {DEFAULT_BATCH_SIZE}); lower it if your receiver limits "
+        f"the size of a request.",
+        error_messages={
+            key: f"Enter a whole number of events from {MIN_BATCH_SIZE} to {MAX_BATCH_SIZE:,}."
+            for key in ("invalid", "min_value", "max_value")
+        },
+    )
     paused = forms.BooleanField(required=False, label="Paused")
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if not editing:
             del self.fields["paused"]
+
+    def clean_batch_size(self):
+        value = self.cleaned_data["batch_size"]
+        return DEFAULT_BATCH_SIZE if value is None else value
 
     def clean_url(self):
         try:

@@ -11,12 +11,17 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from auditlogs.conf import app_settings
 
 TOKEN_PREFIX = "alk_"
+# Events (or checkpoints) per POST to a destination. At most 1,000: what common collectors
+# accept in one request (Datadog's log intake, for one, takes up to 1,000 entries).
+DEFAULT_BATCH_SIZE = 100
+MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 1000
 
 
 def hash_token(raw: str) -> str:
@@ -178,6 +183,11 @@ class Destination(Delivery):
     secret = models.CharField(max_length=200)
     cursor = models.BigIntegerField(
         default=0, help_text="Sequence of the last event delivered (the organization's chain)."
+    )
+    batch_size = models.PositiveIntegerField(
+        default=DEFAULT_BATCH_SIZE,
+        validators=[MinValueValidator(MIN_BATCH_SIZE), MaxValueValidator(MAX_BATCH_SIZE)],
+        help_text="The most events (or checkpoints) sent in one POST.",
     )
     checkpoint_cursor = models.BigIntegerField(
         default=0, help_text="Id of the last signed checkpoint delivered (all are sent, oldest "

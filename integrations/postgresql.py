@@ -99,12 +99,16 @@ def csv_chunks(events) -> Iterator[bytes]:
     yield from _copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)
 
 
-def ndjson_chunks(events) -> Iterator[bytes]:
+def json_line():
+    """The event in the JSON shape (serializers.JSON_FIELDS), as text the database writes."""
     special = _expressions(raw_json=False)
     pairs = []
     for name in JSON_FIELDS:
         pairs += [Cast(Value(name), TextField()), special.get(name, F(name))]
-    line = Cast(Func(*pairs, function="json_build_object", output_field=TextField()), TextField())
-    query = events.annotate(export_line=line).values_list("export_line")
+    return Cast(Func(*pairs, function="json_build_object", output_field=TextField()), TextField())
+
+
+def ndjson_chunks(events) -> Iterator[bytes]:
+    query = events.annotate(export_line=json_line()).values_list("export_line")
     sql, params = query.query.sql_with_params()
     yield from _copy(f"COPY ({sql}) TO STDOUT", params, unescape=True)

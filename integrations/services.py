@@ -8,6 +8,7 @@ from django.utils import timezone
 from auditlogs import record
 from auditlogs.models import ChainHead
 from integrations.models import (
+    DEFAULT_BATCH_SIZE,
     AlertSubscription,
     ApiToken,
     DeliveryStatus,
@@ -57,13 +58,15 @@ def api_token_revoke(*, token: ApiToken) -> bool:
     return True
 
 
-def destination_create(*, organization, name: str, url: str, secret: str, created_by):
+def destination_create(*, organization, name: str, url: str, secret: str, created_by,
+                       batch_size: int = DEFAULT_BATCH_SIZE):
     with transaction.atomic():
         destination = Destination.objects.create(
             organization=organization,
             name=name,
             url=url,
             secret=secret or Destination.new_secret(),
+            batch_size=batch_size,
             created_by=created_by,
             # Every event from now on: what is already in the log can be exported instead.
             cursor=ChainHead.sequence_for(organization.pk),
@@ -72,18 +75,19 @@ def destination_create(*, organization, name: str, url: str, secret: str, create
             "destination.created",
             organization=organization,
             target=destination,
-            metadata={"name": name, "url": url},
+            metadata={"name": name, "url": url, "batch_size": batch_size},
         )
     return destination
 
 
 def destination_update(*, destination: Destination, name: str, url: str, secret: str,
-                       paused: bool) -> bool:
+                       paused: bool, batch_size: int | None = None) -> bool:
     before = {
         "name": destination.name, "url": destination.url, "secret": destination.secret,
-        "paused": destination.is_paused,
+        "batch_size": destination.batch_size, "paused": destination.is_paused,
     }
-    after = {"name": name, "url": url, "secret": secret or destination.secret, "paused": paused}
+    after = {"name": name, "url": url, "secret": secret or destination.secret,
+             "batch_size": batch_size or destination.batch_size, "paused": paused}
     changes = {
         field: [before[field], after[field]] for field in before if before[field] != after[field]
     }
@@ -91,7 +95,9 @@ def destination_update(*, destination: Destination, name: str, url: str, secret:
         return False
     with transaction.atomic():
         destination.name, destination.url, destination.secret = name, url, after["secret"]
-        saved = ["name", "url", "secret"]  # never the worker's cursor or failure counters
+        destination.batch_size = after["batch_size"]
+        # Never the worker's cursor or failure counters.
+        saved = ["name", "url", "secret", "batch_size"]
         if paused and not destination.is_paused:
             destination.status = DeliveryStatus.PAUSED
             destination.paused_at = timezone.now()

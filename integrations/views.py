@@ -194,7 +194,8 @@ def destination_edit(request, destination_id: int):
     destination = get_object_or_404(
         Destination, pk=destination_id, organization=request.organization
     )
-    initial = {"name": destination.name, "url": destination.url, "paused": destination.is_paused}
+    initial = {"name": destination.name, "url": destination.url,
+               "batch_size": destination.batch_size, "paused": destination.is_paused}
     form = forms.DestinationForm(_posted(request), initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         if services.destination_update(destination=destination, **form.cleaned_data):

@@ -1,12 +1,18 @@
 """Delivery of new events and signed checkpoints to webhook destinations: signed, in order,
-at least once.
+at least once, in batches.
 
 The events table is the outbox. For each due destination the worker sends the events after its
-cursor, oldest first, in batches; a 2xx answer moves the cursor past them, anything else
-schedules a retry with exponential backoff. A crash between sending and saving the cursor
-sends the batch again (at least once): receivers deduplicate on the event `id`. The signed
+cursor, oldest first, up to the destination's `batch_size` per POST (one JSON list); a 2xx
+answer moves the cursor past them, anything else schedules a retry with exponential backoff.
+A crash between sending and saving the cursor sends the batch again (at least once):
+receivers deduplicate on the event `id` (or organization and sequence). The signed
 checkpoints follow the same way with a cursor of their own, in payloads of their own type
 ("auditlogs.checkpoints"), so the customer keeps copies the operator cannot rewrite.
+
+A pass gives each due destination a turn of up to TURN_SECONDS, batch after batch over one
+keep-alive connection, then the next destination its turn; the worker runs passes back to back
+while any destination is behind (operations/jobs.py), so a backlog never waits for the next
+minute and one slow or failing receiver never holds the others back.
 
 Signature (documented in docs/integrations.md):
     X-AuditLogs-Timestamp: <unix seconds>
@@ -34,10 +40,11 @@ from auditlogs.conf import app_settings
 from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
 from auditlogs.recording.context import Actor, acting_as
-from integrations import mailing, ssrf
+from auditlogs.storage.backends import backend
+from integrations import mailing, postgresql, ssrf
 from integrations.claiming import claimed
 from integrations.models import Destination
-from integrations.serializers import event_dict, event_rows, to_json
+from integrations.serializers import FIELDS, export_rows, ndjson_line, to_json
 from orgs.models import Plan
 
 logger = logging.getLogger(__name__)
@@ -46,9 +53,13 @@ SIGNATURE_HEADER = "X-AuditLogs-Signature"
 TIMESTAMP_HEADER = "X-AuditLogs-Timestamp"
 DELIVERY_HEADER = "X-AuditLogs-Delivery"
 USER_AGENT = "AuditLogs-Webhook/1"
-MAX_BATCHES_PER_PASS = 20
+# A destination's turn in a pass: batches follow each other until it has nothing more or this
+# many seconds have gone by (a batch that has started is finished); then the next one's turn.
+TURN_SECONDS = 2.0
 EVENTS_PAYLOAD = "auditlogs.events"
 CHECKPOINTS_PAYLOAD = "auditlogs.checkpoints"
+# The most of a receiver's answer that is read; a longer one ends the connection.
+MAX_ANSWER_BYTES = 65536
 
 
 class DeliveryFailed(Exception):
@@ -73,24 +84,32 @@ class _Outbox:
 
     payload_type: str
     items_key: str
-    pending: Callable  # (destination) -> [(cursor after it, item)], oldest first, one batch
+    # (destination) -> [(cursor after it, item as JSON text)], oldest first, one batch
+    pending: Callable
     cursor_method: str  # Destination's method that moves this cursor: (cursor, now)
 
 
-def _pending_events(destination: Destination) -> list[tuple[int, dict]]:
-    rows = event_rows(
-        AuditEvent.objects.filter(
-            organization_id=destination.organization_id, sequence__gt=destination.cursor,
-        ).order_by("sequence")
-    )[: app_settings.WEBHOOK_BATCH_SIZE]
-    return [(event["sequence"], event) for event in map(event_dict, rows)]
+_SEQUENCE = FIELDS.index("sequence")
 
 
-def _pending_checkpoints(destination: Destination) -> list[tuple[int, dict]]:
+def _pending_events(destination: Destination) -> list[tuple[int, str]]:
+    """The next batch in the JSON shape of the export and the API, read with one query. An
+    event the sequencer has not linked yet (no sequence) is never among them."""
+    events = AuditEvent.objects.filter(
+        organization_id=destination.organization_id, sequence__gt=destination.cursor,
+    ).order_by("sequence")
+    size = destination.batch_size
+    if backend().exports_by_copy:  # the database writes the JSON, as for an NDJSON export
+        lines = events.annotate(webhook_line=postgresql.json_line())
+        return list(lines.values_list("sequence", "webhook_line")[:size])
+    return [(row[_SEQUENCE], ndjson_line(row)[:-1]) for row in export_rows(events)[:size]]
+
+
+def _pending_checkpoints(destination: Destination) -> list[tuple[int, str]]:
     checkpoints = Checkpoint.objects.filter(
         organization_id=destination.organization_id, id__gt=destination.checkpoint_cursor,
-    ).order_by("id")[: app_settings.WEBHOOK_BATCH_SIZE]
-    return [(c.pk, SignedStatement.of(c).as_json()) for c in checkpoints]
+    ).order_by("id")[: destination.batch_size]
+    return [(c.pk, to_json(SignedStatement.of(c).as_json())) for c in checkpoints]
 
 
 EVENTS = _Outbox(EVENTS_PAYLOAD, "events", _pending_events, "delivered")
@@ -99,8 +118,9 @@ CHECKPOINTS = _Outbox(
 )
 
 
-def deliver_due(now=None) -> int:
-    """One pass over every due destination; the number of events and checkpoints delivered."""
+def deliver_due(now=None, deadline: float | None = None) -> int:
+    """One pass over every due destination, a turn each; the number of events and
+    checkpoints delivered. No turn starts after `deadline` (a time.monotonic() value)."""
     now = now or timezone.now()
     delivered = 0
     # Waiting out a backoff or having sent everything costs nothing; `due` is checked again
@@ -114,30 +134,37 @@ def deliver_due(now=None) -> int:
         .filter(ChainHead.behind("cursor", "organization_id") | Exists(new_checkpoints))
     )
     for destination_id in due.values_list("id", flat=True):
-        delivered += deliver_destination(destination_id, now=now)
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        delivered += deliver_destination(destination_id, now=now, deadline=deadline)
     return delivered
 
 
-def deliver_destination(destination_id: int, now=None) -> int:
-    """Send the destination's pending events, then its pending checkpoints, a batch at a
-    time, while they are accepted.
+def deliver_destination(destination_id: int, now=None, deadline: float | None = None) -> int:
+    """The destination's turn: its pending events, then its pending checkpoints, a batch at a
+    time over one connection, while they are accepted, for up to TURN_SECONDS.
 
     Whatever goes wrong with this destination (its receiver, its URL, its events) is noted on
     it as a failed attempt, with backoff and in time a pause that its admins are told about;
     it never ends the pass for the other destinations."""
     now = now or timezone.now()
+    turn_ends = time.monotonic() + TURN_SECONDS
+    if deadline is not None:
+        turn_ends = min(turn_ends, deadline)
     delivered = 0
+    connection = Connection()
     try:
         for outbox in (EVENTS, CHECKPOINTS):
-            for _ in range(MAX_BATCHES_PER_PASS):
-                sent = _deliver_batch(destination_id, now, outbox)
-                if not sent:
-                    break
+            while sent := _deliver_batch(destination_id, now, outbox, connection):
                 delivered += sent
+                if time.monotonic() >= turn_ends:
+                    break
     except Exception as error:
         if not isinstance(error, DeliveryFailed | ssrf.UnsafeDestination):
             logger.exception("Delivery to destination %s failed", destination_id)
         _note_failure(destination_id, describe(error), now)
+    finally:
+        connection.close()
     return delivered
 
 
@@ -148,7 +175,7 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _deliver_batch(destination_id: int, now, outbox: _Outbox) -> int:
+def _deliver_batch(destination_id: int, now, outbox: _Outbox, connection: "Connection") -> int:
     # Each batch under its own lock and transaction: its cursor is committed as soon as the
     # receiver has accepted it, so a crash re-sends at most one batch.
     with claimed(_destinations(), destination_id) as destination:
@@ -157,14 +184,23 @@ def _deliver_batch(destination_id: int, now, outbox: _Outbox) -> int:
         batch = outbox.pending(destination)
         if not batch:
             return 0
-        items = [item for _cursor, item in batch]
-        post(destination, items, outbox.payload_type, outbox.items_key)
+        connection.post(destination.url, destination.secret,
+                        payload(destination, outbox, [item for _cursor, item in batch]))
         getattr(destination, outbox.cursor_method)(batch[-1][0], now)
-        return len(items)
+        return len(batch)
 
 
 def _destinations():
     return Destination.objects.select_related("organization")
+
+
+def payload(destination: Destination, outbox: _Outbox, items: list[str]) -> bytes:
+    """The body of one POST (docs/integrations.md): the envelope, then the items as one list.
+    Each item is already JSON text; the envelope's keys are fixed, so joining is enough."""
+    envelope = to_json({"type": outbox.payload_type, "destination": destination.pk,
+                        "organization": destination.organization.slug})
+    items_json = ",".join(items)
+    return f'{envelope[:-1]},"{outbox.items_key}":[{items_json}]}}'.encode()
 
 
 def _note_failure(destination_id: int, reason: str, now) -> None:
@@ -182,37 +218,68 @@ def _note_failure(destination_id: int, reason: str, now) -> None:
         logger.exception("Could not note the failure of destination %s", destination_id)
 
 
-def post(destination: Destination, items: list[dict], payload_type: str, items_key: str) -> None:
-    body = to_json(
-        {"type": payload_type, "destination": destination.pk,
-         "organization": destination.organization.slug, items_key: items}
-    ).encode()
-    timestamp = str(int(time.time()))
-    scheme, host, port, path = ssrf.check_url(destination.url)
-    address = ssrf.safe_address(host, port)  # again, now, after DNS: no rebinding
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(destination.secret, timestamp, body),
-        DELIVERY_HEADER: uuid.uuid4().hex,
-    }
-    timeout = app_settings.WEBHOOK_TIMEOUT
-    if scheme == "https":
-        conn = _PinnedHTTPSConnection(host, port, address, timeout)
-    else:
-        conn = _PinnedHTTPConnection(host, port, address, timeout)
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read(65536)
-    except (OSError, http.client.HTTPException) as error:
-        reason = str(error) or type(error).__name__
-        raise DeliveryFailed(f"Could not deliver to {host}: {reason}") from None
-    finally:
-        conn.close()
-    if not 200 <= response.status < 300:
-        raise DeliveryFailed(f"The receiver answered HTTP {response.status} {response.reason}.")
+class Connection:
+    """One destination's HTTP connection for the length of its turn, kept alive from batch to
+    batch. It is opened only to an address that passed the SSRF check just before (a fresh
+    DNS lookup), goes to that very address whatever DNS says later, and is opened again,
+    checked again, when the destination's URL names another origin or the turn ends."""
+
+    def __init__(self):
+        self._http: http.client.HTTPConnection | None = None
+        self._origin: tuple | None = None
+
+    def post(self, url: str, secret: str, body: bytes) -> None:
+        """POST the signed body to `url`, or DeliveryFailed (UnsafeDestination for the URL)."""
+        scheme, host, port, path = ssrf.check_url(url)
+        if self._origin != (scheme, host, port):
+            self.close()
+            address = ssrf.safe_address(host, port)  # again, now, after DNS: no rebinding
+            pinned = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+            self._http = pinned(host, port, address, app_settings.WEBHOOK_TIMEOUT)
+            self._origin = (scheme, host, port)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(secret, timestamp, body),
+            DELIVERY_HEADER: uuid.uuid4().hex,
+        }
+        try:
+            response = self._exchange(path, body, headers)
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            reason = str(error) or type(error).__name__
+            raise DeliveryFailed(f"Could not deliver to {host}: {reason}") from None
+        if not 200 <= response.status < 300:
+            raise DeliveryFailed(
+                f"The receiver answered HTTP {response.status} {response.reason}."
+            )
+
+    def _exchange(self, path: str, body: bytes, headers: dict) -> http.client.HTTPResponse:
+        reused = self._http.sock is not None
+        try:
+            response = self._send(path, body, headers)
+        except ConnectionError:
+            if not reused:
+                raise
+            # The receiver closed the idle connection as we reused it: once more on a new one
+            # (to the same checked address). At least once, so a repeat is allowed.
+            self._http.close()
+            response = self._send(path, body, headers)
+        response.read(MAX_ANSWER_BYTES)
+        if not response.isclosed():  # an answer too long to read: not worth keeping
+            self._http.close()
+        return response
+
+    def _send(self, path, body, headers) -> http.client.HTTPResponse:
+        self._http.request("POST", path, body=body, headers=headers)
+        return self._http.getresponse()
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        self._http, self._origin = None, None
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -224,6 +291,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
     def connect(self):
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -233,6 +301,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 

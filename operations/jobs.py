@@ -33,10 +33,22 @@ logger = logging.getLogger("auditlogs.jobs")
 # A run stops starting new passes after this long (the next tick carries on), well within
 # Q_CLUSTER["timeout"].
 MAX_RUN_SECONDS = 300
+# Delivery runs every minute: a run with a backlog keeps sending for most of its minute and
+# ends before the next tick, which carries on (runs never pile up behind one another).
+DELIVERY_RUN_SECONDS = 50
 
 
 def deliver_webhooks() -> dict:
-    return run("deliver-webhooks", lambda: {"delivered": _until_done(webhooks.deliver_due)})
+    """Deliver to every destination that is behind, pass after pass, until none is (or
+    DELIVERY_RUN_SECONDS are up); each destination gets a turn per pass."""
+
+    def work():
+        deadline = time.monotonic() + DELIVERY_RUN_SECONDS
+        return {"delivered": _until_done(
+            lambda: webhooks.deliver_due(deadline=deadline), deadline=deadline
+        )}
+
+    return run("deliver-webhooks", work)
 
 
 def send_alerts() -> dict:
@@ -112,9 +124,11 @@ def _finished(name: str, *, error: str = "", result: dict | None = None) -> None
     )
 
 
-def _until_done(one_pass: Callable[[], int]) -> int:
-    """Passes back to back until one finds nothing to do (or MAX_RUN_SECONDS is up)."""
-    total, deadline = 0, time.monotonic() + MAX_RUN_SECONDS
+def _until_done(one_pass: Callable[[], int], deadline: float | None = None) -> int:
+    """Passes back to back until one finds nothing to do (or the deadline, a time.monotonic()
+    value, by default MAX_RUN_SECONDS from now, has passed)."""
+    total = 0
+    deadline = deadline or time.monotonic() + MAX_RUN_SECONDS
     while time.monotonic() < deadline:
         done = one_pass()
         total += done

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from auditlogs import record
 from auditlogs.recording.context import Actor, acting_as
-from integrations import services
+from integrations import services, ssrf
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +52,13 @@ def history(alpha, beta, admin, acme):
     return made
 
 
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Every host resolves to a public address (documentation range is not global, so use a
+    real public one); tests of refusals patch their own answers."""
+    monkeypatch.setattr(ssrf, "resolve", lambda host, port: ["93.184.215.14"])
+
+
 @dataclass
 class IssuedToken:
     token: object
@@ -71,12 +79,15 @@ def acme_token(acme, owner) -> IssuedToken:
 
 @dataclass
 class Receiver:
-    """A real HTTP server on 127.0.0.1 recording every request; it can be told to fail."""
+    """A real HTTP/1.1 server on 127.0.0.1 (keep-alive) recording every request; it can be told
+    to fail, or to answer slowly, on every path or on some."""
 
     server: ThreadingHTTPServer
     requests: list = field(default_factory=list)
     fail_next: int = 0
     status_when_failing: int = 503
+    failing_paths: set = field(default_factory=set)
+    slow_paths: dict = field(default_factory=dict)  # path -> seconds before each answer
 
     @property
     def url(self) -> str:
@@ -104,15 +115,20 @@ def receiver(settings):
     state: dict = {}
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             me = state["receiver"]
+            time.sleep(me.slow_paths.get(self.path, 0))
             status = 200
             if me.fail_next > 0:
                 me.fail_next -= 1
                 status = me.status_when_failing
+            if self.path in me.failing_paths:
+                status = me.status_when_failing
             me.requests.append({"headers": dict(self.headers), "body": body, "status": status,
-                                "path": self.path})
+                                "path": self.path, "client": self.client_address})
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -4,16 +4,9 @@ import pytest
 from django.urls import reverse
 
 from auditlogs.recording.changes import MASK
-from integrations import services, ssrf
+from integrations import services
 from integrations.models import AlertSubscription, ApiToken, Destination, hash_token
 from tests.helpers.clients import signed_in
-
-
-@pytest.fixture
-def public_dns(monkeypatch):
-    """Every host resolves to a public address (documentation range is not global, so use a
-    real public one); tests of refusals patch their own answers."""
-    monkeypatch.setattr(ssrf, "resolve", lambda host, port: ["93.184.215.14"])
 
 
 def url(name, *args, slug="acme"):

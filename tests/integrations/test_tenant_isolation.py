@@ -101,14 +101,14 @@ def test_any_error_while_sending_is_a_failure_of_that_destination_alone(
     second = tenant("hooli", receiver)
     for each in (first, second):
         record("project.created", organization=each["organization"], project=each["project"])
-    real_post = webhooks.post
+    real_payload = webhooks.payload
 
-    def post(destination, *payload):
+    def payload(destination, *items):
         if destination.pk == first["destination"].pk:
             raise RuntimeError("the serializer choked")
-        real_post(destination, *payload)
+        return real_payload(destination, *items)
 
-    monkeypatch.setattr(webhooks, "post", post)
+    monkeypatch.setattr(webhooks, "payload", payload)
     webhooks.deliver_due()
     assert delivered_paths(receiver) == {"/hook/hooli"}
     failing = Destination.objects.get(pk=first["destination"].pk)

@@ -87,8 +87,8 @@ def test_only_events_after_creation_are_sent_and_each_once(acme, alpha, owner, r
     assert destination.cursor == after[-1].sequence
 
 
-def test_batches_follow_each_other_in_order(acme, alpha, destination, receiver, settings):
-    settings.AUDITLOG_WEBHOOK_BATCH_SIZE = 3
+def test_batches_follow_each_other_in_order(acme, alpha, destination, receiver):
+    Destination.objects.filter(pk=destination.pk).update(batch_size=3)
     made = make_events(acme, alpha, 11)
     run_worker()
     assert len(receiver.requests) == 4
@@ -185,7 +185,7 @@ def test_a_destination_failing_for_long_is_paused_and_admins_are_told(
 
 def test_nothing_is_lost_across_a_worker_restart(acme, alpha, destination, receiver, settings,
                                                  monkeypatch):
-    settings.AUDITLOG_WEBHOOK_BATCH_SIZE = 4
+    Destination.objects.filter(pk=destination.pk).update(batch_size=4)
     first = destination.cursor + 1
     made = make_events(acme, alpha, 9)
     real_delivered = Destination.delivered

@@ -17,7 +17,7 @@ from django_q.scheduler import scheduler
 
 from auditlogs import record
 from integrations import alerts, services, webhooks
-from integrations.models import AlertSubscription
+from integrations.models import AlertSubscription, Destination
 from operations import jobs, schedule
 from operations.models import JobRun
 from projects import services as project_services
@@ -47,8 +47,8 @@ def delivered_sequences(receiver):
 def test_a_backlog_is_worked_through_in_one_run_without_sleeping(
     world, destination, receiver, settings, monkeypatch
 ):
-    settings.AUDITLOG_WEBHOOK_BATCH_SIZE = 2
-    monkeypatch.setattr(webhooks, "MAX_BATCHES_PER_PASS", 1)  # one batch per pass
+    Destination.objects.filter(pk=destination.pk).update(batch_size=2)
+    monkeypatch.setattr(webhooks, "TURN_SECONDS", 0)  # one batch per turn: pass after pass
     monkeypatch.setattr(time, "sleep", lambda seconds: pytest.fail("the job slept"))
     made = make_events(world, 11)
 
@@ -117,7 +117,7 @@ def test_run_job_runs_one_job_now(world, destination, receiver):
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_deliver_each_event_once(world, destination, receiver, settings):
-    settings.AUDITLOG_WEBHOOK_BATCH_SIZE = 3
+    Destination.objects.filter(pk=destination.pk).update(batch_size=3)
     made = make_events(world, 40)
     start = threading.Barrier(2)
 

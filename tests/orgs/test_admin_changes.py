@@ -193,6 +193,14 @@ def test_tokens_and_destinations(acme, ops):
     change(ops, f"/admin/integrations/destination/{destination.pk}/change/", name="Splunk EU")
     (renamed,) = staff_events(acme, "destination.updated")
     assert renamed.changes == {"name": ["Splunk", "Splunk EU"]}
+    edit = f"/admin/integrations/destination/{destination.pk}/change/"
+    refused = ops.post(edit, {**form_data(ops.get(edit)), "batch_size": "0"})
+    assert refused.status_code == 200
+    assert "greater than or equal to 1" in refused.content.decode()
+    change(ops, edit, batch_size="250")
+    assert {"batch_size": [100, 250]} in [
+        event.changes for event in staff_events(acme, "destination.updated")
+    ]
     path = f"/admin/integrations/destination/{destination.pk}/delete/"
     assert ops.post(path, {"post": "yes"}).status_code == 302
     assert len(staff_events(acme, "destination.deleted")) == 1
