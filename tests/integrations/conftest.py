@@ -120,7 +120,8 @@ def receiver(settings):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             me = state["receiver"]
-            time.sleep(me.slow_paths.get(self.path, 0))
+            if delay := me.slow_paths.get(self.path):
+                time.sleep(delay)
             status = 200
             if me.fail_next > 0:
                 me.fail_next -= 1

@@ -5,17 +5,22 @@ kept-alive connection; one slow or failing receiver does not hold the others bac
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from auditlogs import record
+from auditlogs.integrity import retention
 from auditlogs.integrity.checkpointing import checkpoint
 from auditlogs.models import AuditEvent
+from auditlogs.recording.context import Actor, acting_as
 from integrations import services, ssrf, webhooks
 from integrations.models import Destination
 from integrations.serializers import event_dict, event_rows
 from operations import jobs
 from tests.helpers.clients import signed_in
+from tests.helpers.integrity import fill
 
 SECRET = "s3cret-for-tests-only"
 
@@ -195,3 +200,23 @@ def test_the_batch_size_is_set_on_creation_and_changed_on_edit(admin, acme, publ
     assert destination.batch_size == 500
     (updated,) = events(acme, action="destination.updated")
     assert updated.changes == {"batch_size": [100, 500]}
+
+
+def test_events_after_a_retention_gap_still_come(acme, owner, receiver):
+    """Batches are read by sequence range (the chain is gapless); where retention removed
+    events a destination had not received, the events after the gap are sent."""
+    acme.audit_retention_days = 30
+    acme.save()
+    with acting_as(Actor.system(), at=timezone.now() - timedelta(days=40)):
+        fill(acme, 5)
+    fill(acme, 3)
+    destination = add_destination(acme, owner, receiver, "SIEM", batch_size=2)
+    Destination.objects.filter(pk=destination.pk).update(cursor=0)
+    retention.apply(acme)
+
+    jobs.deliver_webhooks()
+
+    kept = list(AuditEvent.objects.filter(organization=acme).order_by("sequence")
+                .values_list("sequence", flat=True))
+    assert kept[0] == 6
+    assert [event["sequence"] for event in receiver.delivered] == kept
