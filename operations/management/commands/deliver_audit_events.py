@@ -1,7 +1,7 @@
-"""Deliver every pending event to the webhook destinations, send the pending alert mails and
-run the integrity checks operators asked for in the admin and count new events into the volume
-chart's rollups, now, then exit: what the worker
-(`manage.py qcluster`) does every minute, for a one-off run.
+"""Deliver pending events to the webhook destinations (for up to the 50 seconds of one run of
+the worker's job), send the pending alert mails and run the integrity checks operators asked
+for in the admin and count new events into the volume chart's rollups, now, then exit: what
+the worker (`manage.py qcluster`) does every minute, for a one-off run.
 
     python manage.py deliver_audit_events
 
