@@ -214,9 +214,9 @@ def test_the_triggers_allow_exactly_one_link(acme, no_linker):
                 [chain.GENESIS_HASH, "b" * 64, event.pk])
     with pytest.raises(IntegrityError, match="append-only"):  # an unlink
         _update(f"sequence = NULL, prev_hash = NULL, hash = NULL {where}", [event.pk])
-    with pytest.raises(IntegrityError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f'DELETE FROM "{EVENT_TABLE}" WHERE id = %s', [event.pk])
+    with (pytest.raises(IntegrityError, match="append-only"), transaction.atomic(),
+          connection.cursor() as cursor):
+        cursor.execute(f'DELETE FROM "{EVENT_TABLE}" WHERE id = %s', [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).hash == "a" * 64
 
 
