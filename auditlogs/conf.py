@@ -54,7 +54,7 @@ SETTINGS = (
             "events the sequencer links onto a chain per short transaction"),
     Setting("AUDITLOG_LINK_DELAY_ALERT_SECONDS", 60, env_int,
             "an event waiting longer than this to be linked onto its chain makes `/readyz` "
-            "fail and the page's integrity line say how many wait"),
+            "fail (its `linking` check)"),
     # The page.
     Setting("AUDITLOG_PAGE_SIZE", 50, None, "events per page of the log"),
     Setting("AUDITLOG_SUPPORT_ACCESS_MINUTES", 60, env_int, "how long a support access lasts"),
