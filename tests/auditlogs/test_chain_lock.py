@@ -154,3 +154,39 @@ def test_other_organizations_link_while_one_is_locked(acme, initech, initech_pro
         event = record("project.viewed", organization=initech, project=initech_project)
         assert AuditEvent.objects.get(pk=event.pk).sequence == 1  # linked after its commit
         assert holder.still_holding
+
+
+def test_a_daily_read_record_is_claimed_without_the_chain_lock_and_never_waits(acme, owner):
+    """Of two first reads of the day at once, one records; the other neither waits nor
+    records twice. Neither needs the chain lock, which a linker may be holding."""
+    from django.utils import timezone
+
+    from auditlogs import record_once_a_day
+    from auditlogs.recording.context import Actor
+
+    actor = Actor.for_user(owner)
+    tzinfo = timezone.get_current_timezone()
+    claimed, release = threading.Event(), threading.Event()
+
+    def first_read():  # records and holds its transaction open, as a slow request would
+        try:
+            with transaction.atomic():
+                assert record_once_a_day("audit_log.viewed", organization=acme, actor=actor,
+                                         tzinfo=tzinfo)
+                claimed.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=first_read, daemon=True)
+    with LockHolder(acme):
+        reader.start()
+        assert claimed.wait(timeout=10)
+        started = time.monotonic()
+        assert record_once_a_day("audit_log.viewed", organization=acme, actor=actor,
+                                 tzinfo=tzinfo) is False  # left to a later read
+        assert time.monotonic() - started < 1
+        release.set()
+        reader.join(timeout=10)
+    assert record_once_a_day("audit_log.viewed", organization=acme, actor=actor, tzinfo=tzinfo)
+    assert AuditEvent.objects.filter(organization=acme, action="audit_log.viewed").count() == 1
