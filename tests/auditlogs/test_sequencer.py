@@ -189,6 +189,25 @@ def test_a_linker_that_lost_a_race_links_nothing(acme, no_linker, monkeypatch):
     assert_one_gapless_chain(acme, 2)
 
 
+def test_the_volume_chart_counts_an_event_once_it_is_linked(acme, no_linker):
+    from django.db.models import Sum
+
+    from auditlogs.models import EventRollup, RollupGrouping
+    from auditlogs.storage import rollups
+
+    def counted() -> int:
+        rows = EventRollup.objects.filter(organization=acme, grouping=RollupGrouping.SEVERITY)
+        return rows.aggregate(total=Sum("count"))["total"] or 0
+
+    record("project.viewed", organization=acme)
+    link_pending(acme.pk)
+    record("project.viewed", organization=acme)  # waiting
+    assert rollups.roll_up_due() == 1 and counted() == 1
+    link_pending(acme.pk)
+    assert rollups.roll_up_due() == 1 and counted() == 2
+    assert rollups.roll_up_due() == 0 and counted() == 2
+
+
 # The triggers: one link per event, nothing else.
 
 
