@@ -52,6 +52,8 @@ _OCCURRED_AT = READ_COLUMNS.index("occurred_at")
 # under a steady stream of writes it would otherwise never run out of work, and each batch
 # costs a commit. What it leaves is linked by the next writer's linker or the sweep.
 AFTER_COMMIT_SECONDS = 0.005
+# The sweep's time per organization before it moves on to the next.
+SWEEP_SECONDS_PER_ORGANIZATION = 1.0
 
 
 class ChainLockTimeout(OperationalError):
@@ -101,8 +103,10 @@ def link_pending(
     on if so. An event E whose own linker skipped was committed before that linker tried the
     lock, hence before the holder released it, so the holder's look after the release sees E
     (or someone has linked E already): every committed event is either linked by a linker that
-    saw it or by the holder it relied on. The chain never waits on a linker that died: its
-    lock goes with its connection, and the worker's sweep links whatever is left.
+    saw it or by the holder it relied on. A holder that reaches its time budget stops without
+    that look: what it leaves is linked by the next writer's linker (which reads everything
+    waiting) or the sweep. The chain never waits on a linker that died: its lock goes with
+    its connection, and the worker's sweep links whatever is left.
 
     With `wait=True` (the sweep, the bulk paths) the lock is waited for, at most
     AUDITLOG_CHAIN_LOCK_TIMEOUT_MS, then ChainLockTimeout.
@@ -147,9 +151,10 @@ def link_after_this_commit(organization_id: int) -> None:
     transaction.on_commit(partial(link_after_commit, organization_id), robust=True)
 
 
-def sweep(*, wait: bool = True, seconds: float | None = None) -> dict:
+def sweep(*, wait: bool = True, seconds: float | None = SWEEP_SECONDS_PER_ORGANIZATION) -> dict:
     """Link every organization's unlinked events, the one whose oldest has waited longest
-    first. A busy or failing organization is reported and the others carry on."""
+    first, spending at most `seconds` on each (writers may keep one busy for ever). A busy or
+    failing organization is reported and the others carry on."""
     queue = (
         AuditEvent.objects.filter(sequence__isnull=True)
         .values("organization_id")
