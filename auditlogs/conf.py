@@ -48,8 +48,13 @@ SETTINGS = (
             "or: your proxies' networks (comma-separated CIDRs); the client IP is the rightmost "
             "`X-Forwarded-For` entry outside them, and their `X-Request-ID` is kept"),
     Setting("AUDITLOG_CHAIN_LOCK_TIMEOUT_MS", 2000, env_int,
-            "how long a writer waits for its organization's chain lock (PostgreSQL); past it the "
-            "change rolls back and a web request gets a 503 with `Retry-After`"),
+            "how long the sequencer's sweep and the bulk writers wait for an organization's "
+            "chain lock (PostgreSQL); `record()` never takes it"),
+    Setting("AUDITLOG_LINK_BATCH_SIZE", 2000, env_int,
+            "events the sequencer links onto a chain per short transaction"),
+    Setting("AUDITLOG_LINK_DELAY_ALERT_SECONDS", 60, env_int,
+            "an event waiting longer than this to be linked onto its chain makes `/readyz` "
+            "fail (its `linking` check)"),
     # The page.
     Setting("AUDITLOG_PAGE_SIZE", 50, None, "events per page of the log"),
     Setting("AUDITLOG_SUPPORT_ACCESS_MINUTES", 60, env_int, "how long a support access lasts"),

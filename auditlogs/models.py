@@ -25,19 +25,30 @@ class AuditEventQuerySet(models.QuerySet):
     def newest_first(self):
         return self.order_by("-occurred_at", "-id")
 
+    def linked(self):
+        """Events the sequencer has placed in the chain: what everything that reads the chain
+        (verifier, exports, API, webhooks, checkpoints) sees. The page lists every event."""
+        return self.filter(sequence__isnull=False)
+
 
 class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     # No index of its own: every index of the log leads with the organization already. No
-    # database constraint either: every writer first locks the organization's ChainHead,
-    # whose own foreign key proves the organization exists, so a per-row check would only
-    # repeat it (and it halved bulk COPY). Deleting an organization with events is still
-    # refused (PROTECT, by Django), and rows cannot be deleted at all (guards.py).
+    # database constraint either: writers take the organization from a loaded Organization,
+    # and the sequencer links it under the organization's ChainHead, whose own foreign key
+    # proves the organization exists, so a per-row check would only repeat it (and it halved
+    # bulk COPY). Deleting an organization with events is still refused (PROTECT, by Django),
+    # and rows cannot be deleted at all (guards.py).
     organization = models.ForeignKey(
         "orgs.Organization", on_delete=models.PROTECT, related_name="+", db_index=False,
         db_constraint=False,
     )
-    sequence = models.BigIntegerField(help_text="Position in the organization's chain, from 1.")
+    # The place in the chain: NULL (with both hashes) from record() until the sequencer links
+    # the committed event (recording/sequencer.py); the triggers allow that one UPDATE only.
+    sequence = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="Position in the organization's chain, from 1 (empty until linked).",
+    )
     occurred_at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=64)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices)
@@ -59,8 +70,9 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=512, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
 
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    # NULL, not "": unlinked, which the triggers and the partial index tell apart.
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -68,9 +80,16 @@ class AuditEvent(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             # An index, not a unique key, on every database: PostgreSQL cannot make it unique
-            # on the month-partitioned table without occurred_at. The ChainHead row lock every
-            # writer takes keeps sequences unique; the chain verifier reports a duplicate.
+            # on the month-partitioned table without occurred_at. The ChainHead row lock (and
+            # optimistic guards) of every linker keep sequences unique; the chain verifier
+            # reports a duplicate.
             models.Index(fields=["organization", "sequence"], name="audit_event_sequence_per_org"),
+            # The sequencer's queue: each organization's unlinked events, oldest id first. Tiny
+            # (rows leave it when linked).
+            models.Index(
+                fields=["organization", "id"], name="audit_event_unlinked",
+                condition=models.Q(sequence__isnull=True),
+            ),
         ] + [
             # Every list query leads with the organization and reads newest first.
             models.Index(fields=[*lead, "-occurred_at", "-id"], name=name)
@@ -94,7 +113,8 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"#{self.sequence} {self.action} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+        place = "unlinked" if self.sequence is None else f"#{self.sequence}"
+        return f"{place} {self.action} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -103,6 +123,11 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableEventError("Audit events cannot be deleted.")
+
+    @property
+    def is_linked(self) -> bool:
+        """Whether the sequencer has given the event its place in the chain yet."""
+        return self.sequence is not None
 
     @property
     def label(self) -> str:
@@ -114,7 +139,8 @@ class AuditEvent(models.Model):
 
 
 class ChainHead(models.Model):
-    """The newest link of each organization's chain; its row lock serializes writers."""
+    """The newest link of each organization's chain; its row lock serializes the linkers
+    (recording/sequencer.py, and the bulk paths), never record()."""
 
     organization = models.OneToOneField(
         "orgs.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
@@ -127,7 +153,7 @@ class ChainHead(models.Model):
 
     @classmethod
     def sequence_for(cls, organization_id: int) -> int:
-        """The sequence of the organization's newest committed event (0 before the first)."""
+        """The sequence of the organization's newest linked event (0 before the first)."""
         heads = cls.objects.filter(organization_id=organization_id)
         return heads.values_list("sequence", flat=True).first() or 0
 

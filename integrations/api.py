@@ -180,6 +180,7 @@ def list_audit_events(request, slug: str, params: Query[EventQuery]):
     if not any(name in data for name in ("range", "start", "end")):
         data["range"] = "all"  # an API reader pulls the whole log unless it asks for a window
     filters = AuditEventFilter(data, viewer=viewer)
+    filters.queryset = filters.queryset.linked()  # each event with its place in the chain
     if not filters.is_valid():
         name, errors = next(iter(filters.form.errors.items()))
         raise ApiError(400, f"{name}: {' '.join(errors)}", {"parameter": name})

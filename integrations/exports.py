@@ -81,7 +81,7 @@ def planned(events) -> bool:
     reading a row. A refusal here is an answer; mid-stream it would be a cut-off file."""
     try:
         with transaction.atomic():  # a savepoint: a refusal leaves any outer transaction usable
-            events.newest_first().explain()
+            events.linked().newest_first().explain()
     except DataError:
         return False
     return True
@@ -112,7 +112,7 @@ def export_chunks(fmt: str, *, organization, events, header: dict) -> Iterator[s
     in a spreadsheet (the header travels in response headers and the manifest). NDJSON: a
     header line, the rows, then the newest signed checkpoint.
     """
-    events = events.newest_first()
+    events = events.linked().newest_first()  # each row carries its place in the chain
     if fmt == "csv":
         yield ",".join(FIELDS) + "\n"
     else:

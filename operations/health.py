@@ -8,6 +8,8 @@ keeps up, and answers 503 when any check fails (thresholds in README "Production
     worker           a job finished within READYZ_MAX_HEARTBEAT_SECONDS
     delivery         no active destination waits longer than READYZ_MAX_DELIVERY_LAG_SECONDS
                      (failing or paused ones are listed, but wait for their receivers)
+    linking          no event has waited longer than AUDITLOG_LINK_DELAY_ALERT_SECONDS to be
+                     linked onto its chain (auditlogs/recording/sequencer.py)
     checkpoints      no event has waited longer than READYZ_MAX_UNSIGNED_SECONDS (default:
                      AUDITLOG_CHECKPOINT_MAX_AGE_HOURS) for a signed checkpoint
     partitions       PostgreSQL: at least READYZ_MIN_PARTITION_MONTHS_AHEAD months ahead
@@ -23,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from auditlogs.conf import app_settings
+from auditlogs.recording import sequencer
 from operations import status
 
 
@@ -91,6 +94,13 @@ def _checkpoints() -> dict:
     }
 
 
+def _linking() -> dict:
+    waiting = sequencer.oldest_unlinked_age()
+    limit = app_settings.LINK_DELAY_ALERT_SECONDS
+    return {"ok": waiting is None or waiting <= limit,
+            "oldest_unlinked_event_age_seconds": _round(waiting), "limit_seconds": limit}
+
+
 def _partitions() -> dict:
     ahead = status.partition_months_ahead()
     minimum = settings.READYZ_MIN_PARTITION_MONTHS_AHEAD
@@ -106,6 +116,7 @@ CHECKS = [
     ("cache", _cache),
     ("worker", _worker),
     ("delivery", _delivery),
+    ("linking", _linking),
     ("checkpoints", _checkpoints),
     ("partitions", _partitions),
 ]

@@ -20,8 +20,10 @@ from auditlogs.integrity import jobs as integrity_requests
 from auditlogs.integrity import retention
 from auditlogs.integrity.checkpointing import IntegrityBroken, checkpoint
 from auditlogs.integrity.verification import record_failure
+from auditlogs.recording import sequencer
 from auditlogs.recording.context import Actor, AuditContext, using_context
 from auditlogs.storage import partitions, rollups
+from auditlogs.storage.backends import backend
 from integrations import alerts, webhooks
 from operations import logs
 from operations.models import JobRun
@@ -36,6 +38,40 @@ MAX_RUN_SECONDS = 300
 # Delivery runs every minute: a run with a backlog keeps sending for most of its minute and
 # ends before the next tick, which carries on (runs never pile up behind one another).
 DELIVERY_RUN_SECONDS = 50
+# link_audit_events watches most of its minute (PostgreSQL), sweeping this often.
+LINK_WATCH_SECONDS = 50
+LINK_SWEEP_PAUSE = 0.5
+
+
+def link_audit_events(seconds: float | None = None) -> dict:
+    """Link what record() left unlinked (auditlogs/recording/sequencer.py). Linkers started
+    after each commit do it at once; this sweep links what they left: events of a process that
+    died between its commit and its linker, or of a holder that stopped at its time budget.
+    On PostgreSQL, where a linker that finds the lock held relies on the holder, it sweeps
+    again every LINK_SWEEP_PAUSE for LINK_WATCH_SECONDS of its minute, so no event waits more
+    than a second or so even then; on SQLite every linker links (no row locks to skip), and
+    one sweep per tick keeps the single worker free."""
+    if seconds is None:
+        seconds = LINK_WATCH_SECONDS if backend().skips_locked_rows else 0
+
+    def work():
+        deadline = time.monotonic() + seconds
+        linked, sweeps, longest, busy, failed = 0, 0, None, set(), set()
+        while True:
+            result = sequencer.sweep()
+            sweeps += 1
+            linked += result["linked"]
+            if result["longest_delay_seconds"] is not None:
+                longest = max(longest or 0.0, result["longest_delay_seconds"])
+            busy.update(result["busy_organizations"])
+            failed.update(result["failed_organizations"])
+            if time.monotonic() + LINK_SWEEP_PAUSE >= deadline:
+                break
+            time.sleep(LINK_SWEEP_PAUSE)
+        return {"linked": linked, "sweeps": sweeps, "longest_delay_seconds": longest,
+                "busy_organizations": sorted(busy), "failed_organizations": sorted(failed)}
+
+    return run("link-audit-events", work)
 
 
 def deliver_webhooks() -> dict:

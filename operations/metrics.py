@@ -22,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from auditlogs.recording import sequencer
 from operations import status
 
 REQUEST_SECONDS = Histogram(
@@ -66,6 +67,13 @@ class DatabaseCollector:
             lag_seconds.add_metric(labels, lag.seconds)
         yield lag_events
         yield lag_seconds
+
+        unlinked = GaugeMetricFamily(
+            "auditlogs_oldest_unlinked_event_age_seconds",
+            "Age of the oldest event not yet linked onto its chain (0 when none waits).",
+        )
+        unlinked.add_metric([], sequencer.oldest_unlinked_age() or 0.0)
+        yield unlinked
 
         checkpoint = GaugeMetricFamily(
             "auditlogs_newest_checkpoint_age_seconds", "Age of the newest signed checkpoint."

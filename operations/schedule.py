@@ -16,6 +16,7 @@ DAY = 24 * 60
 def every() -> dict[str, int]:
     """Each job in operations/jobs.py and its interval in minutes."""
     return {
+        "link_audit_events": 1,
         "deliver_webhooks": 1,
         "send_alerts": 1,
         "run_operator_requests": 1,

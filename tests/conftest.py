@@ -14,9 +14,13 @@ test runs among the same people: "the member does not see Beta" means something 
 Beta exists. Helpers shared by tests live in tests/helpers, never here.
 """
 
+import logging
 from types import SimpleNamespace
 
 import pytest
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.transaction import Atomic
 
 from auditlogs.models import AuditEvent
 from orgs.models import Plan, Role
@@ -28,6 +32,87 @@ from tests.helpers.factories import (
     ProjectFactory,
     UserFactory,
 )
+
+
+@pytest.fixture(autouse=True)
+def commit_hooks_as_in_autocommit(monkeypatch):
+    """Run `transaction.on_commit` hooks where a real deployment would, inside the test's own
+    transaction.
+
+    pytest-django wraps each test in atomic blocks of its own (Django marks them
+    `_from_testcase`) and rolls them back, so nothing the code does ever commits and its
+    on_commit hooks never run. The code relies on them: record() inserts an event unlinked and
+    the sequencer links it after commit (auditlogs/recording/sequencer.py). Here the test's
+    blocks stand for autocommit: a hook registered while only they are open runs at once (as
+    Django does outside a transaction), and a hook registered inside the code's own outermost
+    `atomic()` runs when that block exits successfully, and is dropped when it rolls back (as
+    Django already drops a rolled-back savepoint's hooks). Tests that need real commits (locks
+    held by other connections, threads, processes) use `transaction=True`, where Django's own
+    rules apply unchanged."""
+    original_on_commit = BaseDatabaseWrapper.on_commit
+    original_enter, original_exit = Atomic.__enter__, Atomic.__exit__
+
+    def only_test_blocks(connection) -> bool:
+        blocks = connection.atomic_blocks
+        return connection.in_atomic_block and bool(blocks) and all(
+            block._from_testcase for block in blocks
+        )
+
+    def on_commit(self, func, robust=False):
+        if not only_test_blocks(self):
+            return original_on_commit(self, func, robust)
+        return _run_hook(func, robust)
+
+    def enter(self):
+        connection = transaction.get_connection(self.using)
+        outermost = not self._from_testcase and only_test_blocks(connection)
+        original_enter(self)
+        if outermost:  # the hooks it will hold are the ones not there yet
+            connection.hooks_before_code_block = {
+                id(entry): entry for entry in connection.run_on_commit
+            }
+
+    def exit(self, exc_type, exc_value, traceback):
+        connection = transaction.get_connection(self.using)
+        blocks = connection.atomic_blocks
+        outermost = (
+            len(blocks) > 1 and blocks[-1] is self and not self._from_testcase
+            and all(block._from_testcase for block in blocks[:-1])
+        )
+        if not outermost:
+            return original_exit(self, exc_type, exc_value, traceback)
+        before = connection.__dict__.pop("hooks_before_code_block", {})
+        commits = exc_type is None and not connection.needs_rollback
+        try:
+            original_exit(self, exc_type, exc_value, traceback)
+        except BaseException:
+            commits = False
+            raise
+        finally:
+            registered = [entry for entry in connection.run_on_commit if id(entry) not in before]
+            connection.run_on_commit = [
+                entry for entry in connection.run_on_commit if id(entry) in before
+            ]
+        if commits:
+            for _, func, robust in registered:
+                _run_hook(func, robust)
+        return False
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "on_commit", on_commit)
+    monkeypatch.setattr(Atomic, "__enter__", enter)
+    monkeypatch.setattr(Atomic, "__exit__", exit)
+
+
+def _run_hook(func, robust: bool) -> None:
+    if not robust:
+        func()
+        return
+    try:
+        func()
+    except Exception as error:  # as Django logs a robust hook's failure
+        logging.getLogger("django.db.backends.base").error(
+            "Error calling %s in on_commit() (%s).", func, error, exc_info=True
+        )
 
 
 @pytest.fixture(autouse=True)

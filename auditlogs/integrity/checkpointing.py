@@ -5,6 +5,7 @@ and where it is kept; verification.py reads both, so neither imports this module
 from auditlogs.integrity import checkpoints
 from auditlogs.integrity.verification import failure_since_last_checkpoint, verify
 from auditlogs.models import AuditEvent, Checkpoint
+from auditlogs.recording import sequencer
 
 
 class IntegrityBroken(Exception):
@@ -23,6 +24,7 @@ def checkpoint(organization, *, progress=None) -> tuple[Checkpoint | None, bool]
     Returns (the newest checkpoint, whether it is new). Raises IntegrityBroken, signing
     nothing, when the chain does not verify.
     """
+    sequencer.link_pending(organization.pk)  # what is committed and waiting, first
     incremental = not failure_since_last_checkpoint(organization)
     report = verify(organization, incremental=incremental, progress=progress)
     if not report.ok:

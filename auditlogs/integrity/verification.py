@@ -97,7 +97,7 @@ def verify(
             valid.append(statement)
         elif forged_checkpoint is None:
             forged_checkpoint = statement
-    events = AuditEvent.objects.filter(organization_id=org_id)
+    events = AuditEvent.objects.filter(organization_id=org_id).linked()
     head_sequence = ChainHead.sequence_for(org_id)
     report = Report(org_id)
 

@@ -1,29 +1,29 @@
-"""`record`, the one way to write audit events, and the bulk path that shares its chain logic."""
+"""`record`, the one way to write audit events, and the bulk path that shares its chain logic.
+
+record() inserts; recording/sequencer.py links. ChainLockTimeout and locked_head live there
+(the one place that locks the chain) and are named here for the bulk paths' callers."""
 
 import ipaddress
 import json
 from collections.abc import Iterable
 
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from auditlogs.conf import app_settings
-from auditlogs.models import AuditEvent, ChainHead
-from auditlogs.recording import chain
+from auditlogs.models import AuditEvent
+from auditlogs.recording import chain, sequencer
 from auditlogs.recording.catalogue import Severity, event_type
 from auditlogs.recording.changes import is_secret, mask
 from auditlogs.recording.context import Actor, current_context
 from auditlogs.storage.backends import backend
 
+ChainLockTimeout = sequencer.ChainLockTimeout
+locked_head = sequencer.locked_head
+
 
 class InvalidEventData(ValueError):
     pass
-
-
-class ChainLockTimeout(OperationalError):
-    """Another writer held the organization's chain lock for longer than
-    AUDITLOG_CHAIN_LOCK_TIMEOUT_MS: this write gave up rather than queue behind it, and its
-    transaction (the change with its event) rolls back. Transient: try again in a moment."""
 
 
 def record(
@@ -40,7 +40,9 @@ def record(
     """Record one event in the organization's log, inside the caller's transaction.
 
     Call it inside the same `transaction.atomic()` block as the change it describes: the event
-    is then committed if and only if the change is.
+    is then committed if and only if the change is. It is one INSERT and takes no lock: the
+    event is stored unlinked (no sequence or hashes yet) and the sequencer links it onto the
+    organization's chain right after the commit (recording/sequencer.py).
     """
     event = build_event(
         action,
@@ -52,15 +54,21 @@ def record(
         severity=severity,
         actor=actor,
     )
-    append(organization.pk, [event])
+    event.save(force_insert=True)
+    sequencer.link_after_this_commit(organization.pk)
     return event
 
 
 def record_once_a_day(action: str, *, organization, actor: Actor, tzinfo, target=None) -> bool:
     """Record a read (`audit_log.viewed`) once per actor per day in `tzinfo`, not per request:
     recording every page view or API call would flood the log. True when the day's record is
-    in the log; False when another writer holds the chain lock right now: a read never waits
-    for a writer, so the record is left to a later read."""
+    in the log; False when another request is recording it right now: a read never waits, so
+    the record is then left to a later read.
+
+    Of two first requests at once, one records: each looks again while holding a claim on
+    (organization, action, actor, day) that never waits and that nothing else takes (a
+    transaction-scoped advisory lock on PostgreSQL; SQLite's write transactions are serialized
+    already). The chain lock is not involved."""
     start_of_day = timezone.localtime(timezone=tzinfo).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
@@ -73,14 +81,12 @@ def record_once_a_day(action: str, *, organization, actor: Actor, tzinfo, target
     )
     if seen_today.exists():
         return True
-    try:
-        with transaction.atomic():
-            # Looked at again under the chain lock: of two first requests at once, one records.
-            locked_head(organization.pk, wait=False)
-            if not seen_today.exists():
-                record(action, organization=organization, actor=actor, target=target)
-    except ChainLockTimeout:
-        return False
+    claim = f"{organization.pk}:{action}:{actor.type}:{actor.id}:{start_of_day.isoformat()}"
+    with transaction.atomic():
+        if not backend().claim_for_transaction(claim):
+            return False
+        if not seen_today.exists():
+            record(action, organization=organization, actor=actor, target=target)
     return True
 
 
@@ -97,7 +103,7 @@ def build_event(
     target_type, target_id, target_label = _describe_target(target)
     return AuditEvent(
         organization_id=organization.pk,
-        occurred_at=occurred_at or context.occurred_at,
+        occurred_at=occurred_at or context.occurred_at or timezone.now(),
         action=kind.key,
         severity=int(severity if severity is not None else kind.severity),
         project_id=project.pk if project is not None else None,
@@ -117,14 +123,17 @@ def build_event(
 
 
 def append(organization_id: int, events: Iterable[AuditEvent], batch_size: int = 2000) -> int:
-    """Link events onto the organization's chain and insert them, in one transaction.
+    """Link events onto the organization's chain and insert them, in one transaction (the
+    bulk path of benchmarks and tests; the product records with `record`).
 
-    The chain head's row lock serializes writers of one organization (never the whole table),
-    so concurrent writers can neither fork the chain nor reuse a sequence number.
+    Under the organization's chain lock (sequencer.locked_head, bounded: ChainLockTimeout),
+    events recorded earlier and still unlinked are linked first, so the chain stays gapless
+    and in order; then these are chained after them.
     """
     written = 0
     with transaction.atomic():
-        head = locked_head(organization_id)
+        head = sequencer.locked_head(organization_id)
+        sequencer.link_locked(head)
         batch = []
         for event in events:
             head.sequence += 1
@@ -147,37 +156,6 @@ def append(organization_id: int, events: Iterable[AuditEvent], batch_size: int =
 def _insert(batch: list[AuditEvent]) -> int:
     AuditEvent.objects.bulk_create(batch)
     return len(batch)
-
-
-def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead:
-    """The organization's chain head, locked until the transaction ends (created at genesis
-    when missing). Every writer of the chain holds it while linking. A writer waits for it at
-    most AUDITLOG_CHAIN_LOCK_TIMEOUT_MS (with `wait=False` not at all), then gets
-    ChainLockTimeout: one long transaction must not queue every request behind it."""
-    timeout_ms = app_settings.CHAIN_LOCK_TIMEOUT_MS if wait else 1
-    heads = ChainHead.objects.select_for_update(nowait=not wait)
-    if wait:
-        heads = backend().bound_lock_wait(heads, timeout_ms)
-    try:
-        try:
-            return heads.get(organization_id=organization_id)
-        except ChainHead.DoesNotExist:
-            # The organization's first event: the insert waits on a concurrent first writer's
-            # uncommitted head, as boundedly as on a lock (at most 1 ms when not waiting).
-            backend().bound_lock_waits_now(timeout_ms)
-            ChainHead.objects.bulk_create(
-                [ChainHead(organization_id=organization_id, sequence=0, hash=chain.GENESIS_HASH)],
-                ignore_conflicts=True,
-            )
-            return heads.get(organization_id=organization_id)
-    except OperationalError as error:
-        if not backend().is_lock_timeout(error):
-            raise
-        waited = f"for {timeout_ms} ms" if wait else "right now"
-        raise ChainLockTimeout(
-            f"The audit log of organization {organization_id} is busy: another change held its "
-            f"chain lock {waited}. Nothing was changed; try again in a moment."
-        ) from error
 
 
 def _describe_target(target) -> tuple[str, str, str]:

@@ -12,9 +12,10 @@ never silently disagree. (chain.canonical_event builds the same text field by fi
 precomputed template is about three times faster, which is what lets generation keep up with
 COPY.)
 
-Writers of one organization are serialized by the same ChainHead row lock as `record`; each
-batch is its own transaction, so a long generation can be interrupted and continued, and
-`record` calls from other requests interleave between batches.
+Writers of one organization are serialized by the ChainHead row lock the sequencer links
+under (recording/sequencer.py); each batch first links the events `record` left unlinked,
+then chains its own after them. Each batch is its own transaction, so a long generation can be
+interrupted and continued, and the sequencer links other requests' events between batches.
 """
 
 import re
@@ -30,7 +31,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from auditlogs.models import AuditEvent
-from auditlogs.recording import chain, event_form, recorder
+from auditlogs.recording import chain, event_form, sequencer
 from auditlogs.storage import partitions
 from auditlogs.storage.backends import backend
 
@@ -149,7 +150,8 @@ def write(
     for first in draws:
         batch = concat([first], islice(draws, batch_size - 1))
         with transaction.atomic():
-            head = recorder.locked_head(organization_id)
+            head = sequencer.locked_head(organization_id)
+            sequencer.link_locked(head)  # what record() left unlinked goes first
             start = head.sequence
             rows = _linked(organization_id, head, batch)
             if copy:

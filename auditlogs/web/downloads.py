@@ -64,7 +64,7 @@ def export_lines(organization, *, with_events: bool = True) -> Iterator[str]:
         yield _line(statement.as_json())
     if not with_events:
         return
-    events = AuditEvent.objects.filter(organization_id=organization.pk)
+    events = AuditEvent.objects.filter(organization_id=organization.pk).linked()
     last = None
     while True:
         batch = events.order_by("sequence", "id")

@@ -20,6 +20,7 @@ def detailed_event(acme, alpha, bot):
 
 def test_info_shows_who_where_request_target_changes_metadata_and_id(acme, alpha, bot, admin):
     event = detailed_event(acme, alpha, bot)
+    event.refresh_from_db()  # linked after commit
     response = signed_in(admin).get(URL.format(event.id))
     assert response.status_code == 200
     html = response.text

@@ -11,6 +11,7 @@ from auditlogs.recording.context import Actor, ActorType, acting_as
 from auditlogs.recording.recorder import InvalidEventData
 from projects import services as project_services
 from projects.models import Project
+from tests.helpers.events import as_stored
 
 
 def test_it_records_with_the_catalogue_label_and_default_severity(acme, alpha, events):
@@ -95,9 +96,11 @@ def test_events_are_immutable_through_the_orm(acme):
 
 
 def test_sequences_are_per_organization_and_chained(acme, globex):
-    first = record("organization.updated", organization=acme)
-    other = record("organization.updated", organization=globex)
-    second = record("organization.updated", organization=acme)
+    first, other, second = as_stored([
+        record("organization.updated", organization=acme),
+        record("organization.updated", organization=globex),
+        record("organization.updated", organization=acme),
+    ])
     assert (first.sequence, second.sequence, other.sequence) == (1, 2, 1)
     assert second.prev_hash == first.hash and len(second.hash) == 64
 

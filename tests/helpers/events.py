@@ -15,3 +15,12 @@ def generate(org, count, **options) -> str:
         **{"days": 30, "seed": 1, **options},
     )
     return out.getvalue()
+
+
+def as_stored(events: list) -> list:
+    """The events record() returned, read back: record() inserts an event unlinked and the
+    sequencer links it after commit, so only the stored row carries its sequence and hashes."""
+    from auditlogs.models import AuditEvent
+
+    stored = AuditEvent.objects.in_bulk([event.pk for event in events])
+    return [stored[event.pk] for event in events]

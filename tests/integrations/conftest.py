@@ -14,6 +14,7 @@ from django.utils import timezone
 from auditlogs import record
 from auditlogs.recording.context import Actor, acting_as
 from integrations import services, ssrf
+from tests.helpers.events import as_stored
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +50,7 @@ def history(alpha, beta, admin, acme):
                        changes={"name": ["old", "new"]} if action.endswith("updated") else None,
                        metadata={"note": "ünïcode, \"quotes\", commas"})
             )
-    return made
+    return as_stored(made)
 
 
 @pytest.fixture

@@ -75,6 +75,7 @@ def test_a_member_with_nothing_visible_gets_no_mail_and_moves_on(member_membersh
     last = record("project.deleted", organization=acme, project=beta)
     assert alerts.send_alerts() == 0 and mail.outbox == []
     subscription.refresh_from_db()
+    last.refresh_from_db()
     assert subscription.cursor == last.sequence
 
 

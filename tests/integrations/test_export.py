@@ -127,6 +127,7 @@ def test_a_row_from_another_organization_does_not_verify(owner, acme, globex, hi
     _, body = download(signed_in(owner), export_url(acme, "ndjson", "range=all"))
     lines = ndjson_lines(body)
     other = record("organization.updated", organization=globex)  # its own hash matches
+    other.refresh_from_db()
     lines.insert(4, event_dict(tuple(getattr(other, field) for field in FIELDS)))
     path = tmp_path / "mixed.ndjson"
     path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")

@@ -19,6 +19,7 @@ from integrations import services, ssrf, webhooks
 from integrations.models import Destination
 from orgs.models import Plan
 from tests.helpers.clients import signed_in
+from tests.helpers.events import as_stored
 
 
 @pytest.fixture
@@ -30,10 +31,10 @@ def destination(acme, owner, receiver):
 
 
 def make_events(organization, project, count):
-    return [
+    return as_stored([
         record("project.viewed", organization=organization, project=project)
         for _ in range(count)
-    ]
+    ])
 
 
 def run_worker():

@@ -21,6 +21,7 @@ from integrations.models import AlertSubscription, Destination
 from operations import jobs, schedule
 from operations.models import JobRun
 from projects import services as project_services
+from tests.helpers.events import as_stored
 
 postgresql_only = pytest.mark.skipif(
     "connection.vendor != 'postgresql'", reason="several workers need PostgreSQL's row locks"
@@ -36,8 +37,8 @@ def destination(world, receiver):
 
 
 def make_events(world, count):
-    return [record("project.viewed", organization=world.acme, project=world.alpha)
-            for _ in range(count)]
+    return as_stored([record("project.viewed", organization=world.acme, project=world.alpha)
+                      for _ in range(count)])
 
 
 def delivered_sequences(receiver):
@@ -81,13 +82,15 @@ def test_the_schedule_names_every_job_and_migrate_keeps_it(db, settings):
 def test_the_scheduler_runs_each_due_job_with_no_cron(world, monkeypatch):
     """django-q2's own scheduler turns the due schedules into tasks; run inline here."""
     monkeypatch.setattr(Conf, "SYNC", True)
+    monkeypatch.setattr(jobs, "LINK_WATCH_SECONDS", 0)  # one sweep, not most of a minute
     record("project.viewed", organization=world.acme, project=world.alpha)
     due = Schedule.objects.get(name="deliver_webhooks").next_run
 
     scheduler(broker=get_broker())
 
     assert set(JobRun.objects.values_list("name", flat=True)) == {
-        "deliver-webhooks", "send-alerts", "operator-requests", "roll-up-volumes",
+        "link-audit-events", "deliver-webhooks", "send-alerts", "operator-requests",
+        "roll-up-volumes",
         "sign-checkpoints", "create-partitions", "apply-retention",
     }
     assert not JobRun.objects.exclude(last_error="").exists()

@@ -1,6 +1,6 @@
 """The interface every database backend implements (see backends/__init__.py)."""
 
-from auditlogs.storage.tables import GUARDED_TABLES
+from auditlogs.storage.tables import EVENT_TABLE, GUARDED_TABLES
 
 
 class DatabaseBackend:
@@ -49,6 +49,12 @@ class DatabaseBackend:
         """Whether a database error is a lock wait that ran out (or a NOWAIT refused)."""
         return False
 
+    def claim_for_transaction(self, name: str) -> bool:
+        """Claim `name` until the current transaction ends, without waiting: False when
+        another transaction holds it. Where write transactions are serialized (SQLite's
+        BEGIN IMMEDIATE) every claim succeeds: the transaction itself is the claim."""
+        return True
+
     def in_network_sql(self, address_sql: str, network_sql: str) -> str:
         """SQL true when the address column is inside the network (text like 10.0.0.0/8)."""
         raise NotImplementedError
@@ -65,6 +71,26 @@ class DatabaseBackend:
         tuples of `columns`, read the verifier's way (integrity/verification.py `COLUMNS`)."""
         window = events.filter(sequence__gte=low, sequence__lte=high)
         return window.order_by("sequence", "id").values_list(*columns)
+
+    # The sequencer (auditlogs/recording/sequencer.py).
+
+    def unlinked_events(self, events, organization_id: int, limit: int, columns) -> list:
+        """The organization's oldest unlinked events by id, at most `limit`, as tuples of
+        `columns` read the way the verifier reads them (so what is linked verifies)."""
+        unlinked = events.filter(organization_id=organization_id, sequence__isnull=True)
+        return list(unlinked.order_by("id").values_list(*columns)[:limit])
+
+    def link_events(self, connection, organization_id: int, links: list[tuple]) -> int:
+        """Write (id, occurred_at, sequence, prev_hash, hash) links onto events still unlinked;
+        returns how many rows were linked (fewer: another linker was first)."""
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f'UPDATE "{EVENT_TABLE}" SET sequence = %s, prev_hash = %s, hash = %s '
+                "WHERE id = %s AND organization_id = %s AND sequence IS NULL",
+                [(sequence, prev, digest, pk, organization_id)
+                 for pk, _, sequence, prev, digest in links],
+            )
+            return cursor.rowcount
 
 
 def _execute(connection, statements: list[str]) -> None:

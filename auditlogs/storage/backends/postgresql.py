@@ -1,13 +1,21 @@
 """PostgreSQL: COPY, month partitions, SKIP LOCKED, plpgsql append-only triggers, and the SQL
 that reads hashed fields as canonical text."""
 
+import hashlib
+
 from django.db import connection as default_connection
 from django.db.models import CharField
 from django.db.models.expressions import RawSQL
 
 from auditlogs.recording.event_form import BY_NAME, HashedField, Kind
 from auditlogs.storage.backends.base import DatabaseBackend
-from auditlogs.storage.tables import EVENT_TABLE, GRANT_TABLE, GUARDED_TABLES, REFUSAL
+from auditlogs.storage.tables import (
+    EVENT_TABLE,
+    GRANT_TABLE,
+    GUARDED_TABLES,
+    LINK_COLUMNS,
+    REFUSAL,
+)
 
 _SET_LOCK_TIMEOUT = "set_config('lock_timeout', %s, true)"  # until the transaction ends
 _LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout or a NOWAIT refusal
@@ -39,14 +47,29 @@ CREATE TABLE IF NOT EXISTS "{GRANT_TABLE}" (
 )
 """
 
+# One function for both guarded tables. The event table's trigger passes 'link_once': an UPDATE
+# that sets sequence, prev_hash and hash on an unlinked event and changes nothing else (every
+# other column compared through its jsonb text, so even 1 and 1.0 differ) is the sequencer's
+# one link and passes; any other UPDATE is refused. A whole-table grant (flush) covers every
+# row, unlinked events too; an organization's grant covers its linked events up to a sequence.
+_LINK_ARRAY = "{" + ",".join(LINK_COLUMNS) + "}"
 _FUNCTIONS_SQL = f"""
 CREATE OR REPLACE FUNCTION auditlogs_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND TG_NARGS = 1 AND TG_ARGV[0] = 'link_once' THEN
+        IF OLD.sequence IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL
+            AND NEW.sequence IS NOT NULL AND NEW.prev_hash IS NOT NULL AND NEW.hash IS NOT NULL
+            AND (to_jsonb(NEW) - '{_LINK_ARRAY}'::text[])::text
+                = (to_jsonb(OLD) - '{_LINK_ARRAY}'::text[])::text
+        THEN
+            RETURN NEW;
+        END IF;
+    END IF;
     IF TG_OP = 'DELETE' AND EXISTS (
         SELECT 1 FROM "{GRANT_TABLE}" g
-        WHERE (g.organization_id IS NULL OR g.organization_id = OLD.organization_id)
-          AND OLD.sequence <= g.through_sequence
+        WHERE g.organization_id IS NULL
+           OR (g.organization_id = OLD.organization_id AND OLD.sequence <= g.through_sequence)
     ) THEN
         RETURN OLD;
     END IF;
@@ -69,9 +92,10 @@ $$;
 
 
 def _table_triggers(table: str) -> list[str]:
+    link_once = "'link_once'" if table == EVENT_TABLE else ""
     return [
         f'CREATE OR REPLACE TRIGGER "{table}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
-        "FOR EACH ROW EXECUTE FUNCTION auditlogs_refuse_change()",
+        f"FOR EACH ROW EXECUTE FUNCTION auditlogs_refuse_change({link_once})",
         f'CREATE OR REPLACE TRIGGER "{table}_no_truncate" BEFORE TRUNCATE ON "{table}" '
         "FOR EACH STATEMENT EXECUTE FUNCTION auditlogs_refuse_truncate()",
     ]
@@ -115,6 +139,15 @@ class PostgreSQL(DatabaseBackend):
     def is_lock_timeout(self, error: Exception) -> bool:
         return getattr(error.__cause__, "sqlstate", None) == _LOCK_NOT_AVAILABLE
 
+    def claim_for_transaction(self, name: str) -> bool:
+        # A transaction-scoped advisory lock on a 64-bit digest of the name: never waits, and
+        # no other lock of the app (the chain heads' rows) is involved.
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                             signed=True)
+        with default_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+            return cursor.fetchone()[0]
+
     def in_network_sql(self, address_sql: str, network_sql: str) -> str:
         return f"{address_sql} <<= {network_sql}::inet"  # addresses are stored as inet
 
@@ -157,6 +190,35 @@ class PostgreSQL(DatabaseBackend):
                 [organization_id, low, high],
             )
             return cursor.fetchall()
+
+    def unlinked_events(self, events, organization_id, limit, columns):
+        # Like chain_window: the time and JSON come as the canonical text the verifier
+        # hashes, through the partial index of unlinked events.
+        selected = ", ".join(_column_sql(name) for name in columns)
+        with default_connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT {selected} FROM "{EVENT_TABLE}" WHERE organization_id = %s '
+                "AND sequence IS NULL ORDER BY id LIMIT %s",
+                [organization_id, limit],
+            )
+            return cursor.fetchall()
+
+    def link_events(self, connection, organization_id, links):
+        # One statement per batch: the links as arrays, joined on the primary key (id,
+        # occurred_at); the batch's time range prunes the month partitions at planning.
+        ids, times, sequences, prevs, hashes = (list(column) for column in zip(*links, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{EVENT_TABLE}" AS e '
+                "SET sequence = v.sequence, prev_hash = v.prev_hash, hash = v.hash "
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::text[], "
+                "%s::text[]) AS v(id, occurred_at, sequence, prev_hash, hash) "
+                "WHERE e.organization_id = %s AND e.sequence IS NULL "
+                "AND e.id = v.id AND e.occurred_at = v.occurred_at "
+                "AND e.occurred_at >= %s::timestamptz AND e.occurred_at <= %s::timestamptz",
+                [ids, times, sequences, prevs, hashes, organization_id, min(times), max(times)],
+            )
+            return cursor.rowcount
 
 
 def _column_sql(name: str) -> str:

@@ -2,8 +2,9 @@
 
 import ipaddress
 
+from auditlogs.recording import event_form
 from auditlogs.storage.backends.base import DatabaseBackend
-from auditlogs.storage.tables import GRANT_TABLE, GUARDED_TABLES, REFUSAL
+from auditlogs.storage.tables import EVENT_TABLE, GRANT_TABLE, GUARDED_TABLES, LINK_COLUMNS, REFUSAL
 
 _GRANT_TABLE_SQL = f"""
 CREATE TABLE IF NOT EXISTS "{GRANT_TABLE}" (
@@ -14,14 +15,31 @@ CREATE TABLE IF NOT EXISTS "{GRANT_TABLE}" (
 """
 
 
+# Every column of the event table but the link's: unchanged by the one UPDATE allowed.
+EVENT_CONTENT_COLUMNS = (
+    "id", "organization_id", *(name for name in event_form.NAMES if name not in LINK_COLUMNS)
+)
+
+# The sequencer's link of an unlinked event: the three link columns set, nothing else changed.
+LINK_ONCE = " AND ".join(
+    [f'OLD."{name}" IS NULL AND NEW."{name}" IS NOT NULL' for name in LINK_COLUMNS]
+    + [f'NEW."{name}" IS OLD."{name}"' for name in EVENT_CONTENT_COLUMNS]
+)
+# A whole-table grant (flush) covers every row; an organization's, its events to a sequence.
+_GRANTED = (
+    f'EXISTS (SELECT 1 FROM "{GRANT_TABLE}" g WHERE g.organization_id IS NULL '
+    "OR (g.organization_id = OLD.organization_id AND OLD.sequence <= g.through_sequence))"
+)
+
+
 def _table_triggers(table: str) -> list[str]:
+    allowed_update = f"WHEN NOT ({LINK_ONCE}) " if table == EVENT_TABLE else ""
     return [
         f'CREATE TRIGGER IF NOT EXISTS "{table}_no_update" BEFORE UPDATE ON "{table}" '
+        f"{allowed_update}"
         f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: UPDATE on {table} refused'); END",
         f'CREATE TRIGGER IF NOT EXISTS "{table}_no_delete" BEFORE DELETE ON "{table}" '
-        f'WHEN NOT EXISTS (SELECT 1 FROM "{GRANT_TABLE}" g '
-        "WHERE (g.organization_id IS NULL OR g.organization_id = OLD.organization_id) "
-        "AND OLD.sequence <= g.through_sequence) "
+        f"WHEN NOT {_GRANTED} "
         f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: DELETE on {table} refused'); END",
     ]
 

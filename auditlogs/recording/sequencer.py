@@ -1,0 +1,319 @@
+"""The sequencer: the one place that links events onto their organization's chain.
+
+`record()` inserts an event unlinked (sequence, prev_hash and hash empty) in the caller's
+transaction and takes no lock, so writers of one organization never wait for each other. Once
+the change has committed, the sequencer gives committed events their place: in a short
+transaction of its own per batch it locks the organization's ChainHead row, reads the oldest
+unlinked events (by id, through the partial index `audit_event_unlinked`), assigns the gapless
+sequence, prev_hash and hash exactly as docs/integrity.md defines them (recording/chain.py),
+writes them back in one statement and moves the head. Three places start it:
+
+- `link_after_commit`, which record() registers with `transaction.on_commit` (once per
+  organization per transaction): the writing process links right after its own commit when
+  nobody else is linking that organization;
+- `sweep`, run by the worker's `link_audit_events` job (several times a minute) and by
+  `manage.py link_audit_events`: every organization with unlinked events, oldest first;
+- the bulk paths (`recorder.append`, storage/bulk.py), which link what is pending before they
+  chain their own events under the same lock.
+
+Never linked twice, never forked: each batch's UPDATE only touches rows whose sequence is still
+empty and checks it touched every row it meant to, and the head moves only from the sequence
+and hash the batch started from (`WHERE sequence = <old>`); any mismatch rolls the whole batch
+back (LinkConflict). The database's triggers allow an event exactly one link that changes
+nothing else (integrity/guards.py). SQLite has no row locks: its write transactions are
+serialized (BEGIN IMMEDIATE) and the same guards make a concurrent linker fail rather than fork.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from django.db import OperationalError, connection, transaction
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from auditlogs.conf import app_settings
+from auditlogs.models import AuditEvent, ChainHead
+from auditlogs.recording import chain
+from auditlogs.storage.backends import backend
+
+logger = logging.getLogger("auditlogs.sequencer")
+
+# What a linker reads of an unlinked event: its id, then every hashed field but the sequence
+# (which it assigns), in the declaration's order.
+if chain.HASHED_FIELDS[0] != "sequence":
+    raise AssertionError("The sequencer expects the sequence first among the hashed fields.")
+READ_COLUMNS = ("id", *chain.HASHED_FIELDS[1:])
+_OCCURRED_AT = READ_COLUMNS.index("occurred_at")
+
+# An after-commit linker starts no new batch after this long of the request that committed:
+# under a steady stream of writes it would otherwise never run out of work, and each batch
+# costs a commit. What it leaves is linked by the next writer's linker or the sweep.
+AFTER_COMMIT_SECONDS = 0.005
+# The sweep's time per organization before it moves on to the next.
+SWEEP_SECONDS_PER_ORGANIZATION = 1.0
+
+
+class ChainLockTimeout(OperationalError):
+    """The organization's chain lock was held for longer than AUDITLOG_CHAIN_LOCK_TIMEOUT_MS by
+    another linker or bulk writer: a bulk write (or a sweep) gave up rather than queue behind
+    it, and its transaction rolls back. Transient: try again in a moment. record() never
+    takes the lock, so no change to the product ever gets this."""
+
+
+class LinkConflict(Exception):
+    """A batch found the chain moved or its events already linked under it: another linker
+    ran at the same time (SQLite, or a lock bypassed). The batch rolled back; nothing was
+    linked twice. The next linker carries on from the committed head."""
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What one `link_pending` did. `longest_delay` is the seconds from the oldest linked
+    event's occurred_at to its link: occurred_at is set when the change is described, inside
+    the caller's transaction, so this is an upper bound of the wait after commit (it includes
+    the rest of the caller's transaction). `busy`: another linker held the lock and carries on
+    (see link_pending)."""
+
+    linked: int = 0
+    longest_delay: float | None = None
+    busy: bool = False
+
+    def __add__(self, other: "Linked") -> "Linked":
+        delays = [d for d in (self.longest_delay, other.longest_delay) if d is not None]
+        return Linked(self.linked + other.linked, max(delays, default=None), other.busy)
+
+
+def link_pending(
+    organization_id: int,
+    *,
+    wait: bool = False,
+    batch_size: int | None = None,
+    seconds: float | None = None,
+) -> Linked:
+    """Link the organization's committed, unlinked events, a batch per short transaction,
+    until none is left (or `seconds` are spent; what is left waits for the next linker).
+
+    With `wait=False` (after a commit) a linker that finds the chain lock held goes away at
+    once (PostgreSQL `SKIP LOCKED`) and returns `busy`. That is safe because of one more look:
+    the holder, after each batch that emptied its queue and after releasing the lock, checks
+    once more whether an unlinked event exists (a cheap EXISTS on the partial index) and goes
+    on if so. An event E whose own linker skipped was committed before that linker tried the
+    lock, hence before the holder released it, so the holder's look after the release sees E
+    (or someone has linked E already): every committed event is either linked by a linker that
+    saw it or by the holder it relied on. A holder that reaches its time budget stops without
+    that look: what it leaves is linked by the next writer's linker (which reads everything
+    waiting) or the sweep. The chain never waits on a linker that died: its lock goes with
+    its connection, and the worker's sweep links whatever is left.
+
+    With `wait=True` (the sweep, the bulk paths) the lock is waited for, at most
+    AUDITLOG_CHAIN_LOCK_TIMEOUT_MS, then ChainLockTimeout.
+    """
+    batch_size = batch_size or app_settings.LINK_BATCH_SIZE
+    deadline = None if seconds is None else time.monotonic() + seconds
+    done = Linked()
+    while True:
+        step = _link_batch(organization_id, wait=wait, batch_size=batch_size)
+        done += step
+        if step.busy or (deadline is not None and time.monotonic() >= deadline):
+            return done
+        if step.linked == batch_size:
+            continue  # a full batch: more are waiting
+        if not has_unlinked(organization_id):  # the look after the release
+            return done
+
+
+def link_after_commit(organization_id: int) -> None:
+    """record()'s on_commit hook: link now unless another linker is at it. The event is
+    committed already, so a failure here is logged, never raised into the caller; the next
+    linker or the worker's sweep links it."""
+    try:
+        link_pending(organization_id, wait=False, seconds=AFTER_COMMIT_SECONDS)
+    except Exception:
+        logger.exception(
+            "Linking the audit events of organization %s after commit failed; the next "
+            "linker or the worker's sweep links them.", organization_id,
+        )
+
+
+def link_after_this_commit(organization_id: int) -> None:
+    """Register `link_after_commit` for the organization on the current transaction, at most
+    once per organization (outside a transaction it runs at once, as on_commit does)."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block and any(
+        isinstance(func, partial) and func.func is link_after_commit
+        and func.args == (organization_id,)
+        for _, func, _ in conn.run_on_commit
+    ):
+        return
+    transaction.on_commit(partial(link_after_commit, organization_id), robust=True)
+
+
+def sweep(*, wait: bool = True, seconds: float | None = SWEEP_SECONDS_PER_ORGANIZATION) -> dict:
+    """Link every organization's unlinked events, the one whose oldest has waited longest
+    first, spending at most `seconds` on each (writers may keep one busy for ever). A busy or
+    failing organization is reported and the others carry on."""
+    queue = (
+        AuditEvent.objects.filter(sequence__isnull=True)
+        .values("organization_id")
+        .annotate(first=Min("id"))
+        .order_by("first")
+        .values_list("organization_id", flat=True)
+    )
+    done, busy, failed = Linked(), [], []
+    for organization_id in list(queue):
+        try:
+            step = link_pending(organization_id, wait=wait, seconds=seconds)
+        except ChainLockTimeout:
+            busy.append(organization_id)
+            continue
+        except (LinkConflict, OperationalError) as error:
+            logger.warning("Linking organization %s failed: %s", organization_id, error)
+            failed.append(organization_id)
+            continue
+        done += step
+        if step.busy:
+            busy.append(organization_id)
+    return {
+        "linked": done.linked,
+        "longest_delay_seconds": None if done.longest_delay is None
+        else round(done.longest_delay, 3),
+        "busy_organizations": busy,
+        "failed_organizations": failed,
+    }
+
+
+def has_unlinked(organization_id: int) -> bool:
+    unlinked = AuditEvent.objects.filter(organization_id=organization_id, sequence__isnull=True)
+    return unlinked.exists()
+
+
+def oldest_unlinked_age(now: datetime | None = None) -> float | None:
+    """Seconds since the oldest unlinked event occurred (any organization); None if none."""
+    oldest = AuditEvent.objects.filter(sequence__isnull=True).aggregate(
+        oldest=Min("occurred_at")
+    )["oldest"]
+    return None if oldest is None else ((now or timezone.now()) - oldest).total_seconds()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An organization's events not linked yet: how many, and the oldest one's wait."""
+
+    count: int
+    oldest_seconds: float | None
+
+    @property
+    def overdue(self) -> bool:
+        return (self.oldest_seconds or 0) > app_settings.LINK_DELAY_ALERT_SECONDS
+
+
+def waiting(organization_id: int) -> Waiting:
+    found = AuditEvent.objects.filter(
+        organization_id=organization_id, sequence__isnull=True
+    ).aggregate(count=Count("id"), oldest=Min("occurred_at"))
+    oldest = found["oldest"]
+    age = None if oldest is None else (timezone.now() - oldest).total_seconds()
+    return Waiting(found["count"], age)
+
+
+def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead | None:
+    """The organization's chain head, locked until the transaction ends (created at genesis
+    when missing). Every linker holds it while linking. With `wait` a linker waits at most
+    AUDITLOG_CHAIN_LOCK_TIMEOUT_MS, then gets ChainLockTimeout; without, it gets None at once
+    when another holds it (PostgreSQL `SKIP LOCKED`)."""
+    timeout_ms = app_settings.CHAIN_LOCK_TIMEOUT_MS if wait else 1
+    heads = ChainHead.objects.filter(organization_id=organization_id)
+    if wait:
+        locking = backend().bound_lock_wait(heads.select_for_update(), timeout_ms)
+    else:
+        locking = heads.select_for_update(skip_locked=True)
+    try:
+        head = locking.first()
+        if head is None:
+            if not wait and heads.exists():
+                return None  # it exists: another linker holds it
+            # The organization's first event: the insert waits on a concurrent first
+            # linker's uncommitted head, as boundedly as on a lock.
+            backend().bound_lock_waits_now(timeout_ms)
+            ChainHead.objects.bulk_create(
+                [ChainHead(organization_id=organization_id, sequence=0,
+                           hash=chain.GENESIS_HASH)],
+                ignore_conflicts=True,
+            )
+            head = locking.first()
+        return head
+    except OperationalError as error:
+        if not backend().is_lock_timeout(error):
+            raise
+        if not wait:
+            return None
+        raise ChainLockTimeout(
+            f"The audit log of organization {organization_id} is busy: another linker held "
+            f"its chain lock for {timeout_ms} ms. Nothing was changed; try again in a moment."
+        ) from error
+
+
+def link_locked(head: ChainHead, batch_size: int | None = None) -> Linked:
+    """Link the pending events under a head the caller has locked (the bulk paths, inside
+    their own transaction), moving `head` along; the caller saves it."""
+    batch_size = batch_size or app_settings.LINK_BATCH_SIZE
+    done = Linked()
+    while True:
+        step = _link_rows(head, batch_size)
+        done += step
+        if step.linked < batch_size:
+            return done
+
+
+def _link_batch(organization_id: int, *, wait: bool, batch_size: int) -> Linked:
+    with transaction.atomic():
+        head = locked_head(organization_id, wait=wait)
+        if head is None:
+            transaction.set_rollback(True)  # a refused lock may have aborted the transaction
+            return Linked(busy=True)
+        start = (head.sequence, head.hash)
+        linked = _link_rows(head, batch_size)
+        if linked.linked:
+            moved = ChainHead.objects.filter(
+                organization_id=organization_id, sequence=start[0], hash=start[1]
+            ).update(sequence=head.sequence, hash=head.hash)
+            if moved != 1:
+                raise LinkConflict(
+                    f"The chain head of organization {organization_id} moved during a link."
+                )
+    return linked
+
+
+def _link_rows(head: ChainHead, batch_size: int) -> Linked:
+    """One batch: read the oldest unlinked events, hash them onto `head` and write the links
+    back in one statement; `head` (in memory) ends at the last one."""
+    organization_id = head.organization_id
+    rows = backend().unlinked_events(
+        AuditEvent.objects, organization_id, batch_size, READ_COLUMNS
+    )
+    if not rows:
+        return Linked()
+    sequence, prev_hash, links = head.sequence, head.hash, []
+    canonical_event, hash_body = chain.canonical_event, chain.hash_body
+    for row in rows:
+        sequence += 1
+        digest = hash_body(prev_hash, canonical_event(organization_id, (sequence, *row[1:])))
+        links.append((row[0], row[_OCCURRED_AT], sequence, prev_hash, digest))
+        prev_hash = digest
+    written = backend().link_events(connection, organization_id, links)
+    if written != len(links):
+        raise LinkConflict(
+            f"{len(links) - written} of {len(links)} events of organization {organization_id} "
+            "were linked by another linker meanwhile."
+        )
+    head.sequence, head.hash = sequence, prev_hash
+    oldest = min(_as_time(row[_OCCURRED_AT]) for row in rows)
+    return Linked(len(links), (timezone.now() - oldest).total_seconds())
+
+
+def _as_time(value) -> datetime:
+    """occurred_at as read: a datetime, or (PostgreSQL) its canonical text."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
