@@ -20,6 +20,7 @@ from integrations.models import Destination
 from integrations.serializers import event_dict, event_rows
 from operations import jobs
 from tests.helpers.clients import signed_in
+from tests.helpers.events import as_stored
 from tests.helpers.integrity import fill
 
 SECRET = "s3cret-for-tests-only"
@@ -33,8 +34,8 @@ def add_destination(organization, owner, receiver, name: str, batch_size: int, p
 
 
 def make_events(organization, project, count):
-    return [record("project.viewed", organization=organization, project=project)
-            for _ in range(count)]
+    return as_stored([record("project.viewed", organization=organization, project=project)
+                      for _ in range(count)])
 
 
 def requests_to(receiver, path):
