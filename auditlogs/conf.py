@@ -92,6 +92,14 @@ SETTINGS = (
             "exist"),
     Setting("AUDITLOG_CHECKPOINT_INTERVAL_MINUTES", 15, env_int,
             "how often the worker verifies what is new and signs a checkpoint of each chain"),
+    Setting("AUDITLOG_VERIFY_PARALLEL_FROM", 50_000, env_int,
+            "a chain with at least this many events to verify is verified in windows walked in "
+            "parallel (worker processes on PostgreSQL, in the verifying process on SQLite); a "
+            "shorter one one batch after the other"),
+    Setting("AUDITLOG_VERIFY_WINDOW", 25_000, env_int,
+            "events per window of a chain verified in parallel"),
+    Setting("AUDITLOG_VERIFY_WORKERS", 0, env_int,
+            "worker processes that verify windows of a chain (PostgreSQL); 0: one per CPU"),
     Setting("AUDITLOG_PARTITION_MONTHS_AHEAD", 2, env_int,
             "months after this one whose partitions the worker keeps ready, daily (PostgreSQL)"),
     # Getting events out (docs/integrations.md).
