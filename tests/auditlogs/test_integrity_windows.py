@@ -5,6 +5,7 @@ verifier makes walking the chain one batch after the other, naming the same even
 from dataclasses import asdict
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from auditlogs.integrity.checkpointing import checkpoint
@@ -82,12 +83,14 @@ def assert_same_report(sequential, windowed, window=WINDOW, end=18):
     assert windowed.windows == sum(1 for high in highs if high <= sequential.last_sequence)
 
 
-def test_an_untouched_chain_verifies_the_same_in_windows(acme, settings):
+def test_an_untouched_chain_verifies_the_same_in_windows(acme, settings, capsys):
     eighteen_events_with_checkpoints(acme)
     sequential, windowed = both_ways(acme, settings)
     assert windowed.ok and windowed.checkpoints_matched == 3 and windowed.checked == 18
     assert windowed.windows == 5
     assert_same_report(sequential, windowed)
+    call_command("verify_audit_log", "--org", "acme", "--no-progress")
+    assert "5 windows walked in parallel" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("place", PLACES)
