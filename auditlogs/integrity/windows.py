@@ -120,9 +120,14 @@ def join(chain_walk: Walk, window: Walked) -> bool:
 
 def workers() -> int:
     """How many processes walk windows: 1 (this one) where the database cannot be read from
-    several processes (SQLite), or where this process may not start any (a daemonic process,
-    like a worker of a process pool)."""
-    if not backend().reads_from_worker_processes or multiprocessing.current_process().daemon:
+    several processes (SQLite); inside a transaction, whose view of the chain other processes
+    do not share; and where this process may not start any (a daemonic process, like a worker
+    of a process pool)."""
+    if (
+        not backend().reads_from_worker_processes
+        or connection.in_atomic_block
+        or multiprocessing.current_process().daemon
+    ):
         return 1
     return app_settings.VERIFY_WORKERS or os.cpu_count() or 1
 

@@ -114,11 +114,19 @@ def test_events_stored_out_of_insertion_order_are_named_the_same_in_windows(acme
 
 def test_a_short_chain_is_walked_one_batch_after_the_other(acme, settings):
     fill(acme, 5)
-    settings.AUDITLOG_VERIFY_WORKERS = 1  # in this process, which sees the test's transaction
     settings.AUDITLOG_VERIFY_PARALLEL_FROM = 6
     assert verify(acme).windows == 0
     settings.AUDITLOG_VERIFY_PARALLEL_FROM = 5
     assert verify(acme).windows == 1  # windows of 25,000 by default: #1–#5 in one
+
+
+def test_inside_a_transaction_the_windows_are_walked_in_this_process(acme, settings):
+    """Worker processes would read only what is committed, not what the caller's transaction
+    (here the test's) sees."""
+    fill(acme, 10)
+    verify_in_windows(settings, window=4, workers=2)
+    report = verify(acme)
+    assert report.ok and report.windows == 3
 
 
 postgresql_only = pytest.mark.skipif(
