@@ -94,8 +94,8 @@ SETTINGS = (
             "how often the worker verifies what is new and signs a checkpoint of each chain"),
     Setting("AUDITLOG_VERIFY_PARALLEL_FROM", 50_000, env_int,
             "a chain with at least this many events to verify is verified in windows walked in "
-            "parallel (worker processes on PostgreSQL, in the verifying process on SQLite); a "
-            "shorter one one batch after the other"),
+            "parallel (by worker processes on PostgreSQL, in the verifying process on SQLite "
+            "and inside a transaction); shorter chains one batch after the other"),
     Setting("AUDITLOG_VERIFY_WINDOW", 25_000, env_int,
             "events per window of a chain verified in parallel"),
     Setting("AUDITLOG_VERIFY_WORKERS", 0, env_int,

@@ -29,7 +29,6 @@ def linked_events(organization_id: int):
 
 @dataclass
 class Walk:
-    first_sequence: int  # where the walk began (a break there: not chained to the start)
     expected: int  # the next sequence
     prev_hash: str  # the hash the next event must link to
     statements: list[SignedStatement]  # valid checkpoints from first_sequence on, in order

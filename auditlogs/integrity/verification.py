@@ -1,9 +1,10 @@
 """Verifying an organization's chain against its signed checkpoints, and the page's summary.
 
-`verify` streams the events in sequence order in bounded batches (constant memory), recomputes
-every link and compares the chain with every valid checkpoint. It stops at the first break and
-names the event and the kind of break. Only then does it spend a few extra queries telling the
-kinds apart (`_diagnose`), so the clean path stays one indexed range scan.
+`verify` streams the linked events in sequence order in bounded batches (constant memory),
+recomputes every link and compares the chain with every valid checkpoint (chain_walk.py; a long
+chain in windows walked in parallel and joined, windows.py, with the same result). It stops at
+the first break and names the event and the kind of break. Only then does it spend a few extra
+queries telling the kinds apart (`_diagnose`), so the clean path stays indexed range scans.
 
 What hashes alone catch: a modified event, a missing event (gap), an event inserted without
 re-hashing its successors, a reordered pair. What needs the signed checkpoints: a cut tail
@@ -176,7 +177,7 @@ def _start(events, valid, incremental, through, report) -> _Start:
 
 def _stream(org_id, events, valid, start, through, batch_size, progress, head, report):
     walk = Walk(
-        first_sequence=start.sequence, expected=start.sequence, prev_hash=start.prev_hash,
+        expected=start.sequence, prev_hash=start.prev_hash,
         statements=[s for s in valid if s.sequence >= start.sequence],
         vouched_through=start.vouched_through,
     )

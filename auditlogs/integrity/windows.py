@@ -82,8 +82,8 @@ def walk_window(window: Window) -> Walked:
         return Walked(window.low, window.high, None, None, None)
     first_id, first_prev_hash = first
     alone = Walk(
-        first_sequence=window.low, expected=window.low, prev_hash=first_prev_hash,
-        statements=window.statements, vouched_through=window.low - 1,
+        expected=window.low, prev_hash=first_prev_hash, statements=window.statements,
+        vouched_through=window.low - 1,
     )
     stop = walk_range(window.organization_id, alone, window.high, window.batch_size)
     walked = None if stop is not None else replace(alone, statements=[])
