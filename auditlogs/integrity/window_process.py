@@ -1,9 +1,9 @@
 """A verification worker process's entry points (windows.py).
 
-Workers are forked from the verifying process, or come from a fork server that preloads this
-module, so Django is set up once there and every worker starts with it ready (a process that
-imports this module with Django already set up, like the verifier's, is left alone). No app
-code is imported at import time: Django is not set up yet when the fork server imports it.
+Workers come from a fork server that preloads this module, so Django is set up once there and
+every worker starts with it ready (a process that imports this module with Django already set
+up, like the verifier's, is left alone). No app code is imported at import time: Django is not
+set up yet when the fork server imports it.
 """
 
 import django

@@ -17,7 +17,6 @@ the report, and which event it names first, is the one it makes without windows.
 
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -149,15 +148,11 @@ def _walked_windows(windows) -> Iterator[Iterator[Walked]]:
 
 
 def _process_context():
-    """Where the workers come from. Forked from this process, the fastest (measured: 0.3 s
-    against 3.7 s for a first fork server on a loaded machine): it closes its database
-    connection first, which a child must not share (outside a transaction, nothing is lost; it
-    reconnects). A process running other threads is not forked (a child would inherit locks
-    they hold): its workers come from a fork server that preloads window_process.py, so Django
-    is set up once there."""
-    if threading.active_count() == 1:
-        connection.close()
-        return multiprocessing.get_context("fork")
+    """Where the workers come from: a fork server that preloads window_process.py, so Django is
+    set up once there (its first start costs about a second, each worker after it little).
+    Forking this process would start faster but a child must not share its database connection,
+    and closing that first would break what the caller is doing with it (a server-side cursor
+    over the organizations, in verify_audit_log)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", "auditlogs.integrity.window_process"])
     return context

@@ -2,7 +2,6 @@
 and wherever (inside a window, at a join, in the last window), the report is the one the
 verifier makes walking the chain one batch after the other, naming the same event first."""
 
-import threading
 from dataclasses import asdict
 
 import pytest
@@ -151,21 +150,3 @@ def test_worker_processes_name_the_same_event(acme, settings, tampering, place):
     assert sequential.ok is (tampering is None)
     assert_same_report(sequential, windowed, window=5, end=max(23, windowed.last_sequence))
 
-
-@postgresql_only
-@pytest.mark.django_db(transaction=True)
-def test_a_process_running_other_threads_gets_its_workers_from_a_fork_server(acme, settings):
-    fill(acme, 12)
-    checkpoint(acme)
-    fill(acme, 11)
-    modify(acme, 16)  # the first event of the fourth window
-    done = threading.Event()
-    other = threading.Thread(target=done.wait)  # forking now could copy a lock it holds
-    other.start()
-    try:
-        sequential, windowed = both_ways(acme, settings, window=5, workers=2)
-    finally:
-        done.set()
-        other.join()
-    assert_same_report(sequential, windowed, window=5, end=23)
-    assert windowed.windows == 3
