@@ -149,7 +149,8 @@ def _walked_windows(windows) -> Iterator[Iterator[Walked]]:
 
 def _process_context():
     """Where the workers come from: a fork server that preloads window_process.py, so Django is
-    set up once there (its first start costs about a second, each worker after it little).
+    set up once there (its first start took 3.7 s on a loaded 2-CPU machine, a worker after it
+    little).
     Forking this process would start faster but a child must not share its database connection,
     and closing that first would break what the caller is doing with it (a server-side cursor
     over the organizations, in verify_audit_log)."""

@@ -150,3 +150,20 @@ def test_worker_processes_name_the_same_event(acme, settings, tampering, place):
     assert sequential.ok is (tampering is None)
     assert_same_report(sequential, windowed, window=5, end=max(23, windowed.last_sequence))
 
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_the_verify_command_walks_every_organization_with_worker_processes(
+    acme, initech, settings, capsys
+):
+    """The workers leave the command's own connection alone (it reads the organizations
+    through a server-side cursor while verifying each)."""
+    fill(acme, 12)
+    fill(initech, 11)
+    verify_in_windows(settings, window=5, workers=2)
+    call_command("verify_audit_log", "--no-progress")
+    out = capsys.readouterr().out
+    assert "acme: OK, 12 events verified through #12" in out
+    assert "initech: OK, 11 events verified through #11" in out
+    assert out.count("windows walked in parallel") >= 2
