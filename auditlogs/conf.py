@@ -140,6 +140,7 @@ def from_environment(*, debug: bool, base_dir: Path) -> dict[str, object]:
     """
     values = {setting.name: setting.from_environment() for setting in SETTINGS}
     _check_trusted_proxies(values)
+    _check_verification(values)
     if debug and not any(values[name] for name in KEY_SETTINGS):
         values["AUDITLOG_SIGNING_KEY_GENERATE"] = True
         values["AUDITLOG_SIGNING_KEY_FILE"] = str(base_dir / ".auditlog-signing-key")
@@ -154,6 +155,13 @@ def _check_trusted_proxies(values: dict) -> None:
             raise ImproperlyConfigured(f"AUDITLOG_TRUSTED_PROXIES: {error}") from None
     if values["AUDITLOG_TRUSTED_PROXY_COUNT"] < 0:
         raise ImproperlyConfigured("AUDITLOG_TRUSTED_PROXY_COUNT must be 0 or more.")
+
+
+def _check_verification(values: dict) -> None:
+    if values["AUDITLOG_VERIFY_WINDOW"] < 1:
+        raise ImproperlyConfigured("AUDITLOG_VERIFY_WINDOW must be 1 or more (events).")
+    if values["AUDITLOG_VERIFY_WORKERS"] < 0:
+        raise ImproperlyConfigured("AUDITLOG_VERIFY_WORKERS must be 0 (one per CPU) or more.")
 
 
 class AppSettings:
