@@ -97,6 +97,14 @@ SETTINGS = (
             "exist"),
     Setting("AUDITLOG_CHECKPOINT_INTERVAL_MINUTES", 15, env_int,
             "how often the worker verifies what is new and signs a checkpoint of each chain"),
+    Setting("AUDITLOG_VERIFY_PARALLEL_FROM", 50_000, env_int,
+            "a chain with at least this many events to verify is verified in windows walked in "
+            "parallel (by worker processes on PostgreSQL, in the verifying process on SQLite "
+            "and inside a transaction); shorter chains one batch after the other"),
+    Setting("AUDITLOG_VERIFY_WINDOW", 25_000, env_int,
+            "events per window of a chain verified in parallel"),
+    Setting("AUDITLOG_VERIFY_WORKERS", 0, env_int,
+            "worker processes that verify windows of a chain (PostgreSQL); 0: one per CPU"),
     Setting("AUDITLOG_PARTITION_MONTHS_AHEAD", 2, env_int,
             "months after this one whose partitions the worker keeps ready, daily (PostgreSQL)"),
     # Getting events out (docs/integrations.md).
@@ -137,6 +145,7 @@ def from_environment(*, debug: bool, base_dir: Path) -> dict[str, object]:
     """
     values = {setting.name: setting.from_environment() for setting in SETTINGS}
     _check_trusted_proxies(values)
+    _check_verification(values)
     if debug and not any(values[name] for name in KEY_SETTINGS):
         values["AUDITLOG_SIGNING_KEY_GENERATE"] = True
         values["AUDITLOG_SIGNING_KEY_FILE"] = str(base_dir / ".auditlog-signing-key")
@@ -151,6 +160,13 @@ def _check_trusted_proxies(values: dict) -> None:
             raise ImproperlyConfigured(f"AUDITLOG_TRUSTED_PROXIES: {error}") from None
     if values["AUDITLOG_TRUSTED_PROXY_COUNT"] < 0:
         raise ImproperlyConfigured("AUDITLOG_TRUSTED_PROXY_COUNT must be 0 or more.")
+
+
+def _check_verification(values: dict) -> None:
+    if values["AUDITLOG_VERIFY_WINDOW"] < 1:
+        raise ImproperlyConfigured("AUDITLOG_VERIFY_WINDOW must be 1 or more (events).")
+    if values["AUDITLOG_VERIFY_WORKERS"] < 0:
+        raise ImproperlyConfigured("AUDITLOG_VERIFY_WORKERS must be 0 (one per CPU) or more.")
 
 
 class AppSettings:

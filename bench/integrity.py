@@ -8,9 +8,14 @@ Measures, on the database DATABASE_URL names (a PostgreSQL database whose name s
 "bench"; it migrates it first):
 
 1. chained bulk insert rate: `recorder.append` (the chain logic `record` uses) in batches;
-2. verification throughput: `integrity.verify` over every event of that organization;
+2. verification throughput: `integrity.verify` over every event of that organization, one batch
+   after the other against windows walked by worker processes (one per CPU), alternately in the
+   same run, with the machine's load before and after;
 3. chained single-event transactions (`record` inside `transaction.atomic()`), with 1 and 4
    concurrent writer processes on one organization and on four organizations.
+
+Importing this module does nothing: the verifier's worker processes import the main module
+again (multiprocessing's rule), so Django is set up and the project imported in `main()`.
 """
 
 import argparse
@@ -19,23 +24,15 @@ import os
 import time
 from datetime import timedelta
 
-from harness import server_version, setup
-
-setup()
-
-from django.db import connection, connections, transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from auditlogs.integrity.verification import verify  # noqa: E402
-from auditlogs.models import AuditEvent  # noqa: E402
-from auditlogs.recording.recorder import append, record  # noqa: E402
-from orgs.models import Organization, Plan  # noqa: E402
+from harness import Table, server_version, setup
 
 ACTIONS = [("project.viewed", 10), ("chatbot.updated", 10), ("member.role_changed", 20),
            ("chatbot.deleted", 30)]
 
 
-def organization(slug: str) -> Organization:
+def organization(slug: str):
+    from orgs.models import Organization, Plan
+
     org, _ = Organization.objects.get_or_create(
         slug=slug, defaults={"name": slug.title(), "plan": Plan.ENTERPRISE}
     )
@@ -43,6 +40,10 @@ def organization(slug: str) -> Organization:
 
 
 def synthetic(org_id: int, count: int):
+    from django.utils import timezone
+
+    from auditlogs.models import AuditEvent
+
     start = timezone.now() - timedelta(seconds=count // 100)
     for n in range(count):
         action, severity = ACTIONS[n % len(ACTIONS)]
@@ -59,15 +60,20 @@ def synthetic(org_id: int, count: int):
         )
 
 
-def top_up(org: Organization, count: int) -> None:
+def top_up(org, count: int) -> None:
     """Make sure the organization has `count` events (fill it faster beforehand with
     `manage.py generate_audit_events`, which uses COPY)."""
+    from auditlogs.models import AuditEvent
+    from auditlogs.recording.recorder import append
+
     missing = count - AuditEvent.objects.filter(organization=org).count()
     if missing > 0:
         append(org.pk, synthetic(org.pk, missing), batch_size=5000)
 
 
-def bench_bulk(org: Organization, count: int) -> None:
+def bench_bulk(org, count: int) -> None:
+    from auditlogs.recording.recorder import append
+
     missing = count
     started = time.perf_counter()
     written, chunk = 0, 100_000
@@ -79,18 +85,51 @@ def bench_bulk(org: Organization, count: int) -> None:
           f"{seconds:.1f}s = {written / seconds:,.0f} events/s")
 
 
-def bench_verify(org: Organization) -> None:
-    for batch_size in (5000, 20000):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        report = verify(org, batch_size=batch_size)
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        assert report.ok, report.problem
-        print(f"verification (batch {batch_size}): {report.checked:,} events in {seconds:.1f}s "
-              f"= {report.checked / seconds:,.0f} events/s wall clock (one process); "
-              f"{report.checked / cpu:,.0f} events per CPU-second of the verifier")
+def bench_verify(org, rounds: int, batch_size: int) -> None:
+    """One batch after the other against windows in worker processes, alternately; the first
+    windowed run also starts the fork server the workers come from."""
+    from django.test import override_settings
+
+    from auditlogs.integrity import windows
+    from auditlogs.integrity.verification import verify
+
+    ways = {
+        "one batch after the other": {"AUDITLOG_VERIFY_PARALLEL_FROM": 2**62},
+        f"windows, {windows.workers()} worker processes": {"AUDITLOG_VERIFY_PARALLEL_FROM": 1},
+    }
+    print(f"load before: {_load()}")
+    table = Table(("verification", 44, ""), ("round", 5, "d"), ("events", 10, ",d"),
+                  ("seconds", 7, ".2f"), ("events/s", 9, ",.0f"), ("windows", 7, "d"))
+    table.header()
+    best = dict.fromkeys(ways, 0.0)
+    for round_ in range(1, rounds + 1):
+        for way, overrides in ways.items():
+            with override_settings(**overrides):
+                started = time.perf_counter()
+                report = verify(org, batch_size=batch_size)
+                seconds = time.perf_counter() - started
+            assert report.ok, report.problem
+            rate = report.checked / seconds
+            best[way] = max(best[way], rate)
+            table.row(way, round_, report.checked, seconds, rate, report.windows)
+    sequential, windowed = best.values()
+    print(f"best of {rounds}: {windowed:,.0f} events/s in windows against {sequential:,.0f} "
+          f"one batch after the other = {windowed / sequential:.2f}x")
+    print(f"load after: {_load()}")
+
+
+def _load() -> str:
+    """`uptime`'s load averages (1, 5, 15 minutes) and the CPUs they share."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 def _writer(slug: str, start_at: float, seconds: float, results) -> None:
+    from django.db import connections, transaction
+
+    from auditlogs.recording.recorder import record
+    from orgs.models import Organization
+
     connections.close_all()
     org = Organization.objects.get(slug=slug)
     while time.time() < start_at:
@@ -104,6 +143,8 @@ def _writer(slug: str, start_at: float, seconds: float, results) -> None:
 
 
 def bench_writers(slugs: list[str], seconds: float) -> None:
+    from django.db import connections
+
     connections.close_all()
     context = multiprocessing.get_context("fork")
     results = context.Queue()
@@ -130,7 +171,13 @@ def main() -> None:
     parser.add_argument("--bulk-events", type=int, default=100_000)
     parser.add_argument("--verify-only", action="store_true")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="verifications each way, alternately")
+    parser.add_argument("--batch-size", type=int, default=5000)
     options = parser.parse_args()
+    setup()
+    from django.db import connection
+
     name = connection.settings_dict["NAME"]
     print(f"PostgreSQL {server_version()}, database {name}, {os.cpu_count()} CPUs")
 
@@ -138,7 +185,7 @@ def main() -> None:
         bench_bulk(organization("bench-bulk"), options.bulk_events)
     big = organization(options.verify_org)
     top_up(big, options.events)
-    bench_verify(big)
+    bench_verify(big, options.rounds, options.batch_size)
     if options.verify_only:
         return
     for slug in ("bench-w1", "bench-w2", "bench-w3", "bench-w4"):

@@ -1,9 +1,10 @@
 """Verifying an organization's chain against its signed checkpoints, and the page's summary.
 
-`verify` streams the events in sequence order in bounded batches (constant memory), recomputes
-every link and compares the chain with every valid checkpoint. It stops at the first break and
-names the event and the kind of break. Only then does it spend a few extra queries telling the
-kinds apart (`_diagnose`), so the clean path stays one indexed range scan.
+`verify` streams the linked events in sequence order in bounded batches (constant memory),
+recomputes every link and compares the chain with every valid checkpoint (chain_walk.py; a long
+chain in windows walked in parallel and joined, windows.py, with the same result). It stops at
+the first break and names the event and the kind of break. Only then does it spend a few extra
+queries telling the kinds apart (`_diagnose`), so the clean path stays indexed range scans.
 
 What hashes alone catch: a modified event, a missing event (gap), an event inserted without
 re-hashing its successors, a reordered pair. What needs the signed checkpoints: a cut tail
@@ -18,25 +19,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.db.models import Exists, Min, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from auditlogs import record
 from auditlogs.conf import app_settings
-from auditlogs.integrity import signing
+from auditlogs.integrity import signing, windows
+from auditlogs.integrity.chain_walk import COLUMNS, LAST_VALUE, Walk, linked_events, walk_range
 from auditlogs.integrity.checkpoints import (
     SignedStatement,
     signed_statements,
     witnessed_organizations,
 )
-from auditlogs.models import AuditEvent, ChainHead, Checkpoint, IntegrityFailure
+from auditlogs.models import ChainHead, Checkpoint, IntegrityFailure
 from auditlogs.recording import chain
 from auditlogs.recording.context import Actor
-from auditlogs.storage.backends import backend
 
 FAILURE_ACTION = "audit_log.integrity_failed"
-COLUMNS = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
-_LAST_VALUE = 1 + len(chain.HASHED_FIELDS)
 
 
 class Kind(StrEnum):
@@ -68,6 +67,7 @@ class Report:
     head_hash: str = chain.GENESIS_HASH
     checked: int = 0
     checkpoints_matched: int = 0
+    windows: int = 0  # windows of the chain verified in parallel (0: one batch after the other)
     problem: Problem | None = None
 
     @property
@@ -97,7 +97,7 @@ def verify(
             valid.append(statement)
         elif forged_checkpoint is None:
             forged_checkpoint = statement
-    events = AuditEvent.objects.filter(organization_id=org_id).linked()
+    events = linked_events(org_id)
     head_sequence = ChainHead.sequence_for(org_id)
     report = Report(org_id)
 
@@ -176,62 +176,34 @@ def _start(events, valid, incremental, through, report) -> _Start:
 
 
 def _stream(org_id, events, valid, start, through, batch_size, progress, head, report):
-    expected, prev_hash = start.sequence, start.prev_hash
-    vouched_through, id_descent, prev_id = start.vouched_through, None, None
-    report.first_sequence = expected
-    pending = [s for s in valid if s.sequence >= expected]
-    next_index = 0
-    total = max((through or head) - expected + 1, 0)
-    canonical_event, hash_body, last_value = chain.canonical_event, chain.hash_body, _LAST_VALUE
-    low = expected
-    while True:
-        high = low + batch_size - 1 if through is None else min(low + batch_size - 1, through)
-        rows = _rows(org_id, events, low, high)
-        found = False
-        for row in rows:
-            found = True
-            sequence, row_prev, row_hash = row[1], row[last_value], row[last_value + 1]
-            values = row[1:last_value]
-            if (
-                sequence != expected
-                or row_prev != prev_hash
-                or hash_body(row_prev, canonical_event(org_id, values)) != row_hash
-            ):
-                report.problem = _diagnose(
-                    org_id, events, row, expected, prev_hash, expected == start.sequence
-                )
-                return
-            if prev_id is not None and row[0] < prev_id and id_descent is None:
-                id_descent = sequence - 1
-            while next_index < len(pending) and pending[next_index].sequence == sequence:
-                statement = pending[next_index]
-                next_index += 1
-                if statement.head_hash != row_hash:
-                    report.problem = _recomputed(statement, vouched_through, id_descent)
-                    return
-                vouched_through, id_descent = sequence, None
-                report.checkpoints_matched += 1
-            prev_hash, prev_id = row_hash, row[0]
-            expected += 1
-            report.checked += 1
-            report.last_sequence, report.head_hash = sequence, row_hash
+    walk = Walk(
+        expected=start.sequence, prev_hash=start.prev_hash,
+        statements=[s for s in valid if s.sequence >= start.sequence],
+        vouched_through=start.vouched_through,
+    )
+    report.first_sequence = start.sequence
+    end = head if through is None else through
+    total = max(end - start.sequence + 1, 0)
+
+    def after_batch():
         if progress is not None:
-            progress(report.checked, total)
-        if found:
-            low += batch_size
-            continue
-        later = events.filter(sequence__gte=low)
-        if through is not None:
-            later = later.filter(sequence__lte=through)
-        low = later.aggregate(low=Min("sequence"))["low"]
-        if low is None:
-            return
+            progress(walk.checked, total)
 
-
-def _rows(org_id: int, events, low: int, high: int):
-    """The events with low <= sequence <= high, in order, as tuples of COLUMNS (on PostgreSQL
-    read as canonical text by the database, see storage/backends/postgresql.py)."""
-    return backend().chain_window(events, org_id, low, high, COLUMNS)
+    if total >= app_settings.VERIFY_PARALLEL_FROM:
+        report.windows = windows.walk(org_id, walk, end, batch_size, after_batch)
+    # The rest (all of it below the threshold), and from a window that did not join on: one
+    # batch after the other, which names the first break.
+    stop = walk_range(org_id, walk, through, batch_size, after_batch)
+    report.checked, report.checkpoints_matched = walk.checked, walk.matched
+    report.last_sequence, report.head_hash = walk.expected - 1, walk.prev_hash
+    if stop is None:
+        return
+    if stop.statement is not None:
+        report.problem = _recomputed(stop.statement, walk.vouched_through, walk.id_descent)
+    else:
+        report.problem = _diagnose(
+            org_id, events, stop.row, walk.expected, walk.prev_hash, walk.expected == start.sequence
+        )
 
 
 def _check_end(valid, head_sequence, through, report):
@@ -274,7 +246,7 @@ def _recomputed(statement: SignedStatement, vouched_through: int, id_descent) ->
 
 def _diagnose(org_id, events, row, expected, prev_hash, at_start) -> Problem:
     """Name the kind of the first break (a few extra queries, only on failure)."""
-    row_id, sequence, row_prev, row_hash = row[0], row[1], row[_LAST_VALUE], row[_LAST_VALUE + 1]
+    row_id, sequence, row_prev, row_hash = row[0], row[1], row[LAST_VALUE], row[LAST_VALUE + 1]
     if sequence > expected:
         return Problem(
             Kind.MISSING, expected,
@@ -291,7 +263,7 @@ def _diagnose(org_id, events, row, expected, prev_hash, at_start) -> Problem:
     if (
         successor is not None
         and successor[1] != sequence
-        and _hash_at(org_id, successor, sequence) == successor[_LAST_VALUE + 1]
+        and _hash_at(org_id, successor, sequence) == successor[LAST_VALUE + 1]
         and _hash_at(org_id, row, successor[1]) == row_hash
     ):
         low, high = sorted((sequence, successor[1]))
@@ -329,8 +301,8 @@ def _diagnose(org_id, events, row, expected, prev_hash, at_start) -> Problem:
 
 
 def _hash_at(org_id: int, row, sequence: int) -> str:
-    values = (sequence, *row[2:_LAST_VALUE])
-    return chain.hash_body(row[_LAST_VALUE], chain.canonical_event(org_id, values))
+    values = (sequence, *row[2:LAST_VALUE])
+    return chain.hash_body(row[LAST_VALUE], chain.canonical_event(org_id, values))
 
 
 def _original_sequence(events, prev_hash: str) -> int | None:

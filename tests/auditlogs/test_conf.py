@@ -54,6 +54,14 @@ def test_the_environment_sets_what_it_may_and_bad_values_stop_start_up(monkeypat
     assert values["AUDITLOG_PAGE_SIZE"] == 50
     assert values["AUDITLOG_SIGNING_KEY_GENERATE"] is False
     assert set(values) == set(conf.BY_NAME)
+    monkeypatch.setenv("AUDITLOG_VERIFY_WINDOW", "0")
+    with pytest.raises(ImproperlyConfigured, match="AUDITLOG_VERIFY_WINDOW must be 1 or more"):
+        conf.from_environment(debug=False, base_dir=tmp_path)
+    monkeypatch.setenv("AUDITLOG_VERIFY_WINDOW", "1000")
+    monkeypatch.setenv("AUDITLOG_VERIFY_WORKERS", "-1")
+    with pytest.raises(ImproperlyConfigured, match="AUDITLOG_VERIFY_WORKERS"):
+        conf.from_environment(debug=False, base_dir=tmp_path)
+    monkeypatch.setenv("AUDITLOG_VERIFY_WORKERS", "0")
     monkeypatch.setenv("AUDITLOG_WEBHOOK_TIMEOUT", "ten")
     with pytest.raises(ImproperlyConfigured, match="AUDITLOG_WEBHOOK_TIMEOUT"):
         conf.from_environment(debug=False, base_dir=tmp_path)

@@ -31,6 +31,8 @@ postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="month partitions exist on PostgreSQL only"
 )
 
+pytestmark = pytest.mark.usefixtures("verifier")  # both ways of walking the chain
+
 
 def test_flush_is_refused_outside_tests_and_debug(acme, settings, monkeypatch):
     fill(acme, 3)

@@ -20,6 +20,8 @@ from auditlogs.models import AuditEvent, Checkpoint
 from auditlogs.recording.context import Actor, acting_as
 from tests.helpers.integrity import EVENTS, fill, tamper
 
+pytestmark = pytest.mark.usefixtures("verifier")  # both ways of walking the chain
+
 
 def fill_old_and_new(organization, old: int, new: int, days_ago: int = 40):
     with acting_as(Actor.system(), at=timezone.now() - timedelta(days=days_ago)):

@@ -34,6 +34,8 @@ from tests.helpers.integrity import (
     tamper,
 )
 
+pytestmark = pytest.mark.usefixtures("verifier")  # both ways of walking the chain
+
 
 def flush_everything() -> None:
     """The project's `flush` (allowed in a test run), inside this test's transaction."""

@@ -15,6 +15,9 @@ class DatabaseBackend:
     skips_locked_rows: bool
     # Search may plan newest-first from an index under a time budget (search.py).
     plans_in_index_order: bool
+    # Other processes, each with a connection of its own, can read the same events (the
+    # verifier's windows walked by worker processes; SQLite walks them in one process).
+    reads_from_worker_processes: bool
 
     # The suffixes of the triggers the guards put on each guarded table.
     guard_trigger_kinds: tuple[str, ...]

@@ -122,6 +122,7 @@ class PostgreSQL(DatabaseBackend):
     has_partitions = True
     skips_locked_rows = True
     plans_in_index_order = True
+    reads_from_worker_processes = True
 
     guard_trigger_kinds = ("append_only", "no_truncate")
 

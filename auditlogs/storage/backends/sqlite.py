@@ -63,6 +63,7 @@ class SQLite(DatabaseBackend):
     has_partitions = False
     skips_locked_rows = False
     plans_in_index_order = False
+    reads_from_worker_processes = False
 
     guard_trigger_kinds = ("no_update", "no_delete")
 

@@ -1,0 +1,107 @@
+"""Walking a stretch of an organization's chain in sequence order: the verifier's hot loop.
+
+A `Walk` is where a walk along the chain stands: the next sequence expected, the hash that
+event must link to, the signed checkpoints still ahead. `walk_range` reads the linked events of
+a sequence range in bounded batches and advances the walk over every event that links and
+hashes right, until the range ends, an event breaks the chain or a checkpoint does not match
+its event (a `Stop`). verification.py walks a whole chain with it, one batch after the other;
+windows.py walks windows of a long chain with it in worker processes and joins them.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Min
+
+from auditlogs.integrity.checkpoints import SignedStatement
+from auditlogs.models import AuditEvent
+from auditlogs.recording import chain
+from auditlogs.storage.backends import backend
+
+COLUMNS = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
+LAST_VALUE = 1 + len(chain.HASHED_FIELDS)  # the index of prev_hash in a row of COLUMNS
+
+
+def linked_events(organization_id: int):
+    """The organization's events that are part of its chain (linked: they have a sequence)."""
+    return AuditEvent.objects.filter(organization_id=organization_id).linked()
+
+
+@dataclass
+class Walk:
+    expected: int  # the next sequence
+    prev_hash: str  # the hash the next event must link to
+    statements: list[SignedStatement]  # valid checkpoints from first_sequence on, in order
+    vouched_through: int  # the newest sequence genesis or a matched checkpoint vouches for
+    next_statement: int = 0  # statements[:next_statement] are behind the walk
+    prev_id: int | None = None
+    id_descent: int | None = None  # an event stored out of insertion order since vouched_through
+    checked: int = 0
+    matched: int = 0  # checkpoints matched
+
+
+@dataclass(frozen=True)
+class Stop:
+    row: tuple | None = None  # the first event that breaks the chain, as COLUMNS
+    statement: SignedStatement | None = field(default=None)  # or the checkpoint it contradicts
+
+
+def walk_range(
+    organization_id: int, walk: Walk, high: int | None, batch_size: int,
+    after_batch: Callable[[], None] | None = None,
+) -> Stop | None:
+    """Walk the events from walk.expected through `high` (None: to the end of the chain)."""
+    events = linked_events(organization_id)
+    low = walk.expected
+    while True:
+        top = low + batch_size - 1 if high is None else min(low + batch_size - 1, high)
+        rows = backend().chain_window(events, organization_id, low, top, COLUMNS)
+        stop = walk_rows(organization_id, rows, walk)
+        if stop is not None:
+            return stop
+        if after_batch is not None:
+            after_batch()
+        if rows:
+            low += batch_size
+            continue
+        later = events.filter(sequence__gte=low)
+        if high is not None:
+            later = later.filter(sequence__lte=high)
+        low = later.aggregate(low=Min("sequence"))["low"]
+        if low is None:
+            return None
+
+
+def walk_rows(organization_id: int, rows, walk: Walk) -> Stop | None:
+    """Advance `walk` over rows (in sequence order) while each one links and hashes right."""
+    expected, prev_hash, prev_id = walk.expected, walk.prev_hash, walk.prev_id
+    statements, next_statement = walk.statements, walk.next_statement
+    canonical_event, hash_body, last_value = chain.canonical_event, chain.hash_body, LAST_VALUE
+    stop = None
+    for row in rows:
+        sequence, row_prev, row_hash = row[1], row[last_value], row[last_value + 1]
+        if (
+            sequence != expected
+            or row_prev != prev_hash
+            or hash_body(row_prev, canonical_event(organization_id, row[1:last_value])) != row_hash
+        ):
+            stop = Stop(row=row)
+            break
+        if prev_id is not None and row[0] < prev_id and walk.id_descent is None:
+            walk.id_descent = sequence - 1
+        while next_statement < len(statements) and statements[next_statement].sequence == sequence:
+            statement = statements[next_statement]
+            next_statement += 1
+            if statement.head_hash != row_hash:
+                stop = Stop(statement=statement)
+                break
+            walk.vouched_through, walk.id_descent = sequence, None
+            walk.matched += 1
+        if stop is not None:
+            break
+        prev_hash, prev_id = row_hash, row[0]
+        expected += 1
+    walk.checked += expected - walk.expected
+    walk.expected, walk.prev_hash, walk.prev_id = expected, prev_hash, prev_id
+    walk.next_statement = next_statement
+    return stop
