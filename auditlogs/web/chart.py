@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 from django.db.models import F, Min, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
-from django.utils.formats import number_format
 
 from auditlogs.conf import app_settings
 from auditlogs.recording.catalogue import Severity
@@ -295,4 +294,6 @@ def _narrowed(query, bar: Bar) -> str:
 
 
 def _number(n: int) -> str:
-    return number_format(n, force_grouping=True)
+    """12,345: grouped as the one language of the site (en-us) groups, without the locale
+    lookups of `number_format`, which a chart makes a few hundred times."""
+    return f"{n:,}"
