@@ -150,7 +150,7 @@ class Reading:
 
 def measure(servers: dict, cookie: str, options) -> dict[str, list[Reading]]:
     results = {name: [] for name in servers}
-    for name, server in servers.items():  # warm both: templates, connections, the day's view
+    for server in servers.values():  # warm both: templates, connections, the day's view
         run_clients(server.url, cookie, options.clients, 3.0, server)
     for round_number in range(options.rounds):
         order = list(servers.items())
