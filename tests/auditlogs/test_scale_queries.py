@@ -12,7 +12,6 @@ from projects.models import Project
 from tests.helpers.clients import signed_in
 from tests.helpers.events import generate
 
-
 # The session, the user, the two-factor check, the viewer's membership (a member's projects
 # instead of the deleted projects for an owner), the events, the projects, the chart (its cursor,
 # its first hour, its counts), the saved views (the sidebar's and the person's own), the
