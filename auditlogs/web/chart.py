@@ -12,6 +12,7 @@ Bars cover whole hours, days (in the viewer's time zone) or months; each is a li
 filters narrowed to its dates.
 """
 
+from calendar import monthrange
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -297,7 +298,10 @@ def _bucket_starts(unit: str, start: datetime, end: datetime, tzinfo):
         day = day.replace(day=1)
     while day <= last:
         yield timezone.make_aware(datetime.combine(day, datetime.min.time()), tzinfo)
-        day = day + timedelta(days=1) if unit == DAY else _next_month(day)
+        try:
+            day = day + timedelta(days=1) if unit == DAY else _next_month(day)
+        except (OverflowError, ValueError):  # the bucket of December 9999 is the calendar's last
+            return
 
 
 def _next_month(day: date) -> date:
@@ -317,7 +321,8 @@ def _narrowed(query, bar: Bar) -> str:
         start_text = end_text = bar.start.date().isoformat()
     else:
         start_text = bar.start.date().isoformat()
-        end_text = (_next_month(bar.start.date()) - timedelta(days=1)).isoformat()
+        first = bar.start.date()
+        end_text = first.replace(day=monthrange(first.year, first.month)[1]).isoformat()
     return urlencode([*params, ("range", "custom"), ("start", start_text), ("end", end_text)])
 
 
