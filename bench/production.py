@@ -78,6 +78,7 @@ class ProductionServer:
     web_servers: int = 1
     workers: int = 1
     web_concurrency: int = 2
+    root: Path = ROOT  # the checkout to serve (bench/page_cpu.py serves an older one beside)
     extra_env: dict = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="production-")))
     ports: list[int] = field(default_factory=list)
@@ -115,7 +116,7 @@ class ProductionServer:
 
     def manage(self, *args: str, timeout: int = 600) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.environment(),
+            [sys.executable, "manage.py", *args], cwd=self.root, env=self.environment(),
             capture_output=True, text=True, timeout=timeout,
         )
         if result.returncode != 0:
@@ -165,7 +166,7 @@ class ProductionServer:
         output = open(self.workdir / f"{name}.log", "w")  # noqa: SIM115  (the child's stdout)
         self.processes.append(
             subprocess.Popen(
-                shlex.split(command), cwd=ROOT, env=self.environment(**env),
+                shlex.split(command), cwd=self.root, env=self.environment(**env),
                 stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
             )
         )

@@ -44,7 +44,7 @@ OWNER = "owner@bench.test"
 DAYS = 180
 DEEP_PAGES = 1000
 PAGE = app_settings.PAGE_SIZE
-ROW_MARK = b'<div class="event '  # one per event row (templates/auditlogs/event_row.html)
+ROW_MARK = b'<div class="event '  # one per event row (auditlogs/web/presenters.py row_html)
 
 
 def main() -> None:

@@ -362,20 +362,42 @@ def failure_since_last_checkpoint(organization) -> bool:
     return _standing_failure(organization) is not None
 
 
-def integrity_status(organization) -> IntegrityStatus:
-    """What the Audit Logs page says about integrity, from verification results and signed
-    checkpoints only: three indexed reads, no verification."""
+@dataclass(frozen=True)
+class IntegrityEvidence:
+    """What the summary is made of besides the chain's head: the standing failure, if any,
+    and the newest checkpoint. It changes only when a checkpoint is signed or a failure is
+    recorded, so the page may keep it (auditlogs/web/integrity_summary.py)."""
+
+    failure: tuple[int, datetime, str] | None  # sequence, detected at, problem
+    checkpoint: tuple[int, datetime] | None  # sequence, signed at
+
+
+def integrity_evidence(organization) -> IntegrityEvidence:
     failure = _standing_failure(organization)
-    if failure is not None:
-        return IntegrityStatus("broken", failure.sequence, failure.detected_at, failure.problem)
-    latest = _latest_checkpoint(organization)
-    if latest is None:
+    return IntegrityEvidence(
+        failure=None if failure is None else (failure.sequence, failure.detected_at,
+                                              failure.problem),
+        checkpoint=_latest_checkpoint(organization),
+    )
+
+
+def summarize(evidence: IntegrityEvidence, head_sequence: int) -> IntegrityStatus:
+    """The summary from its evidence and the sequence of the chain's head, as of now."""
+    if evidence.failure is not None:
+        return IntegrityStatus("broken", *evidence.failure)
+    if evidence.checkpoint is None:
         return IntegrityStatus("unverified", None, None)
-    sequence, signed_at = latest
-    pending = max(ChainHead.sequence_for(organization.pk) - sequence, 0)
+    sequence, signed_at = evidence.checkpoint
+    pending = max(head_sequence - sequence, 0)
     max_age = timedelta(hours=app_settings.CHECKPOINT_MAX_AGE_HOURS)
     state = "stale" if pending and timezone.now() - signed_at > max_age else "verified"
     return IntegrityStatus(state, sequence, signed_at, pending=pending)
+
+
+def integrity_status(organization) -> IntegrityStatus:
+    """What the Audit Logs page says about integrity, from verification results and signed
+    checkpoints only: three indexed reads, no verification."""
+    return summarize(integrity_evidence(organization), ChainHead.sequence_for(organization.pk))
 
 
 def record_failure(organization, report: Report) -> bool:

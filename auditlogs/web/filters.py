@@ -119,6 +119,9 @@ class AuditLogFilterForm(forms.Form):
         return data
 
 
+EVENT_TYPE_CHOICES = sorted(((t.key, t.label) for t in EVENT_TYPES), key=lambda c: c[1])
+
+
 class AuditEventFilter(django_filters.FilterSet):
     severity = SeverityFilter(
         label="Severity",
@@ -152,7 +155,9 @@ class AuditEventFilter(django_filters.FilterSet):
         empty_label="All events",
         field_name="action",
         lookup_expr="exact",
-        choices=sorted(((t.key, t.label) for t in EVENT_TYPES), key=lambda c: c[1]),
+        # A function: a list of a hundred pairs would be deep-copied with the filter and its
+        # form field on every request.
+        choices=lambda: EVENT_TYPE_CHOICES,
         error_messages={"invalid_choice": "“%(value)s” is not an event type; choose one."},
     )
     # Part of the actor's label, any case: searched with `q` (auditlogs/storage/search.py).

@@ -124,6 +124,38 @@ class EventRow:
     def label(self) -> str:
         return self.event.label
 
+    @cached_property
+    def html(self) -> SafeString:
+        """The row of the log's list (log.html places it): built here with plain string
+        formatting, a page of rows in a fraction of what fifty template includes cost."""
+        return row_html(self)
+
+
+def row_html(row: EventRow) -> SafeString:
+    """One row of the list: its cells in the order of event_columns.html's headers."""
+    severity = row.event.severity_enum
+    key, severity_label = severity.key, _escape(severity.label)
+    event_id, label = _escape(row.event_id), _escape(row.label)
+    exact = _escape(row.occurred_exact)
+    return mark_safe(
+        f'<div class="event severity-{key}" id="event-{event_id}" role="row">\n'
+        '  <div class="event-line">\n'
+        f'    <span class="event-severity" role="cell"><span class="badge badge-{key}">'
+        f'{severity_label}</span></span>\n'
+        f'    <span class="event-sentence" role="cell">{row.sentence}</span>\n'
+        f'    <span class="event-type" role="cell"><a class="event-name filter-link" '
+        f'href="{_escape(row.action_url)}" title="Show only “{label}” events">{label}</a></span>\n'
+        f'    <span class="event-when" role="cell"><time class="event-time" '
+        f'datetime="{_escape(row.occurred_utc)}" title="{exact}">'
+        f'{_escape(row.occurred_relative)}</time></span>\n'
+        f'    <span class="event-info" role="cell"><a class="button small info-link" '
+        f'href="{_escape(row.info_url)}" data-details="details-{event_id}">Info'
+        f'<span class="visually-hidden"> about {label}, {exact}</span></a></span>\n'
+        '  </div>\n'
+        f'  <div class="event-details" id="details-{event_id}" role="cell" hidden></div>\n'
+        '</div>\n'
+    )
+
 
 def event_url_maker(name: str, *args) -> Callable[[int], str]:
     """The URL named `name` for any event id, reversed once for a whole page, not once a row."""

@@ -11,12 +11,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from auditlogs import record
 from auditlogs.conf import app_settings
-from auditlogs.integrity.verification import integrity_status
 from auditlogs.models import SavedView, SupportAccess
 from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.chart import volume_chart
 from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.forms import SupportAccessForm
+from auditlogs.web.integrity_summary import integrity_summary
 from auditlogs.web.paging import (
     NEWER,
     Cursor,
@@ -47,6 +47,10 @@ def audit_log(request, viewer):
     chart = volume_chart(filters, viewer, request.GET, None if cursor else page) if page else None
 
     fragment = wants_fragment(request)
+    saved_views = list(
+        SavedView.objects.visible_to(request.user, viewer.organization).select_related(
+            "organization")
+    ) if viewer.membership else []
     return render_for_viewer(
         request,
         viewer,
@@ -64,11 +68,11 @@ def audit_log(request, viewer):
             "query": query_without_cursor(request.GET),
             "fragment": fragment,
             # Shown above the filters: a fragment swap does not need them.
-            "integrity": None if fragment else integrity_status(viewer.organization),
+            "integrity": None if fragment else integrity_summary(viewer.organization),
             "recent_actors": [] if fragment else viewer.recent_actors(),
-            "own_views": SavedView.objects.filter(
-                organization=viewer.organization, owner=request.user
-            ) if viewer.membership else [],
+            # One read for the sidebar's saved views (auditlog_tags) and the person's own.
+            "saved_views": saved_views,
+            "own_views": [view for view in saved_views if view.owner_id == request.user.pk],
         },
     )
 
