@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+import uuid
 from importlib.metadata import version
 from urllib.parse import urlsplit
 
@@ -61,7 +62,8 @@ class Saves:
         from django.contrib.auth.models import Group, User
 
         auditlog.register(Group)
-        self.group, _ = Group.objects.get_or_create(name="peer-bench")
+        self.name = f"peer-bench {uuid.uuid4().hex[:8]}"  # group names are unique
+        self.group = Group.objects.create(name=self.name)
         self.actor = User.objects.filter(username="actor").first() or User.objects.create_user(
             "actor", "actor@peer.test"
         )
@@ -73,7 +75,7 @@ class Saves:
         self.calls += 1
         started = time.perf_counter()
         with transaction.atomic():
-            self.group.name = f"peer-bench {self.calls}"
+            self.group.name = f"{self.name} #{self.calls}"
             self.group.save(update_fields=["name"])
         return time.perf_counter() - started
 
