@@ -311,13 +311,14 @@ def _write(owner_id: int, org_id: int, name: str, start_at: float, results) -> N
     writer = Writer(owner, Organization.objects.get(pk=org_id), name)
     while time.time() < start_at:
         time.sleep(0.001)
-    durations, events = [], []
+    durations, linking, events = [], [], []
     for _ in range(ARGS.events):
-        seconds, _, event = writer.change(recorded=True)
+        seconds, hooks, event = writer.change(recorded=True)
         durations.append(seconds)
+        linking.append(hooks)
         events.append((event.pk, HOOKS.started_at))
     connections.close_all()
-    results.put((org_id, durations, events))
+    results.put((org_id, durations, linking, events))
 
 
 def concurrent_writers(owner, organizations: int) -> None:
@@ -348,8 +349,9 @@ def concurrent_writers(owner, organizations: int) -> None:
         worker.join()
 
     total = processes * ARGS.events
-    durations = [seconds for _, ds, _ in outcomes for seconds in ds]
-    commits = [(org_id, pk, at) for org_id, _, events in outcomes for pk, at in events]
+    durations = [seconds for _, ds, _, _ in outcomes for seconds in ds]
+    linking = [seconds for _, _, hs, _ in outcomes for seconds in hs]
+    commits = [(org_id, pk, at) for org_id, _, _, events in outcomes for pk, at in events]
     committed_s = max(at for _, _, at in commits) - start_at
     reached = timeline[-1][1] == target
     linked_s = timeline[-1][0] - start_at
@@ -362,6 +364,8 @@ def concurrent_writers(owner, organizations: int) -> None:
     table.row("events/s linked (chain heads at the total)", linked)
     table.row("request-side cost p50 (ms)", f"{p50(durations):.2f}")
     table.row("request-side cost p99 (ms)", f"{ms(durations, 99):.2f}")
+    table.row("  of which after-commit link p50 / p99 (ms)",
+              f"{p50(linking):.2f} / {ms(linking, 99):.2f}")
     table.row("link delay p50 (ms, commit to head)", f"{p50(delays):.1f}")
     table.row("longest link delay (ms)", f"{max(delays) * 1000:.1f}")
     poll = linked_s / max(len(timeline) - 1, 1) * 1000
