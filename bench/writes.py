@@ -28,8 +28,8 @@ with "_peer"), DEBUG off. Every run writes into organizations of its own. Prints
 3. A held chain lock: another connection holds an organization's ChainHead row for --hold
    seconds; during it a change with record() and a page-1 GET of the organization's Audit Logs
    page are timed (both must answer within 1 s), and after it, how soon the change's event is
-   linked by the worker's sweep (`sweep(wait=True)` looping in another process, as the worker
-   runs it).
+   linked by the worker's sweep (its `link_audit_events` job, which repeats `sweep(wait=True)`,
+   running in another process).
 
 Before the sequencer (issue 11's starting commit) `record()` links the event under the chain
 lock until commit; the script measures that too, so a run there gives the "before" figures.
@@ -37,7 +37,6 @@ lock until commit; the script measures that too, so a run there gives the "befor
 
 import argparse
 import bisect
-import contextlib
 import json
 import logging
 import multiprocessing
@@ -97,7 +96,7 @@ create_database(ARGS.database_url)
 os.environ["DATABASE_URL"] = ARGS.database_url
 setup()
 
-from django.db import OperationalError, connection, connections, transaction  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from auditlogs import record  # noqa: E402
@@ -109,8 +108,9 @@ from projects.models import Project  # noqa: E402
 
 try:
     from auditlogs.recording import sequencer  # noqa: E402
+    from operations.jobs import link_audit_events  # noqa: E402  (the worker's sweep)
 except ImportError:  # before issue 11: record() links under the chain lock until commit
-    sequencer = None
+    sequencer = link_audit_events = None
 
 RUN = uuid.uuid4().hex[:6]  # every run writes into organizations of its own
 
@@ -440,12 +440,9 @@ def chains_checked(orgs, start_sequence: dict[int, int], target: dict[int, int])
 # 3. A held chain lock -----------------------------------------------------------------------
 
 
-def _sweep_loop(stop) -> None:
+def _worker_sweeping(seconds: float) -> None:
     connections.close_all()
-    while not stop.is_set():
-        with contextlib.suppress(OperationalError):  # gave up waiting: the next one tries
-            sequencer.sweep(wait=True)
-        stop.wait(0.05)
+    link_audit_events(seconds=seconds)  # sweep(wait=True), again and again, as the worker
     connections.close_all()
 
 
@@ -459,12 +456,12 @@ def held_lock(owner) -> None:
     page = f"/orgs/{org.slug}/settings/audit-logs/"
     client.get(page)  # warm-up (and the day's audit_log.viewed)
 
-    stop = sweeper = None
-    if sequencer is not None:
+    sweeper = None
+    if link_audit_events is not None:
         connections.close_all()
-        context = multiprocessing.get_context("fork")
-        stop = context.Event()
-        sweeper = context.Process(target=_sweep_loop, args=(stop,))
+        sweeper = multiprocessing.get_context("fork").Process(
+            target=_worker_sweeping, args=(ARGS.hold + 3,)
+        )
         sweeper.start()
     locked, release = threading.Event(), threading.Event()
     released_at = []
@@ -516,7 +513,7 @@ def held_lock(owner) -> None:
         table.row("linked after the release", f"{after:,.1f}",
                   "unlinked after 30 s" if event.sequence is None else f"#{event.sequence}")
     if sweeper is not None:
-        stop.set()
+        print("   (meanwhile the worker's link_audit_events job swept in another process)")
         sweeper.join()
     if not still_held:
         print("   (the measurements outlasted the hold: they did not all run during it)")
