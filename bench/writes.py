@@ -172,7 +172,7 @@ class Writer:
     the hooks."""
 
     def __init__(self, owner, organization, name: str) -> None:
-        self.owner, self.organization = owner, organization
+        self.organization = organization
         self.project, _ = Project.objects.get_or_create(
             organization=organization, slug=name.lower().replace(" ", "-"),
             defaults={"name": name},
