@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint install install-dev serve bench-load install-bench
+.PHONY: run test lint install install-dev serve bench-load bench-writes install-bench
 
 run: install
 	$(BIN)/python manage.py migrate --no-input
@@ -37,6 +37,11 @@ install-bench: $(VENV)/.installed-bench
 # The mixed-load test against production mode on PostgreSQL (bench/load.py; README).
 bench-load: install-bench
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
+
+# The write benchmark on PostgreSQL (bench/writes.py; README); PEER_PYTHON=<a venv's python
+# with django-auditlog> measures the peer beside it.
+bench-writes: install-bench
+	$(BIN)/python bench/writes.py $(if $(PEER_PYTHON),--peer-python $(PEER_PYTHON)) $(BENCH_ARGS)
 
 # Re-installs only when pyproject.toml changes, so the second run is fast.
 $(VENV)/.installed: pyproject.toml
