@@ -52,6 +52,10 @@ SETTINGS = (
             "chain lock (PostgreSQL); `record()` never takes it"),
     Setting("AUDITLOG_LINK_BATCH_SIZE", 2000, env_int,
             "events the sequencer links onto a chain per short transaction"),
+    Setting("AUDITLOG_LINK_IN_BACKGROUND", True, env_bool,
+            "PostgreSQL: each process links what its requests recorded in a thread of its own "
+            "right after their commits, so no request waits for its link (off: the request "
+            "links after its commit itself; SQLite always does)"),
     Setting("AUDITLOG_LINK_DELAY_ALERT_SECONDS", 60, env_int,
             "an event waiting longer than this to be linked onto its chain makes `/readyz` "
             "fail (its `linking` check)"),

@@ -35,6 +35,13 @@ from tests.helpers.factories import (
 
 
 @pytest.fixture(autouse=True)
+def link_in_the_committing_thread(settings):
+    """Tests link where they commit: a linker thread's own connection would not see what a
+    test's transaction holds. tests/auditlogs/test_background_linker.py turns the thread on."""
+    settings.AUDITLOG_LINK_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
 def commit_hooks_as_in_autocommit(monkeypatch):
     """Run `transaction.on_commit` hooks where a real deployment would, inside the test's own
     transaction.

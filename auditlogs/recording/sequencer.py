@@ -24,13 +24,16 @@ nothing else (integrity/guards.py). SQLite has no row locks: its write transacti
 serialized (BEGIN IMMEDIATE) and the same guards make a concurrent linker fail rather than fork.
 """
 
+import atexit
 import logging
+import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -126,16 +129,102 @@ def link_pending(
 
 
 def link_after_commit(organization_id: int) -> None:
-    """record()'s on_commit hook: link now unless another linker is at it. The event is
-    committed already, so a failure here is logged, never raised into the caller; the next
-    linker or the worker's sweep links it."""
+    """record()'s on_commit hook: link now unless another linker is at it. On PostgreSQL (with
+    AUDITLOG_LINK_IN_BACKGROUND) the process's linker thread does it, so the request that
+    committed does not wait for its link; on SQLite, or with the setting off, it links here
+    within AFTER_COMMIT_SECONDS. The event is committed already, so a failure is logged, never
+    raised into the caller; the next linker or the worker's sweep links it."""
+    if app_settings.LINK_IN_BACKGROUND and backend().skips_locked_rows:
+        background.submit(organization_id)
+    else:
+        _link_logged(organization_id, seconds=AFTER_COMMIT_SECONDS)
+
+
+def _link_logged(organization_id: int, *, seconds: float | None) -> None:
     try:
-        link_pending(organization_id, wait=False, seconds=AFTER_COMMIT_SECONDS)
+        link_pending(organization_id, wait=False, seconds=seconds)
     except Exception:
         logger.exception(
             "Linking the audit events of organization %s after commit failed; the next "
             "linker or the worker's sweep links them.", organization_id,
         )
+
+
+class BackgroundLinker:
+    """One daemon thread per process that links the organizations its requests recorded for,
+    right after their commits: the request returns as soon as its transaction has committed.
+    Organizations submitted while the thread is linking are linked in its next round, so a
+    busy process links in larger batches instead of once per request. The thread has its own
+    database connection (Django's are per thread). It is started on first use in each process
+    (after a fork too); at exit what is pending is linked before the process goes; whatever a
+    killed process leaves, the worker's sweep links."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: set[int] = set()
+        self._wake = threading.Condition(self._lock)
+        self._idle = threading.Condition(self._lock)
+        self._busy = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._stopping = False
+
+    def submit(self, organization_id: int) -> None:
+        with self._lock:
+            self._pending.add(organization_id)
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._start()
+            self._wake.notify()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is pending or being linked."""
+        with self._lock:
+            return self._idle.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Link what is pending, then end the thread and close its connection (at exit; the
+        next submit starts a new thread). False when it did not finish in time."""
+        with self._lock:
+            thread, self._stopping = self._thread, True
+            self._wake.notify()
+        if thread is not None and thread.is_alive() and self._pid == os.getpid():
+            thread.join(timeout)
+        with self._lock:
+            self._stopping, self._thread = False, None
+            return thread is None or not thread.is_alive()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._run, name="audit-linker", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._wake.wait_for(lambda: self._pending or self._stopping)
+                if not self._pending:
+                    connection.close()
+                    return
+                organizations, self._pending, self._busy = sorted(self._pending), set(), True
+            try:
+                for organization_id in organizations:
+                    _link_logged(organization_id, seconds=None)
+            finally:
+                close_old_connections()
+                with self._lock:
+                    self._busy = False
+                    self._idle.notify_all()
+
+    def _after_fork(self) -> None:
+        # A forked child has no thread, and the parent's lock may have been held at the fork.
+        self._lock = threading.Lock()
+        self._wake, self._idle = threading.Condition(self._lock), threading.Condition(self._lock)
+        self._pending, self._busy, self._thread, self._stopping = set(), False, None, False
+
+
+background = BackgroundLinker()
+os.register_at_fork(after_in_child=background._after_fork)
+atexit.register(background.stop)
 
 
 def link_after_this_commit(organization_id: int) -> None:

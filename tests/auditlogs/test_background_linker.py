@@ -1,0 +1,87 @@
+"""On PostgreSQL a process links what its requests recorded in a thread of its own, right after
+their commits (AUDITLOG_LINK_IN_BACKGROUND): the request does not wait for the link."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from auditlogs import record
+from auditlogs.integrity.verification import verify
+from auditlogs.models import AuditEvent, ChainHead
+from auditlogs.recording import sequencer
+from auditlogs.storage.backends import is_postgresql
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not is_postgresql(), reason="SQLite links in the committing thread"),
+]
+
+
+@pytest.fixture
+def in_background(settings):
+    settings.AUDITLOG_LINK_IN_BACKGROUND = True
+    yield
+    assert sequencer.background.stop(10)
+
+
+@pytest.fixture
+def linking_threads(monkeypatch):
+    """The names of the threads that linked, in order."""
+    names = []
+    link_pending = sequencer.link_pending
+
+    def watched(*args, **kwargs):
+        names.append(threading.current_thread().name)
+        return link_pending(*args, **kwargs)
+
+    monkeypatch.setattr(sequencer, "link_pending", watched)
+    return names
+
+
+def test_the_committing_request_leaves_the_link_to_the_process_linker_thread(
+    acme, in_background, linking_threads
+):
+    with transaction.atomic():
+        event = record("organization.updated", organization=acme)
+    assert sequencer.background.wait_idle(10)
+    assert linking_threads and set(linking_threads) == {"audit-linker"}
+    assert AuditEvent.objects.get(pk=event.pk).sequence is not None
+    assert verify(acme).ok
+
+
+def test_a_held_chain_lock_delays_neither_the_commit_nor_the_later_link(
+    acme, in_background, linking_threads
+):
+    record("organization.updated", organization=acme)
+    assert sequencer.background.wait_idle(10)
+    head_locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            ChainHead.objects.select_for_update().get(organization=acme)
+            head_locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert head_locked.wait(10)
+    with transaction.atomic():
+        waiting = record("organization.updated", organization=acme)
+    assert sequencer.background.wait_idle(10)  # it skipped the held lock, it did not wait
+    assert AuditEvent.objects.get(pk=waiting.pk).sequence is None
+    release.set()
+    holder.join()
+    record("organization.updated", organization=acme)  # the next commit links both
+    assert sequencer.background.wait_idle(10)
+    assert not AuditEvent.objects.filter(organization=acme, sequence__isnull=True).exists()
+    assert verify(acme).ok
+
+
+def test_each_round_links_every_organization_submitted_meanwhile(acme, initech, in_background):
+    for organization in (acme, initech, acme):
+        record("organization.updated", organization=organization)
+    assert sequencer.background.wait_idle(10)
+    assert not AuditEvent.objects.filter(sequence__isnull=True).exists()
+    assert verify(acme).ok and verify(initech).ok
