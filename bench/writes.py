@@ -317,6 +317,9 @@ def _write(owner_id: int, org_id: int, name: str, start_at: float, results) -> N
         durations.append(seconds)
         linking.append(hooks)
         events.append((event.pk, HOOKS.started_at))
+    if sequencer is not None and hasattr(sequencer, "background"):
+        # What atexit does when a web process exits (a forked child ends with os._exit).
+        sequencer.background.stop()
     connections.close_all()
     results.put((org_id, durations, linking, events))
 
