@@ -194,9 +194,11 @@ EMAIL_BACKEND = env_str(
 # The worker: `python manage.py qcluster` (django-q2) runs the jobs of operations/schedule.py on
 # their schedules, with the database as its queue. A task a killed worker held is handed out
 # again after `retry` seconds (longer than `timeout`), so nothing is lost. SQLite allows one
-# writer at a time: one worker process there.
+# writer at a time: one worker process there. On PostgreSQL two of them spend most of each
+# minute in link_audit_events' sweeps and in delivery while a backlog remains, so four leave two
+# for the other jobs (alerts, rollups, operators' requests, checkpoints) at every tick.
 WORKER_PROCESSES = env_int(
-    "WORKER_PROCESSES", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2
+    "WORKER_PROCESSES", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
 )
 Q_CLUSTER = {
     "name": "auditlogs",
