@@ -140,3 +140,25 @@ class Table:
             align = "<" if n == 0 else ">"
             out.append(f"{cell:{align}{width}}" if titles else f"{cell:{align}{width}{spec}}")
         return " ".join(out)
+
+
+def peer_database(url: str, example: str) -> dict:
+    """For the peer's scripts (django-auditlog in its own environment): the DATABASES entry of a
+    PostgreSQL database whose name starts with "bench", created when missing; exit with a clear
+    message on any other name."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name.startswith(DATABASE_PREFIX):
+        sys.exit(f"Refusing to write into {name!r}: use a database of its own, e.g. {example}.")
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return {
+        "ENGINE": "django.db.backends.postgresql", "NAME": name,
+        "USER": parts.username or "postgres", "HOST": parts.hostname or "127.0.0.1",
+        "PORT": parts.port or 5432, "CONN_MAX_AGE": 60,
+    }

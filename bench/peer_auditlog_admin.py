@@ -19,37 +19,23 @@ import argparse
 import os
 import sys
 import time
-from urllib.parse import urlsplit
 
 import django
 from django.conf import settings
-from harness import p50, p95, timed  # its readings only: harness.setup() is the product's
+from harness import p50, p95, peer_database, timed  # not harness.setup(): the product's
 
 PEOPLE = 500
 FACETS_TIMEOUT_S = 120
 
 
 def configure(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name.startswith("bench"):
-        sys.exit(f"Refusing to write a million rows into {name!r}: use e.g. bench_admin_peer.")
-    import psycopg
-
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
     settings.configure(
         DEBUG=False,
         SECRET_KEY="peer-benchmark-only",
         ALLOWED_HOSTS=["testserver"],
         USE_TZ=True,
         ROOT_URLCONF=__name__,
-        DATABASES={"default": {
-            "ENGINE": "django.db.backends.postgresql", "NAME": name,
-            "USER": parts.username or "postgres", "HOST": parts.hostname or "127.0.0.1",
-            "PORT": parts.port or 5432, "CONN_MAX_AGE": 60,
-        }},
+        DATABASES={"default": peer_database(url, "bench_admin_peer")},
         INSTALLED_APPS=[
             "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
             "django.contrib.sessions", "django.contrib.messages", "auditlog",

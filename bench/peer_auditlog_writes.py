@@ -22,33 +22,20 @@ import sys
 import time
 import uuid
 from importlib.metadata import version
-from urllib.parse import urlsplit
 
 import django
 from django.conf import settings
+from harness import peer_database  # not harness.setup(): the product's
 
 IP = "203.0.113.7"
 
 
 def configure(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name.startswith("bench"):
-        sys.exit(f"Refusing to write into {name!r}: use a database named e.g. bench_writes_peer.")
-    import psycopg
-
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
     settings.configure(
         DEBUG=False,
         SECRET_KEY="peer-benchmark-only",
         USE_TZ=True,
-        DATABASES={"default": {
-            "ENGINE": "django.db.backends.postgresql", "NAME": name,
-            "USER": parts.username or "postgres", "HOST": parts.hostname or "127.0.0.1",
-            "PORT": parts.port or 5432, "CONN_MAX_AGE": 60,
-        }},
+        DATABASES={"default": peer_database(url, "bench_writes_peer")},
         INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "auditlog"],
     )
     django.setup()
