@@ -30,6 +30,11 @@ class AuditEventQuerySet(models.QuerySet):
         (verifier, exports, API, webhooks, checkpoints) sees. The page lists every event."""
         return self.filter(sequence__isnull=False)
 
+    def unlinked(self):
+        """Committed events waiting for the sequencer (read through the partial index
+        `audit_event_unlinked` when filtered by organization)."""
+        return self.filter(sequence__isnull=True)
+
 
 class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)

@@ -34,7 +34,7 @@ from datetime import datetime
 from functools import partial
 
 from django.db import OperationalError, close_old_connections, connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Min
 from django.utils import timezone
 
 from auditlogs.conf import app_settings
@@ -245,7 +245,7 @@ def sweep(*, wait: bool = True, seconds: float | None = SWEEP_SECONDS_PER_ORGANI
     first, spending at most `seconds` on each (writers may keep one busy for ever). A busy or
     failing organization is reported and the others carry on."""
     queue = (
-        AuditEvent.objects.filter(sequence__isnull=True)
+        AuditEvent.objects.unlinked()
         .values("organization_id")
         .annotate(first=Min("id"))
         .order_by("first")
@@ -275,37 +275,16 @@ def sweep(*, wait: bool = True, seconds: float | None = SWEEP_SECONDS_PER_ORGANI
 
 
 def has_unlinked(organization_id: int) -> bool:
-    unlinked = AuditEvent.objects.filter(organization_id=organization_id, sequence__isnull=True)
+    unlinked = AuditEvent.objects.unlinked().filter(organization_id=organization_id)
     return unlinked.exists()
 
 
 def oldest_unlinked_age(now: datetime | None = None) -> float | None:
     """Seconds since the oldest unlinked event occurred (any organization); None if none."""
-    oldest = AuditEvent.objects.filter(sequence__isnull=True).aggregate(
+    oldest = AuditEvent.objects.unlinked().aggregate(
         oldest=Min("occurred_at")
     )["oldest"]
     return None if oldest is None else ((now or timezone.now()) - oldest).total_seconds()
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """An organization's events not linked yet: how many, and the oldest one's wait."""
-
-    count: int
-    oldest_seconds: float | None
-
-    @property
-    def overdue(self) -> bool:
-        return (self.oldest_seconds or 0) > app_settings.LINK_DELAY_ALERT_SECONDS
-
-
-def waiting(organization_id: int) -> Waiting:
-    found = AuditEvent.objects.filter(
-        organization_id=organization_id, sequence__isnull=True
-    ).aggregate(count=Count("id"), oldest=Min("occurred_at"))
-    oldest = found["oldest"]
-    age = None if oldest is None else (timezone.now() - oldest).total_seconds()
-    return Waiting(found["count"], age)
 
 
 def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead | None:

@@ -80,7 +80,7 @@ class DatabaseBackend:
     def unlinked_events(self, events, organization_id: int, limit: int, columns) -> list:
         """The organization's oldest unlinked events by id, at most `limit`, as tuples of
         `columns` read the way the verifier reads them (so what is linked verifies)."""
-        unlinked = events.filter(organization_id=organization_id, sequence__isnull=True)
+        unlinked = events.unlinked().filter(organization_id=organization_id)
         return list(unlinked.order_by("id").values_list(*columns)[:limit])
 
     def link_events(self, connection, organization_id: int, links: list[tuple]) -> int:
