@@ -152,6 +152,17 @@ class ChainHead(models.Model):
     )
     sequence = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # Where linkers start reading the organization's queue of unlinked events: every id
+    # below it was read and linked, except a straggler's (an event whose id was drawn before
+    # and committed after a link passed that id). Without it each link would read past every
+    # already-linked entry of the partial index that VACUUM has not removed yet, a cost that
+    # grows with the write rate and with any long-running transaction. Stragglers are linked
+    # by their own after-commit linker (which reads from its event's id) or by the sweep
+    # (which reads the whole queue). See recording/sequencer.py.
+    scan_from = models.BigIntegerField(default=0)
+
+    # What a linker changes when it moves the head.
+    MOVING_FIELDS = ("sequence", "hash", "scan_from")
 
     def __str__(self):
         return f"chain head #{self.sequence} of organization {self.organization_id}"

@@ -6,12 +6,13 @@ record() inserts; recording/sequencer.py links. ChainLockTimeout and locked_head
 import ipaddress
 import json
 from collections.abc import Iterable
+from functools import cache
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from auditlogs.conf import app_settings
-from auditlogs.models import AuditEvent
+from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording import chain, sequencer
 from auditlogs.recording.catalogue import Severity, event_type
 from auditlogs.recording.changes import is_secret, mask
@@ -54,8 +55,8 @@ def record(
         severity=severity,
         actor=actor,
     )
-    event.save(force_insert=True)
-    sequencer.link_after_this_commit(organization.pk)
+    _insert_one(event)
+    sequencer.link_after_this_commit(organization.pk, event.pk)
     return event
 
 
@@ -149,8 +150,39 @@ def append(organization_id: int, events: Iterable[AuditEvent], batch_size: int =
                 batch = []
         if batch:
             written += _insert(batch)
-        head.save(update_fields=["sequence", "hash"])
+        head.save(update_fields=ChainHead.MOVING_FIELDS)
     return written
+
+
+def _insert_one(event: AuditEvent) -> None:
+    """INSERT the event as Model.save(force_insert=True) would, without compiling the
+    statement on every call: record() runs in every change, so its SQL is built once. (Audit
+    events have no save signals; AuditEvent.save only refuses updates.)"""
+    connection = connections[router.db_for_write(AuditEvent)]
+    if not connection.features.can_return_columns_from_insert:
+        event.save(force_insert=True)
+        return
+    fields = _insertable_fields()
+    params = [field.get_db_prep_save(getattr(event, field.attname), connection)
+              for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_statement(), params)
+        event.pk = cursor.fetchone()[0]
+    event._state.adding, event._state.db = False, connection.alias
+
+
+@cache
+def _insertable_fields() -> tuple:
+    return tuple(field for field in AuditEvent._meta.concrete_fields if not field.primary_key)
+
+
+@cache
+def _insert_statement() -> str:
+    meta = AuditEvent._meta
+    columns = ", ".join(f'"{field.column}"' for field in _insertable_fields())
+    values = ", ".join(["%s"] * len(_insertable_fields()))
+    return (f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({values}) '
+            f'RETURNING "{meta.pk.column}"')
 
 
 def _insert(batch: list[AuditEvent]) -> int:

@@ -3,8 +3,9 @@
 `record()` inserts an event unlinked (sequence, prev_hash and hash empty) in the caller's
 transaction and takes no lock, so writers of one organization never wait for each other. Once
 the change has committed, the sequencer gives committed events their place: in a short
-transaction of its own per batch it locks the organization's ChainHead row, reads the oldest
-unlinked events (by id, through the partial index `audit_event_unlinked`), assigns the gapless
+transaction of its own per batch it locks the organization's ChainHead row, reads unlinked
+events in id order (through the partial index `audit_event_unlinked`, from the head's
+`scan_from`: see link_pending and ChainHead.scan_from), assigns the gapless
 sequence, prev_hash and hash exactly as docs/integrity.md defines them (recording/chain.py),
 writes them back in one statement and moves the head. Three places start it:
 
@@ -55,6 +56,10 @@ _OCCURRED_AT = READ_COLUMNS.index("occurred_at")
 # under a steady stream of writes it would otherwise never run out of work, and each batch
 # costs a commit. What it leaves is linked by the next writer's linker or the sweep.
 AFTER_COMMIT_SECONDS = 0.005
+# After finding an organization's chain lock held, a process's linker thread waits this long
+# before its next round: the holder links what was committed before it released the lock, and
+# the commits of the pause are then looked at in one go instead of one by one.
+BUSY_PAUSE_SECONDS = 0.01
 # The sweep's time per organization before it moves on to the next.
 SWEEP_SECONDS_PER_ORGANIZATION = 1.0
 
@@ -83,10 +88,12 @@ class Linked:
     linked: int = 0
     longest_delay: float | None = None
     busy: bool = False
+    last_id: int = 0  # the highest id linked (ids are read in order)
 
     def __add__(self, other: "Linked") -> "Linked":
         delays = [d for d in (self.longest_delay, other.longest_delay) if d is not None]
-        return Linked(self.linked + other.linked, max(delays, default=None), other.busy)
+        return Linked(self.linked + other.linked, max(delays, default=None), other.busy,
+                      max(self.last_id, other.last_id))
 
 
 def link_pending(
@@ -95,9 +102,15 @@ def link_pending(
     wait: bool = False,
     batch_size: int | None = None,
     seconds: float | None = None,
+    since: int | None = None,
 ) -> Linked:
     """Link the organization's committed, unlinked events, a batch per short transaction,
     until none is left (or `seconds` are spent; what is left waits for the next linker).
+
+    Which events: with `since` None (the sweep, checkpoints) the whole queue; with `since`
+    (an after-commit linker: the id of the first event its transaction recorded) the queue
+    from the head's `scan_from` or `since`, whichever is lower, which holds that linker's own
+    events and every event committed in order, without reading past what is linked already.
 
     With `wait=False` (after a commit) a linker that finds the chain lock held goes away at
     once (PostgreSQL `SKIP LOCKED`) and returns `busy`. That is safe because of one more look:
@@ -116,52 +129,64 @@ def link_pending(
     """
     batch_size = batch_size or app_settings.LINK_BATCH_SIZE
     deadline = None if seconds is None else time.monotonic() + seconds
-    done = Linked()
+    done, start, first_start = Linked(), since, None
+    look_first = not wait and not connection.in_atomic_block
     while True:
-        step = _link_batch(organization_id, wait=wait, batch_size=batch_size)
+        if look_first and backend().chain_head_is_locked(organization_id):
+            # The cheap look (one statement, no transaction) found the lock held.
+            return done + Linked(busy=True)
+        step, read_from = _link_batch(
+            organization_id, wait=wait, batch_size=batch_size, since=start
+        )
         done += step
         if step.busy or (deadline is not None and time.monotonic() >= deadline):
             return done
+        first_start = read_from if first_start is None else first_start
         if step.linked == batch_size:
-            continue  # a full batch: more are waiting
-        if not has_unlinked(organization_id):  # the look after the release
+            start = step.last_id + 1  # a full batch: more are waiting after it
+            continue
+        # The look after the release, over what this linker read from.
+        if not has_unlinked(organization_id, from_id=first_start):
             return done
+        start = first_start
 
 
-def link_after_commit(organization_id: int) -> None:
+def link_after_commit(organization_id: int, since: int = 0) -> None:
     """record()'s on_commit hook: link now unless another linker is at it. On PostgreSQL (with
     AUDITLOG_LINK_IN_BACKGROUND) the process's linker thread does it, so the request that
     committed does not wait for its link; on SQLite, or with the setting off, it links here
     within AFTER_COMMIT_SECONDS. The event is committed already, so a failure is logged, never
     raised into the caller; the next linker or the worker's sweep links it."""
     if app_settings.LINK_IN_BACKGROUND and backend().skips_locked_rows:
-        background.submit(organization_id)
+        background.submit(organization_id, since)
     else:
-        _link_logged(organization_id, seconds=AFTER_COMMIT_SECONDS)
+        _link_logged(organization_id, since, seconds=AFTER_COMMIT_SECONDS)
 
 
-def _link_logged(organization_id: int, *, seconds: float | None) -> None:
+def _link_logged(organization_id: int, since: int, *, seconds: float | None) -> Linked:
     try:
-        link_pending(organization_id, wait=False, seconds=seconds)
+        return link_pending(organization_id, wait=False, seconds=seconds, since=since)
     except Exception:
         logger.exception(
             "Linking the audit events of organization %s after commit failed; the next "
             "linker or the worker's sweep links them.", organization_id,
         )
+        return Linked()
 
 
 class BackgroundLinker:
     """One daemon thread per process that links the organizations its requests recorded for,
     right after their commits: the request returns as soon as its transaction has committed.
-    Organizations submitted while the thread is linking are linked in its next round, so a
-    busy process links in larger batches instead of once per request. The thread has its own
+    Organizations submitted while the thread is linking (or pausing after a held lock) are
+    linked in its next round, so a busy process links in larger batches instead of once per
+    request. The thread has its own
     database connection (Django's are per thread). It is started on first use in each process
     (after a fork too); at exit what is pending is linked before the process goes; whatever a
     killed process leaves, the worker's sweep links."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: set[int] = set()
+        self._pending: dict[int, int] = {}  # organization: the lowest event id to read from
         self._wake = threading.Condition(self._lock)
         self._idle = threading.Condition(self._lock)
         self._busy = False
@@ -169,9 +194,10 @@ class BackgroundLinker:
         self._pid = 0
         self._stopping = False
 
-    def submit(self, organization_id: int) -> None:
+    def submit(self, organization_id: int, since: int = 0) -> None:
         with self._lock:
-            self._pending.add(organization_id)
+            known = self._pending.get(organization_id)
+            self._pending[organization_id] = since if known is None else min(known, since)
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._start()
             self._wake.notify()
@@ -205,21 +231,24 @@ class BackgroundLinker:
                 if not self._pending:
                     connection.close()
                     return
-                organizations, self._pending, self._busy = sorted(self._pending), set(), True
+                organizations, self._pending, self._busy = sorted(self._pending.items()), {}, True
+            busy = False
             try:
-                for organization_id in organizations:
-                    _link_logged(organization_id, seconds=None)
+                for organization_id, since in organizations:
+                    busy |= _link_logged(organization_id, since, seconds=None).busy
             finally:
                 close_old_connections()
                 with self._lock:
                     self._busy = False
                     self._idle.notify_all()
+            if busy:
+                time.sleep(BUSY_PAUSE_SECONDS)
 
     def _after_fork(self) -> None:
         # A forked child has no thread, and the parent's lock may have been held at the fork.
         self._lock = threading.Lock()
         self._wake, self._idle = threading.Condition(self._lock), threading.Condition(self._lock)
-        self._pending, self._busy, self._thread, self._stopping = set(), False, None, False
+        self._pending, self._busy, self._thread, self._stopping = {}, False, None, False
 
 
 background = BackgroundLinker()
@@ -227,17 +256,18 @@ os.register_at_fork(after_in_child=background._after_fork)
 atexit.register(background.stop)
 
 
-def link_after_this_commit(organization_id: int) -> None:
+def link_after_this_commit(organization_id: int, event_id: int) -> None:
     """Register `link_after_commit` for the organization on the current transaction, at most
-    once per organization (outside a transaction it runs at once, as on_commit does)."""
+    once per organization (outside a transaction it runs at once, as on_commit does), with
+    the id of the transaction's first event there, its lowest: its linker reads from it."""
     conn = transaction.get_connection()
     if conn.in_atomic_block and any(
         isinstance(func, partial) and func.func is link_after_commit
-        and func.args == (organization_id,)
+        and func.args[0] == organization_id
         for _, func, _ in conn.run_on_commit
     ):
         return
-    transaction.on_commit(partial(link_after_commit, organization_id), robust=True)
+    transaction.on_commit(partial(link_after_commit, organization_id, event_id), robust=True)
 
 
 def sweep(*, wait: bool = True, seconds: float | None = SWEEP_SECONDS_PER_ORGANIZATION) -> dict:
@@ -274,9 +304,9 @@ def sweep(*, wait: bool = True, seconds: float | None = SWEEP_SECONDS_PER_ORGANI
     }
 
 
-def has_unlinked(organization_id: int) -> bool:
+def has_unlinked(organization_id: int, *, from_id: int = 0) -> bool:
     unlinked = AuditEvent.objects.unlinked().filter(organization_id=organization_id)
-    return unlinked.exists()
+    return unlinked.filter(id__gte=from_id).exists() if from_id else unlinked.exists()
 
 
 def oldest_unlinked_age(now: datetime | None = None) -> float | None:
@@ -330,37 +360,43 @@ def link_locked(head: ChainHead, batch_size: int | None = None) -> Linked:
     batch_size = batch_size or app_settings.LINK_BATCH_SIZE
     done = Linked()
     while True:
-        step = _link_rows(head, batch_size)
+        step = _link_rows(head, batch_size, read_from=done.last_id + 1 if done.linked else 0)
         done += step
         if step.linked < batch_size:
             return done
 
 
-def _link_batch(organization_id: int, *, wait: bool, batch_size: int) -> Linked:
+def _link_batch(
+    organization_id: int, *, wait: bool, batch_size: int, since: int | None
+) -> tuple[Linked, int]:
+    """One batch in a transaction of its own; (what it linked, the id it read from)."""
     with transaction.atomic():
         head = locked_head(organization_id, wait=wait)
         if head is None:
             transaction.set_rollback(True)  # a refused lock may have aborted the transaction
-            return Linked(busy=True)
+            return Linked(busy=True), 0
         start = (head.sequence, head.hash)
-        linked = _link_rows(head, batch_size)
+        read_from = 0 if since is None else min(since, head.scan_from)
+        linked = _link_rows(head, batch_size, read_from)
         if linked.linked:
             moved = ChainHead.objects.filter(
                 organization_id=organization_id, sequence=start[0], hash=start[1]
-            ).update(sequence=head.sequence, hash=head.hash)
+            ).update(**{name: getattr(head, name) for name in ChainHead.MOVING_FIELDS})
             if moved != 1:
                 raise LinkConflict(
                     f"The chain head of organization {organization_id} moved during a link."
                 )
-    return linked
+    return linked, read_from
 
 
-def _link_rows(head: ChainHead, batch_size: int) -> Linked:
-    """One batch: read the oldest unlinked events, hash them onto `head` and write the links
-    back in one statement; `head` (in memory) ends at the last one."""
+def _link_rows(head: ChainHead, batch_size: int, read_from: int = 0) -> Linked:
+    """One batch: read the unlinked events from id `read_from` on, in id order, hash them onto
+    `head` and write the links back in one statement; `head` (in memory) ends at the last
+    one, its scan_from past the last id read when the read started at or below it (every
+    unlinked event committed in between is linked now)."""
     organization_id = head.organization_id
     rows = backend().unlinked_events(
-        AuditEvent.objects, organization_id, batch_size, READ_COLUMNS
+        AuditEvent.objects, organization_id, batch_size, READ_COLUMNS, from_id=read_from
     )
     if not rows:
         return Linked()
@@ -378,8 +414,11 @@ def _link_rows(head: ChainHead, batch_size: int) -> Linked:
             "were linked by another linker meanwhile."
         )
     head.sequence, head.hash = sequence, prev_hash
+    last_id = rows[-1][0]
+    if read_from <= head.scan_from:
+        head.scan_from = max(head.scan_from, last_id + 1)
     oldest = min(_as_time(row[_OCCURRED_AT]) for row in rows)
-    return Linked(len(links), (timezone.now() - oldest).total_seconds())
+    return Linked(len(links), (timezone.now() - oldest).total_seconds(), last_id=last_id)
 
 
 def _as_time(value) -> datetime:

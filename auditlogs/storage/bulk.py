@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from django.db import connection, transaction
 
-from auditlogs.models import AuditEvent
+from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording import chain, event_form, sequencer
 from auditlogs.storage import partitions
 from auditlogs.storage.backends import backend
@@ -161,7 +161,7 @@ def write(
                     last_text = "".join(kept)
             else:
                 _insert(organization_id, list(rows))
-            head.save(update_fields=["sequence", "hash"])
+            head.save(update_fields=ChainHead.MOVING_FIELDS)
         written += head.sequence - start
         if on_batch:
             on_batch(written)

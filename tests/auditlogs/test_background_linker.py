@@ -85,3 +85,61 @@ def test_each_round_links_every_organization_submitted_meanwhile(acme, initech, 
     assert sequencer.background.wait_idle(10)
     assert not AuditEvent.objects.filter(sequence__isnull=True).exists()
     assert verify(acme).ok and verify(initech).ok
+
+
+def test_an_event_committed_after_a_later_one_was_linked_is_linked_by_its_own_linker(
+    acme, in_background
+):
+    """A straggler: its id was drawn before, and committed after, a link that read past it.
+    Later linkers start reading past the linked ones (ChainHead.scan_from), so its own
+    after-commit linker reads from its id."""
+    record("organization.updated", organization=acme)
+    assert sequencer.background.wait_idle(10)
+    drawn, commit, straggler = threading.Event(), threading.Event(), []
+
+    def straggle():
+        with transaction.atomic():
+            straggler.append(record("project.created", organization=acme))
+            drawn.set()
+            commit.wait(10)
+        connection.close()
+
+    writer = threading.Thread(target=straggle)
+    writer.start()
+    assert drawn.wait(10)
+    with transaction.atomic():
+        later = record("organization.updated", organization=acme)
+    assert sequencer.background.wait_idle(10)
+    assert AuditEvent.objects.get(pk=later.pk).sequence is not None
+    assert ChainHead.objects.get(organization=acme).scan_from > later.pk > straggler[0].pk
+    commit.set()
+    writer.join()
+    assert sequencer.background.wait_idle(10)
+    assert AuditEvent.objects.get(pk=straggler[0].pk).sequence == 3
+    assert verify(acme).ok
+
+
+def test_the_cheap_look_tells_a_held_chain_lock_from_a_free_or_missing_one(acme, initech):
+    from auditlogs.storage.backends import backend
+
+    record("organization.updated", organization=acme)
+    sequencer.link_pending(acme.pk)
+    head_locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            ChainHead.objects.select_for_update().get(organization=acme)
+            head_locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert head_locked.wait(10)
+    assert backend().chain_head_is_locked(acme.pk)
+    assert sequencer.link_pending(acme.pk, since=0).busy
+    release.set()
+    holder.join()
+    assert not backend().chain_head_is_locked(acme.pk)
+    assert not ChainHead.objects.filter(organization=initech).exists()
+    assert not backend().chain_head_is_locked(initech.pk)  # no head yet: the linker makes it

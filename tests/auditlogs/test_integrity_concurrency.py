@@ -102,7 +102,7 @@ def test_a_linker_process_killed_mid_batch_loses_nothing_and_links_nothing_twice
     acme, monkeypatch
 ):
     env = _environment()
-    monkeypatch.setattr(sequencer, "link_after_this_commit", lambda organization_id: None)
+    monkeypatch.setattr(sequencer, "link_after_this_commit", lambda organization_id, event_id: None)
     for n in range(12):
         record("project.viewed", organization=acme, metadata={"n": n})
     linker = subprocess.run(

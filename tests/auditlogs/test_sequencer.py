@@ -22,7 +22,7 @@ from tests.helpers.clients import signed_in
 def no_linker(monkeypatch):
     """record() without its after-commit linker, as when the process died right after its
     commit: the events stay unlinked until a linker or the sweep comes."""
-    monkeypatch.setattr(sequencer, "link_after_this_commit", lambda organization_id: None)
+    monkeypatch.setattr(sequencer, "link_after_this_commit", lambda organization_id, event_id: None)
 
 
 def chain_of(organization) -> list[tuple]:
@@ -70,11 +70,12 @@ def test_the_event_exists_only_if_the_change_commits(acme):
 
 def test_one_after_commit_linker_per_organization_and_transaction(acme, initech):
     with transaction.atomic():
-        for _ in range(3):
-            record("organization.updated", organization=acme)
-        record("organization.updated", organization=initech)
+        first_at_acme = [record("organization.updated", organization=acme) for _ in range(3)][0]
+        at_initech = record("organization.updated", organization=initech)
         hooks = [func for _, func, _ in connection.run_on_commit]
-        assert [hook.args for hook in hooks] == [(acme.pk,), (initech.pk,)]
+        # Each linker reads the queue from its transaction's first (lowest) event there.
+        assert [hook.args for hook in hooks] == [(acme.pk, first_at_acme.pk),
+                                                 (initech.pk, at_initech.pk)]
     assert_one_gapless_chain(acme, 3)
     assert_one_gapless_chain(initech, 1)
 
@@ -119,6 +120,28 @@ def test_the_sweep_links_every_organization_oldest_first(acme, initech, no_linke
     assert_one_gapless_chain(acme, 1)
     assert_one_gapless_chain(initech, 2)
     assert sequencer.oldest_unlinked_age() is None
+
+
+def test_a_linker_reads_past_what_is_linked_and_the_sweep_reads_the_whole_queue(
+    acme, no_linker
+):
+    """After-commit linkers read the queue from the head's scan_from (or their own first
+    event, if lower), never the entries of events linked already; a straggler below it (here
+    made by moving scan_from past it, as a link that read past its uncommitted id would) is
+    linked by its own linker or by the sweep, which reads everything."""
+    events = [record("project.viewed", organization=acme, metadata={"n": n}) for n in range(3)]
+    assert link_pending(acme.pk, since=events[0].pk).linked == 3
+    assert ChainHead.objects.get(organization=acme).scan_from == events[-1].pk + 1
+    straggler, later = (record("project.viewed", organization=acme) for _ in range(2))
+    ChainHead.objects.filter(organization=acme).update(scan_from=later.pk)
+    assert link_pending(acme.pk, since=later.pk).linked == 1  # reads from scan_from
+    assert AuditEvent.objects.get(pk=straggler.pk).sequence is None
+    assert link_pending(acme.pk, since=straggler.pk).linked == 1  # its own linker
+    last = record("project.viewed", organization=acme)
+    ChainHead.objects.filter(organization=acme).update(scan_from=last.pk + 1)
+    assert sequencer.sweep()["linked"] == 1
+    assert_one_gapless_chain(acme, 6)
+    assert verify(acme).ok
 
 
 def test_batches_follow_each_other_and_the_bulk_path_links_what_is_pending_first(
@@ -174,7 +197,7 @@ def test_a_linker_that_lost_a_race_links_nothing(acme, no_linker, monkeypatch):
     record("project.viewed", organization=acme, metadata={"n": 1})
 
     # Its rows were linked meanwhile: the UPDATE finds them linked and the batch rolls back.
-    monkeypatch.setattr(database, "unlinked_events", lambda *args: seen)
+    monkeypatch.setattr(database, "unlinked_events", lambda *args, **kwargs: seen)
     with pytest.raises(LinkConflict, match="linked by another linker"):
         link_pending(acme.pk)
     monkeypatch.setattr(database, "unlinked_events", read)

@@ -77,10 +77,19 @@ class DatabaseBackend:
 
     # The sequencer (auditlogs/recording/sequencer.py).
 
-    def unlinked_events(self, events, organization_id: int, limit: int, columns) -> list:
-        """The organization's oldest unlinked events by id, at most `limit`, as tuples of
-        `columns` read the way the verifier reads them (so what is linked verifies)."""
-        unlinked = events.unlinked().filter(organization_id=organization_id)
+    def chain_head_is_locked(self, organization_id: int) -> bool:
+        """Whether another transaction holds the organization's chain lock right now (a hint
+        for a linker that would not wait: it may be free a moment later). Without row locks
+        (SQLite) nobody holds it."""
+        return False
+
+    def unlinked_events(
+        self, events, organization_id: int, limit: int, columns, *, from_id: int = 0
+    ) -> list:
+        """The organization's unlinked events from id `from_id` on, in id order, at most
+        `limit`, as tuples of `columns` read the way the verifier reads them (so what is
+        linked verifies)."""
+        unlinked = events.unlinked().filter(organization_id=organization_id, id__gte=from_id)
         return list(unlinked.order_by("id").values_list(*columns)[:limit])
 
     def link_events(self, connection, organization_id: int, links: list[tuple]) -> int:

@@ -10,6 +10,7 @@ from django.db.models.expressions import RawSQL
 from auditlogs.recording.event_form import BY_NAME, HashedField, Kind
 from auditlogs.storage.backends.base import DatabaseBackend
 from auditlogs.storage.tables import (
+    CHAIN_HEAD_TABLE,
     EVENT_TABLE,
     GRANT_TABLE,
     GUARDED_TABLES,
@@ -192,15 +193,31 @@ class PostgreSQL(DatabaseBackend):
             )
             return cursor.fetchall()
 
-    def unlinked_events(self, events, organization_id, limit, columns):
+    def chain_head_is_locked(self, organization_id):
+        # One statement in the caller's autocommit: the head, and whether it could be locked
+        # without waiting (a lock this statement takes is released as it ends). No head yet:
+        # not locked (the first linker creates it).
+        with default_connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT free.organization_id FROM "{CHAIN_HEAD_TABLE}" head LEFT JOIN LATERAL '
+                f'(SELECT organization_id FROM "{CHAIN_HEAD_TABLE}" WHERE organization_id = '
+                "head.organization_id FOR UPDATE SKIP LOCKED) free ON TRUE "
+                "WHERE head.organization_id = %s",
+                [organization_id],
+            )
+            row = cursor.fetchone()
+        return row is not None and row[0] is None
+
+    def unlinked_events(self, events, organization_id, limit, columns, *, from_id=0):
         # Like chain_window: the time and JSON come as the canonical text the verifier
-        # hashes, through the partial index of unlinked events.
+        # hashes, through the partial index of unlinked events (from_id is where its scan
+        # starts, below the entries of linked events that VACUUM has not removed yet).
         selected = ", ".join(_column_sql(name) for name in columns)
         with default_connection.cursor() as cursor:
             cursor.execute(
                 f'SELECT {selected} FROM "{EVENT_TABLE}" WHERE organization_id = %s '
-                "AND sequence IS NULL ORDER BY id LIMIT %s",
-                [organization_id, limit],
+                "AND sequence IS NULL AND id >= %s ORDER BY id LIMIT %s",
+                [organization_id, from_id, limit],
             )
             return cursor.fetchall()
 
