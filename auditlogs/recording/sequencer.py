@@ -56,10 +56,12 @@ _OCCURRED_AT = READ_COLUMNS.index("occurred_at")
 # under a steady stream of writes it would otherwise never run out of work, and each batch
 # costs a commit. What it leaves is linked by the next writer's linker or the sweep.
 AFTER_COMMIT_SECONDS = 0.005
-# After finding an organization's chain lock held, a process's linker thread waits this long
-# before its next round: the holder links what was committed before it released the lock, and
-# the commits of the pause are then looked at in one go instead of one by one.
+# After finding an organization's chain lock held, a process's linker thread tries again after
+# a pause (doubled while the lock stays held, up to the maximum), with the commits of the pause
+# in the same go: the holder links what was committed in order, but a straggler of this
+# process (an event whose id is below what the holder reads) is linked by this retry.
 BUSY_PAUSE_SECONDS = 0.01
+BUSY_PAUSE_MAX_SECONDS = 0.2
 # The sweep's time per organization before it moves on to the next.
 SWEEP_SECONDS_PER_ORGANIZATION = 1.0
 
@@ -179,7 +181,9 @@ class BackgroundLinker:
     right after their commits: the request returns as soon as its transaction has committed.
     Organizations submitted while the thread is linking (or pausing after a held lock) are
     linked in its next round, so a busy process links in larger batches instead of once per
-    request. The thread has its own
+    request. An organization whose chain lock was held stays pending and is tried again
+    (BUSY_PAUSE_SECONDS), so every event this process recorded is linked by this process
+    unless it exits first. The thread has its own
     database connection (Django's are per thread). It is started on first use in each process
     (after a fork too); at exit what is pending is linked before the process goes; whatever a
     killed process leaves, the worker's sweep links."""
@@ -196,8 +200,7 @@ class BackgroundLinker:
 
     def submit(self, organization_id: int, since: int = 0) -> None:
         with self._lock:
-            known = self._pending.get(organization_id)
-            self._pending[organization_id] = since if known is None else min(known, since)
+            self._add(organization_id, since)
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._start()
             self._wake.notify()
@@ -219,12 +222,17 @@ class BackgroundLinker:
             self._stopping, self._thread = False, None
             return thread is None or not thread.is_alive()
 
+    def _add(self, organization_id: int, since: int) -> None:
+        known = self._pending.get(organization_id)
+        self._pending[organization_id] = since if known is None else min(known, since)
+
     def _start(self) -> None:
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name="audit-linker", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        pause = BUSY_PAUSE_SECONDS
         while True:
             with self._lock:
                 self._wake.wait_for(lambda: self._pending or self._stopping)
@@ -232,17 +240,24 @@ class BackgroundLinker:
                     connection.close()
                     return
                 organizations, self._pending, self._busy = sorted(self._pending.items()), {}, True
-            busy = False
+            held = {}
             try:
                 for organization_id, since in organizations:
-                    busy |= _link_logged(organization_id, since, seconds=None).busy
+                    if _link_logged(organization_id, since, seconds=None).busy:
+                        held[organization_id] = since
             finally:
                 close_old_connections()
                 with self._lock:
+                    if not self._stopping:  # at exit the sweep links what a held lock kept
+                        for organization_id, since in held.items():
+                            self._add(organization_id, since)
                     self._busy = False
                     self._idle.notify_all()
-            if busy:
-                time.sleep(BUSY_PAUSE_SECONDS)
+            if held and not self._stopping:
+                time.sleep(pause)
+                pause = min(pause * 2, BUSY_PAUSE_MAX_SECONDS)
+            else:
+                pause = BUSY_PAUSE_SECONDS
 
     def _after_fork(self) -> None:
         # A forked child has no thread, and the parent's lock may have been held at the fork.
