@@ -68,32 +68,30 @@ def canonical_event(organization_id: int, values) -> str:
 
 
 def _object(value) -> str:
-    if value == {} or value == "{}":
-        return "{}"
-    if isinstance(value, str) and _encode_parsed is not None:
-        return "".join(_encode_parsed(_parsed(value), 0))
-    return canonical_json(json.loads(value) if isinstance(value, str) else value)
+    if value.__class__ is not str or _encode_parsed is None:
+        return "{}" if value == {} or value == "{}" else canonical_json(
+            json.loads(value) if isinstance(value, str) else value
+        )
+    if value == "{}":
+        return value
+    # JSON text (how PostgreSQL hands objects to the verifier and the sequencer): json.loads
+    # of it, the value scanned from the start, or json's own verdict when the text holds more
+    # than the one value (space around it, trailing data, errors).
+    try:
+        parsed, end = _scan(value, 0)
+    except StopIteration:
+        end = -1
+    return "".join(_encode_parsed(parsed if end == len(value) else json.loads(value), 0))
 
 
-# JSON text (how PostgreSQL hands `changes` and `metadata` to the verifier and the sequencer)
-# the way canonical_json writes json.loads of it, without json.dumps building a JSONEncoder and
-# a C encoder for every object (most of the cost of a small object): one C encoder with
-# canonical_json's settings, made once. It skips the check for circular references, which a
-# value just parsed from text cannot have; any other value goes through canonical_json.
+# canonical_json of a parsed value without json.dumps building a JSONEncoder and a C encoder
+# for every object (most of the cost of a small object): one C encoder with canonical_json's
+# settings, made once. It skips the check for circular references, which a value just parsed
+# from text cannot have; any other value goes through canonical_json.
 _scan = json.JSONDecoder().scan_once
 _encode_parsed = c_make_encoder and c_make_encoder(
     None, json.JSONEncoder().default, encode_basestring, None, ":", ",", True, False, False
 )  # markers, default, encoder, indent, key and item separators, sort_keys, skipkeys, allow_nan
-
-
-def _parsed(text: str):
-    """json.loads(text): the value scanned from the start, or json's own verdict when the
-    text holds more than one value without space around it (space, trailing data, errors)."""
-    try:
-        value, end = _scan(text, 0)
-    except StopIteration:
-        end = -1
-    return value if end == len(text) else json.loads(text)
 
 
 # Values that exercise every kind's text rules (escapes, non-ASCII, None, nested objects).
