@@ -48,13 +48,17 @@ def canonical_event(organization_id: int, values) -> str:
         actor_id, actor_label, target_type, target_id, target_label, changes, metadata, ip,
         user_agent, request_id,
     ) = values
+    # Calls saved where the verifier's rows need none: canonical time text, empty objects.
+    time_text = occurred_at if occurred_at.__class__ is str else format_time(occurred_at)
     return (
         f'{{"action":{encode_basestring(action)},'
         f'"actor_id":{"null" if actor_id is None else int(actor_id)},'
         f'"actor_label":{encode_basestring(actor_label)},'
-        f'"actor_type":{encode_basestring(actor_type)},"changes":{_object(changes)},'
+        f'"actor_type":{encode_basestring(actor_type)},'
+        f'"changes":{"{}" if changes == "{}" else _object(changes)},'
         f'"ip":{"null" if ip is None else encode_basestring(ip)},'
-        f'"metadata":{_object(metadata)},"occurred_at":"{format_time(occurred_at)}",'
+        f'"metadata":{"{}" if metadata == "{}" else _object(metadata)},'
+        f'"occurred_at":"{time_text}",'
         f'"organization":{int(organization_id)},'
         f'"project_id":{"null" if project_id is None else int(project_id)},'
         f'"project_name":{encode_basestring(project_name)},'
