@@ -65,6 +65,8 @@ def walk_range(
             after_batch()
         if rows:
             low += batch_size
+            if high is not None and low > high:  # the range is walked: no query for nothing
+                return None
             continue
         later = events.filter(sequence__gte=low)
         if high is not None:
