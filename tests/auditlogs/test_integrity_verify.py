@@ -21,6 +21,7 @@ from auditlogs.models import AuditEvent, Checkpoint
 from auditlogs.recording import chain
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.storage import partitions
+from auditlogs.storage.backends import backend
 from orgs.models import Organization
 from tests.helpers.integrity import (
     EVENTS,
@@ -157,6 +158,35 @@ def test_an_inserted_event_without_recomputing_is_named(acme):
     forged.save()
     problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.FORGED, 5)
+
+
+def test_two_events_claiming_one_sequence_are_taken_in_id_order_however_they_are_read(
+    acme, monkeypatch
+):
+    fill(acme, 8)
+    before, original = AuditEvent.objects.filter(organization=acme, sequence__in=(4, 5)).order_by(
+        "sequence"
+    )
+    forged = AuditEvent(
+        organization_id=acme.pk, sequence=5, occurred_at=original.occurred_at,
+        action="project.viewed", severity=10, actor_type="user", prev_hash=before.hash, hash="",
+    )
+    forged.hash = chain.link_hash(before.hash, acme.pk, forged.__dict__)
+    forged.save()
+    # Read by sequence alone, the database may hand the pair over either way; here the forged
+    # one (the later id, which also links and hashes right) comes first.
+    kind = type(backend())
+    honest = kind.chain_window
+
+    def later_id_first(self, events, organization_id, low, high, columns, ties_by_id=True):
+        rows = list(honest(self, events, organization_id, low, high, columns, ties_by_id))
+        return rows if ties_by_id else sorted(rows, key=lambda row: (row[1], -row[0]))
+
+    monkeypatch.setattr(kind, "chain_window", later_id_first)
+    report = verify(acme)
+    assert (report.problem.kind, report.problem.sequence) == (Kind.FORGED, 5)
+    assert "a second event claims #5" in report.problem.detail
+    assert (report.last_sequence, report.head_hash) == (5, original.hash)  # in (sequence, id)
 
 
 @pytest.mark.parametrize("first, second", [(4, 5), (3, 8)])

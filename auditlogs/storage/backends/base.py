@@ -69,9 +69,12 @@ class DatabaseBackend:
         """The partitions of a table ([] where there are none)."""
         return []
 
-    def chain_window(self, events, organization_id: int, low: int, high: int, columns):
+    def chain_window(self, events, organization_id: int, low: int, high: int, columns,
+                     ties_by_id: bool = True):
         """The organization's events with low <= sequence <= high in (sequence, id) order, as
-        tuples of `columns`, read the verifier's way (integrity/verification.py `COLUMNS`)."""
+        tuples of `columns`, read the verifier's way (integrity/verification.py `COLUMNS`).
+        Without `ties_by_id`, events sharing a sequence (a broken chain) may come in any order
+        among themselves, where that reads faster (integrity/chain_walk.py `read_and_walk`)."""
         window = events.filter(sequence__gte=low, sequence__lte=high)
         return window.order_by("sequence", "id").values_list(*columns)
 

@@ -181,14 +181,17 @@ class PostgreSQL(DatabaseBackend):
             )
             return [name for (name,) in cursor.fetchall()]
 
-    def chain_window(self, events, organization_id, low, high, columns):
+    def chain_window(self, events, organization_id, low, high, columns, ties_by_id=True):
         # Skips the ORM: the database formats the time canonically and hands JSON over as
-        # text, which chain.canonical_event accepts; about twice as fast.
+        # text, which chain.canonical_event accepts; about twice as fast. Ordered by sequence
+        # alone, the rows come straight from the (organization, sequence) index of each
+        # partition, merged: no sort of the wide rows by id (~0.5 µs of the backend per row).
         selected = ", ".join(_column_sql(name) for name in columns)
+        order = "sequence, id" if ties_by_id else "sequence"
         with default_connection.cursor() as cursor:
             cursor.execute(
                 f'SELECT {selected} FROM "{EVENT_TABLE}" WHERE organization_id = %s '
-                "AND sequence >= %s AND sequence <= %s ORDER BY sequence, id",
+                f"AND sequence >= %s AND sequence <= %s ORDER BY {order}",
                 [organization_id, low, high],
             )
             return cursor.fetchall()
