@@ -320,8 +320,7 @@ def sweep(*, wait: bool = True, seconds: float | None = SWEEP_SECONDS_PER_ORGANI
 
 
 def has_unlinked(organization_id: int, *, from_id: int = 0) -> bool:
-    unlinked = AuditEvent.objects.unlinked().filter(organization_id=organization_id)
-    return unlinked.filter(id__gte=from_id).exists() if from_id else unlinked.exists()
+    return backend().has_unlinked_events(organization_id, from_id)
 
 
 def oldest_unlinked_age(now: datetime | None = None) -> float | None:
@@ -338,26 +337,26 @@ def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead | None:
     AUDITLOG_CHAIN_LOCK_TIMEOUT_MS, then gets ChainLockTimeout; without, it gets None at once
     when another holds it (PostgreSQL `SKIP LOCKED`)."""
     timeout_ms = app_settings.CHAIN_LOCK_TIMEOUT_MS if wait else 1
-    heads = ChainHead.objects.filter(organization_id=organization_id)
-    if wait:
-        locking = backend().bound_lock_wait(heads.select_for_update(), timeout_ms)
-    else:
-        locking = heads.select_for_update(skip_locked=True)
+    wait_ms = timeout_ms if wait else None
+    database = backend()
     try:
-        head = locking.first()
-        if head is None:
+        row = database.lock_chain_head(organization_id, wait_ms=wait_ms)
+        if row is None:
+            heads = ChainHead.objects.filter(organization_id=organization_id)
             if not wait and heads.exists():
                 return None  # it exists: another linker holds it
             # The organization's first event: the insert waits on a concurrent first
             # linker's uncommitted head, as boundedly as on a lock.
-            backend().bound_lock_waits_now(timeout_ms)
+            database.bound_lock_waits_now(timeout_ms)
             ChainHead.objects.bulk_create(
                 [ChainHead(organization_id=organization_id, sequence=0,
                            hash=chain.GENESIS_HASH)],
                 ignore_conflicts=True,
             )
-            head = locking.first()
-        return head
+            row = database.lock_chain_head(organization_id, wait_ms=wait_ms)
+            if row is None:
+                return None  # a concurrent first linker holds it
+        return _head(organization_id, *row)
     except OperationalError as error:
         if not backend().is_lock_timeout(error):
             raise
@@ -367,6 +366,14 @@ def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead | None:
             f"The audit log of organization {organization_id} is busy: another linker held "
             f"its chain lock for {timeout_ms} ms. Nothing was changed; try again in a moment."
         ) from error
+
+
+def _head(organization_id: int, sequence: int, digest: str, scan_from: int) -> ChainHead:
+    """The ChainHead of a row read (as the ORM would load it: saved, from the database)."""
+    head = ChainHead(organization_id=organization_id, sequence=sequence, hash=digest,
+                     scan_from=scan_from)
+    head._state.adding, head._state.db = False, connection.alias
+    return head
 
 
 def link_locked(head: ChainHead, batch_size: int | None = None) -> Linked:
@@ -394,10 +401,10 @@ def _link_batch(
         read_from = 0 if since is None else min(since, head.scan_from)
         linked = _link_rows(head, batch_size, read_from)
         if linked.linked:
-            moved = ChainHead.objects.filter(
-                organization_id=organization_id, sequence=start[0], hash=start[1]
-            ).update(**{name: getattr(head, name) for name in ChainHead.MOVING_FIELDS})
-            if moved != 1:
+            moved = backend().move_chain_head(
+                organization_id, start, (head.sequence, head.hash, head.scan_from)
+            )
+            if not moved:
                 raise LinkConflict(
                     f"The chain head of organization {organization_id} moved during a link."
                 )

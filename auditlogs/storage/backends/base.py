@@ -1,6 +1,8 @@
 """The interface every database backend implements (see backends/__init__.py)."""
 
-from auditlogs.storage.tables import EVENT_TABLE, GUARDED_TABLES
+from django.db import connection
+
+from auditlogs.storage.tables import CHAIN_HEAD_TABLE, EVENT_TABLE, GUARDED_TABLES
 
 
 class DatabaseBackend:
@@ -40,10 +42,41 @@ class DatabaseBackend:
     # Lock waits. Where rows are not locked (SQLite), writers queue on the database's busy
     # timeout (DATABASES OPTIONS "timeout") instead, and nothing here changes anything.
 
-    def bound_lock_wait(self, locking, timeout_ms: int):
-        """`locking` (a SELECT ... FOR UPDATE queryset) waiting at most timeout_ms for its
-        row locks, and the rest of its transaction for any other lock."""
-        return locking
+    def lock_chain_head(self, organization_id: int, *, wait_ms: int | None) -> tuple | None:
+        """(sequence, hash, scan_from) of the organization's chain head, its row locked until
+        the transaction ends; None when it has none, or (wait_ms None: SKIP LOCKED) another
+        transaction holds it. With wait_ms the lock, and any other the rest of the
+        transaction meets, is waited for at most that long. Without row locks (SQLite: its
+        write transactions are serialized) the head is only read."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT sequence, hash, scan_from FROM "{CHAIN_HEAD_TABLE}" '
+                "WHERE organization_id = %s",
+                [organization_id],
+            )
+            return cursor.fetchone()
+
+    def move_chain_head(self, organization_id: int, start: tuple, to: tuple) -> bool:
+        """Move the head from (sequence, hash) `start` to (sequence, hash, scan_from) `to`;
+        False when it was not at `start` any more."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{CHAIN_HEAD_TABLE}" SET sequence = %s, hash = %s, scan_from = %s '
+                "WHERE organization_id = %s AND sequence = %s AND hash = %s",
+                [*to, organization_id, *start],
+            )
+            return cursor.rowcount == 1
+
+    def has_unlinked_events(self, organization_id: int, from_id: int) -> bool:
+        """Whether an unlinked event of the organization with an id from `from_id` on exists
+        (the partial index's entries from that id)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT 1 FROM "{EVENT_TABLE}" WHERE organization_id = %s '
+                "AND sequence IS NULL AND id >= %s LIMIT 1",
+                [organization_id, from_id],
+            )
+            return cursor.fetchone() is not None
 
     def bound_lock_waits_now(self, timeout_ms: int) -> None:
         """The rest of the current transaction waits at most timeout_ms for any lock."""

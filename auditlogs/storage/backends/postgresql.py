@@ -4,8 +4,6 @@ that reads hashed fields as canonical text."""
 import hashlib
 
 from django.db import connection as default_connection
-from django.db.models import CharField
-from django.db.models.expressions import RawSQL
 
 from auditlogs.recording.event_form import BY_NAME, HashedField, Kind
 from auditlogs.storage.backends.base import DatabaseBackend
@@ -127,12 +125,22 @@ class PostgreSQL(DatabaseBackend):
 
     guard_trigger_kinds = ("append_only", "no_truncate")
 
-    def bound_lock_wait(self, locking, timeout_ms: int):
+    def lock_chain_head(self, organization_id, *, wait_ms):
         # PostgreSQL waits for a lock for ever by default. The locking query sets the
         # transaction's lock_timeout in its WHERE clause, which a row passes before it is
         # locked: the bound costs no extra round trip.
-        bound = RawSQL(_SET_LOCK_TIMEOUT, [f"{timeout_ms}ms"], output_field=CharField())
-        return locking.alias(lock_timeout=bound).filter(lock_timeout__isnull=False)
+        if wait_ms is None:
+            condition, locking, params = "", "FOR UPDATE SKIP LOCKED", [organization_id]
+        else:
+            condition, locking = f" AND {_SET_LOCK_TIMEOUT} IS NOT NULL", "FOR UPDATE"
+            params = [organization_id, f"{wait_ms}ms"]
+        with default_connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT sequence, hash, scan_from FROM "{CHAIN_HEAD_TABLE}" '
+                f"WHERE organization_id = %s{condition} {locking}",
+                params,
+            )
+            return cursor.fetchone()
 
     def bound_lock_waits_now(self, timeout_ms: int) -> None:
         with default_connection.cursor() as cursor:
