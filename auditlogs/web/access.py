@@ -15,7 +15,7 @@ from auditlogs.models import AuditEvent, SupportAccess
 from auditlogs.recording.context import Actor, ActorType
 from orgs import times
 from orgs.models import Membership, Organization
-from orgs.tenancy import membership_for
+from orgs.tenancy import membership_for, request_membership
 from projects.models import Project
 
 
@@ -94,19 +94,23 @@ class LogViewer:
         return self.project_ids is None or project_id in self.project_ids
 
 
-def log_viewer_for(user, org_slug: str) -> LogViewer:
-    """The viewer of an organization's log, or 404 (auditlogs/web/viewing.py adds the plan gate)."""
+def log_viewer_for(user, org_slug: str, request=None) -> LogViewer:
+    """The viewer of an organization's log, or 404 (auditlogs/web/viewing.py adds the plan gate).
+    With the `request` of `user`, the memberships it has read already are used."""
     if not user.is_authenticated:
         raise Http404
-    viewer = _as_member(user, org_slug) or _as_support(user, org_slug)
+    viewer = _as_member(user, org_slug, request) or _as_support(user, org_slug)
     if viewer is None:
         raise Http404("No such organization.")
     return viewer
 
 
-def _as_member(user, org_slug: str) -> LogViewer | None:
+def _as_member(user, org_slug: str, request=None) -> LogViewer | None:
     try:
-        membership = membership_for(user, org_slug)
+        if request is None:
+            membership = membership_for(user, org_slug)
+        else:
+            membership = request_membership(request, org_slug)
     except Http404:
         return None
     project_ids = None
