@@ -8,6 +8,7 @@ gets 404, exactly as for an organization that does not exist.
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
@@ -77,12 +78,11 @@ class LogViewer:
         with the organization and the action)."""
         if not self.sees_whole_organization:
             return {}
-        deletions = self.events().filter(action="project.deleted").newest_first()
-        found: dict[int, str] = {}
-        for project_id, name in deletions.values_list("project_id", "project_name")[:500]:
-            if project_id is not None and project_id not in self.visible_projects:
-                found.setdefault(project_id, name)
-        return found
+        with connection.cursor() as cursor:
+            cursor.execute(_DELETED_PROJECTS_SQL, [self.organization.pk])
+            named = cursor.fetchall()
+        return {project_id: name for project_id, name in named
+                if project_id not in self.visible_projects}
 
     def recent_actors(self, scan: int = 300, limit: int = 20) -> list[str]:
         """Who acted lately, for the Actor filter's suggestions: the distinct actors of the
@@ -92,6 +92,25 @@ class LogViewer:
 
     def may_see_project(self, project_id: int) -> bool:
         return self.project_ids is None or project_id in self.project_ids
+
+
+# The newest 500 `project.deleted` events of an organization (its (organization, action,
+# time) index), each project once with its newest name, newest first: the database picks the
+# few projects out of the 500 rows (plain SQL: the ORM would spend more compiling it).
+_DELETED_PROJECTS_SQL = f"""
+SELECT project_id, project_name FROM (
+  SELECT project_id, project_name, occurred_at, id, ROW_NUMBER() OVER (
+    PARTITION BY project_id ORDER BY occurred_at DESC, id DESC) AS nth
+  FROM (
+    SELECT project_id, project_name, occurred_at, id FROM {AuditEvent._meta.db_table}
+    WHERE organization_id = %s AND action = 'project.deleted'
+    ORDER BY occurred_at DESC, id DESC LIMIT 500
+  ) newest
+  WHERE project_id IS NOT NULL
+) named
+WHERE nth = 1
+ORDER BY occurred_at DESC, id DESC
+"""
 
 
 def log_viewer_for(user, org_slug: str, request=None) -> LogViewer:
