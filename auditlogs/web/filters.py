@@ -5,8 +5,9 @@ the log is a URL. Invalid input becomes a form error next to the filters and no 
 server error.
 """
 
+from copy import deepcopy
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 
 import django_filters
 from django import forms
@@ -182,10 +183,6 @@ class AuditEventFilter(django_filters.FilterSet):
     def __init__(self, data=None, *, viewer, **kwargs):
         self.viewer = viewer
         super().__init__(data, queryset=viewer.events(), **kwargs)
-        # Read only when asked for: a list swap without a project filter needs neither.
-        self.filters["project"].extra["choices"] = (
-            lambda: self.project_choices + self.deleted_project_choices
-        )
 
     @cached_property
     def project_choices(self) -> list[tuple[str, str]]:
@@ -197,12 +194,21 @@ class AuditEventFilter(django_filters.FilterSet):
         return [(str(project_id), f"{name} (deleted)")
                 for project_id, name in self.viewer.deleted_projects.items()]
 
+    def get_form_class(self):
+        return _form_class(type(self))
+
     @property
     def form(self):
-        form = super().form
-        form.viewer = self.viewer  # dates are read in the viewer's time zone
-        form.project_names = self.project_names
-        return form
+        if not hasattr(self, "_form"):
+            form = super().form
+            form.viewer = self.viewer  # dates are read in the viewer's time zone
+            form.project_names = self.project_names
+            # The viewer's projects, read only when asked for: a list swap without a project
+            # filter needs neither.
+            form.fields["project"].choices = (
+                lambda: self.project_choices + self.deleted_project_choices
+            )
+        return self._form
 
     def project_names(self) -> dict[str, int]:
         """What `project:` in the search box may name: a project's name or id."""
@@ -253,6 +259,14 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_hide_views(self, queryset, name, value):
         return queryset.exclude(action__in=VIEW_ACTIONS) if value else queryset
+
+
+@cache
+def _form_class(filterset_class):
+    """The form of a FilterSet class, made once: django-filter makes a class and its ten fields
+    anew for every request otherwise (each form still has its own copies of the fields)."""
+    fields = {name: f.field for name, f in deepcopy(filterset_class.base_filters).items()}
+    return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
 
 
 def _read_date(tzinfo):
