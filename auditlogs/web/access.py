@@ -79,10 +79,13 @@ class LogViewer:
         if not self.sees_whole_organization:
             return {}
         with connection.cursor() as cursor:
-            cursor.execute(_DELETED_PROJECTS_SQL, [self.organization.pk])
-            named = cursor.fetchall()
-        return {project_id: name for project_id, name in named
-                if project_id not in self.visible_projects}
+            cursor.execute(_DELETIONS_SQL, [self.organization.pk])
+            deletions = cursor.fetchall()
+        found: dict[int, str] = {}
+        for project_id, name in deletions:
+            if project_id is not None and project_id not in self.visible_projects:
+                found.setdefault(project_id, name)
+        return found
 
     def recent_actors(self, scan: int = 300, limit: int = 20) -> list[str]:
         """Who acted lately, for the Actor filter's suggestions: the distinct actors of the
@@ -95,21 +98,11 @@ class LogViewer:
 
 
 # The newest 500 `project.deleted` events of an organization (its (organization, action,
-# time) index), each project once with its newest name, newest first: the database picks the
-# few projects out of the 500 rows (plain SQL: the ORM would spend more compiling it).
-_DELETED_PROJECTS_SQL = f"""
-SELECT project_id, project_name FROM (
-  SELECT project_id, project_name, occurred_at, id, ROW_NUMBER() OVER (
-    PARTITION BY project_id ORDER BY occurred_at DESC, id DESC) AS nth
-  FROM (
-    SELECT project_id, project_name, occurred_at, id FROM {AuditEvent._meta.db_table}
-    WHERE organization_id = %s AND action = 'project.deleted'
-    ORDER BY occurred_at DESC, id DESC LIMIT 500
-  ) newest
-  WHERE project_id IS NOT NULL
-) named
-WHERE nth = 1
-ORDER BY occurred_at DESC, id DESC
+# time) index), newest first: plain SQL, which costs less than the ORM compiling it.
+_DELETIONS_SQL = f"""
+SELECT project_id, project_name FROM {AuditEvent._meta.db_table}
+WHERE organization_id = %s AND action = 'project.deleted'
+ORDER BY occurred_at DESC, id DESC LIMIT 500
 """
 
 
