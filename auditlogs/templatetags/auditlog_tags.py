@@ -1,10 +1,12 @@
 import json
+from functools import lru_cache
 from html import escape
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from auditlogs.models import SavedView
+from auditlogs.web.filters import EVENT_TYPE_CHOICES
 
 register = template.Library()
 
@@ -38,6 +40,18 @@ def options(choices, current) -> SafeString:
         f'{escape(str(label))}</option>'
         for value, label in choices if value
     ))
+
+
+@register.simple_tag
+def event_type_options(current) -> SafeString:
+    """The event types' `<option>`s, a hundred on every page: made once per process for each
+    current choice."""
+    return _event_type_options("" if current is None else str(current))
+
+
+@lru_cache(maxsize=128)
+def _event_type_options(current: str) -> SafeString:
+    return options(EVENT_TYPE_CHOICES, current)
 
 
 @register.simple_tag
