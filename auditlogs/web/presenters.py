@@ -144,7 +144,7 @@ def row_html(row: EventRow) -> SafeString:
     key, severity_label = severity.key, _escape(severity.label)
     event_id, label = _escape(row.event_id), _escape(row.label)
     exact = _escape(row.occurred_exact)
-    return mark_safe(
+    return SafeString(  # mark_safe() of a str, without its check for lazy strings
         f'<div class="event severity-{key}" id="event-{event_id}" role="row">\n'
         '  <div class="event-line">\n'
         f'    <span class="event-severity" role="cell"><span class="badge badge-{key}">'
@@ -303,12 +303,12 @@ def fill_sentence(
                 section.append(filled)
             else:
                 result += section
-    return mark_safe("".join(result))
+    return SafeString("".join(result))
 
 
 def _link(css: str, url: str, text: str, title: str) -> SafeString:
     # Plain formatting with the standard library's escape: this runs a few times per row.
-    return mark_safe(
+    return SafeString(
         f'<a class="filter-link {css}" href="{_escape(url)}" title="{title}">{_escape(text)}</a>'
     )
 
