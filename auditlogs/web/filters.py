@@ -210,6 +210,15 @@ class AuditEventFilter(django_filters.FilterSet):
             )
         return self._form
 
+    @property
+    def range_choice(self) -> str:
+        """The Date range shown chosen: Custom when dates are given, else the preset (the
+        default one when none is)."""
+        form = self.form
+        if form["start"].value() or form["end"].value():
+            return "custom"
+        return form["range"].value() or DEFAULT_RANGE
+
     def project_names(self) -> dict[str, int]:
         """What `project:` in the search box may name: a project's name or id."""
         names = {}
