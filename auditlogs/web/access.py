@@ -68,8 +68,10 @@ class LogViewer:
     def visible_projects(self) -> dict[int, Project]:
         """`projects()` by id, read once per request: the Project filter's choices and the
         rows' project cells both come from it."""
-        projects = self.projects().select_related("organization")
-        return {p.id: p for p in projects.only("id", "name", "slug", "organization__slug")}
+        projects = {p.id: p for p in self.projects().only("id", "name", "slug", "organization_id")}
+        for project in projects.values():
+            project.organization = self.organization  # for its URL: no join to read it again
+        return projects
 
     @cached_property
     def deleted_projects(self) -> dict[int, str]:
