@@ -52,6 +52,7 @@ class LogViewer:
         return times.zone(self.timezone_name)
 
     def events(self):
+        """The events this viewer may read (`_scope_sql` says the same in SQL)."""
         events = AuditEvent.objects.filter(organization_id=self.organization.pk)
         if self.project_ids is not None:
             events = events.filter(project_id__in=self.project_ids)
@@ -91,9 +92,31 @@ class LogViewer:
 
     def recent_actors(self, scan: int = 300, limit: int = 20) -> list[str]:
         """Who acted lately, for the Actor filter's suggestions: the distinct actors of the
-        newest `scan` events (read newest first from the organization's index)."""
-        labels = self.events().newest_first().values_list("actor_label", flat=True)[:scan]
-        return list(dict.fromkeys(label for label in labels if label))[:limit]
+        newest `scan` events the viewer may read (newest first from the organization's index;
+        plain SQL, which costs less than the ORM compiling it)."""
+        scope, params = self._scope_sql()
+        if scope is None:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT actor_label FROM {AuditEvent._meta.db_table} WHERE {scope} "
+                "ORDER BY occurred_at DESC, id DESC LIMIT %s",
+                [*params, scan],
+            )
+            labels = [label for (label,) in cursor.fetchall() if label]
+        return list(dict.fromkeys(labels))[:limit]
+
+    def _scope_sql(self) -> tuple[str | None, list]:
+        """`events()`'s condition as SQL and its parameters, for plain SQL over the events
+        (None: the viewer may read none of them)."""
+        if self.project_ids is None:
+            return "organization_id = %s", [self.organization.pk]
+        if not self.project_ids:
+            return None, []
+        ids = sorted(self.project_ids)
+        placeholders = ", ".join(["%s"] * len(ids))
+        return (f"organization_id = %s AND project_id IN ({placeholders})",
+                [self.organization.pk, *ids])
 
     def may_see_project(self, project_id: int) -> bool:
         return self.project_ids is None or project_id in self.project_ids

@@ -138,6 +138,24 @@ class TestFilters:
         assert '<option value="owner@acme.test">' in response.text
         assert "owner@acme.test" in response.context["recent_actors"]
 
+    def test_a_member_is_suggested_only_the_actors_of_their_projects_events(
+        self, acme, admin, member, member_membership, alpha, beta
+    ):
+        def by(label):
+            return Actor(ActorType.USER, None, label)
+
+        record("project.viewed", organization=acme, project=alpha, actor=by("in-alpha@acme.test"))
+        record("project.viewed", organization=acme, project=beta, actor=by("in-beta@acme.test"))
+        record("organization.plan_changed", organization=acme, actor=by("no-project@acme.test"),
+               changes={"plan": ["team", "enterprise"]})
+        assert {"in-alpha@acme.test", "in-beta@acme.test", "no-project@acme.test"} <= set(
+            page(signed_in(admin)).context["recent_actors"])
+        suggested = page(signed_in(member)).context["recent_actors"]
+        assert "in-alpha@acme.test" in suggested
+        assert not {"in-beta@acme.test", "no-project@acme.test"} & set(suggested)
+        member_membership.projects.clear()
+        assert page(signed_in(member)).context["recent_actors"] == []
+
     def test_actor_type(self, admin, history):
         assert shown(page(signed_in(admin), actor_type="api")) == ["organization.plan_changed"]
         assert "Choose an actor type" in page(signed_in(admin), actor_type="robot").text
