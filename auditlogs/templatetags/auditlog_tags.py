@@ -1,12 +1,10 @@
 import json
-from functools import lru_cache
 from html import escape
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from auditlogs.models import SavedView
-from auditlogs.web.filters import EVENT_TYPE_CHOICES
 
 register = template.Library()
 
@@ -54,18 +52,6 @@ def datalist_options(values) -> SafeString:
     """`<option>`s of a `<datalist>`: the values only."""
     return SafeString("".join(f'<option value="{escape(str(value))}"></option>'
                               for value in values))
-
-
-@register.simple_tag
-def event_type_options(current) -> SafeString:
-    """The event types' `<option>`s, a hundred on every page: made once per process for each
-    current choice."""
-    return _event_type_options("" if current is None else str(current))
-
-
-@lru_cache(maxsize=128)
-def _event_type_options(current: str) -> SafeString:
-    return options(EVENT_TYPE_CHOICES, current)
 
 
 @register.simple_tag

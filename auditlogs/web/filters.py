@@ -7,14 +7,16 @@ server error.
 
 from copy import deepcopy
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache, cached_property, partial
+from functools import cache, cached_property, lru_cache, partial
 
 import django_filters
 from django import forms
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from auditlogs.recording.catalogue import CATALOGUE, EVENT_TYPES, Severity
 from auditlogs.storage import search
+from auditlogs.templatetags.auditlog_tags import options
 from auditlogs.web import query_language
 from auditlogs.web.paging import Cursor, Page, keyset_page
 
@@ -219,6 +221,12 @@ class AuditEventFilter(django_filters.FilterSet):
             return "custom"
         return form["range"].value() or DEFAULT_RANGE
 
+    @property
+    def event_type_options(self) -> SafeString:
+        """The Event type's hundred `<option>`s, the current one selected."""
+        current = self.form["action"].value()
+        return _event_type_options("" if current is None else str(current))
+
     def project_names(self) -> dict[str, int]:
         """What `project:` in the search box may name: a project's name or id."""
         names = {}
@@ -268,6 +276,12 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_hide_views(self, queryset, name, value):
         return queryset.exclude(action__in=VIEW_ACTIONS) if value else queryset
+
+
+@lru_cache(maxsize=128)
+def _event_type_options(current: str) -> SafeString:
+    """Made once per process for each current choice: the list is the same on every page."""
+    return options(EVENT_TYPE_CHOICES, current)
 
 
 @cache
