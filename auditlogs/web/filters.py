@@ -5,7 +5,7 @@ the log is a URL. Invalid input becomes a form error next to the filters and no 
 server error.
 """
 
-from copy import deepcopy
+from copy import copy, deepcopy
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, cached_property, lru_cache, partial
 
@@ -276,6 +276,26 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_hide_views(self, queryset, name, value):
         return queryset.exclude(action__in=VIEW_ACTIONS) if value else queryset
+
+
+class _DeclaredFilters(dict):
+    """A FilterSet's declared filters, copied for each FilterSet (each request) without deep
+    copies of their choices, messages and widgets: a FilterSet sets only its own `parent` and
+    `model` on its copies (its form class is made once, `_form_class`), so each copy needs only
+    its own `extra` and its method bound to itself."""
+
+    def __deepcopy__(self, memo):
+        return {name: _copied(declared) for name, declared in self.items()}
+
+
+def _copied(declared):
+    copied = copy(declared)
+    copied.extra = dict(declared.extra)
+    copied.method = declared.method  # a FilterMethod bound to the copy, not to the declared one
+    return copied
+
+
+AuditEventFilter.base_filters = _DeclaredFilters(AuditEventFilter.base_filters)
 
 
 @lru_cache(maxsize=128)

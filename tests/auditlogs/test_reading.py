@@ -13,6 +13,8 @@ from auditlogs import record
 from auditlogs.models import AuditEvent
 from auditlogs.recording.catalogue import EVENT_TYPES
 from auditlogs.recording.context import Actor, ActorType, AuditContext, using_context
+from auditlogs.web.access import log_viewer_for
+from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.presenters import fill_sentence
 from orgs import services as org_services
 from projects import services as project_services
@@ -155,6 +157,20 @@ class TestFilters:
         assert not {"in-beta@acme.test", "no-project@acme.test"} & set(suggested)
         member_membership.projects.clear()
         assert page(signed_in(member)).context["recent_actors"] == []
+
+    def test_each_filterset_has_its_own_filters_bound_to_itself(self, admin, member):
+        """The declared filters are copied for each FilterSet without deep copies: each copy's
+        parent, and the method it filters with, must be its own FilterSet's."""
+        first = AuditEventFilter({}, viewer=log_viewer_for(admin, "acme"))
+        second = AuditEventFilter({}, viewer=log_viewer_for(member, "acme"))
+        for name, declared in AuditEventFilter.base_filters.items():
+            mine, theirs = first.filters[name], second.filters[name]
+            assert mine is not declared and mine is not theirs
+            assert mine.extra is not declared.extra
+            assert mine.parent is first and theirs.parent is second
+            assert not hasattr(declared, "parent")
+            if declared.method:
+                assert mine.filter.f is mine and theirs.filter.f is theirs
 
     def test_actor_type(self, admin, history):
         assert shown(page(signed_in(admin), actor_type="api")) == ["organization.plan_changed"]
