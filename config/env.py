@@ -55,7 +55,7 @@ def cache_from_url(url: str, key_prefix: str = "auditlogs") -> dict:
     parts = urlsplit(url)
     if parts.scheme in ("redis", "rediss"):
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": key_prefix,
         }

@@ -158,6 +158,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_USE_FINDERS = DEBUG
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Sessions are kept in the database and read through the shared cache: a signed-in page is
+# one cache read instead of a query (a write goes to both; signing out deletes both).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Security: safe defaults that production turns fully on with DEBUG=false.
 SESSION_COOKIE_HTTPONLY = True

@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from orgs.models import Organization
+from orgs.tenancy import memberships_of
 from orgs.two_factor import has_two_factor
 
 
@@ -24,9 +24,9 @@ class TwoFactorRequiredMiddleware:
         slug = view_kwargs.get("org_slug")
         if slug is None or not request.user.is_authenticated:
             return None
-        requiring = Organization.objects.filter(
-            slug=slug, requires_two_factor=True, memberships__user=request.user
-        ).first()
+        requiring = next((m.organization for m in memberships_of(request)
+                          if m.organization.slug == slug and m.organization.requires_two_factor),
+                         None)
         if requiring is None or has_two_factor(request.user):
             return None
         messages.info(

@@ -25,13 +25,42 @@ def membership_for(user, org_slug: str) -> Membership:
         raise Http404("No such organization.") from None
 
 
+def memberships_of(request) -> list[Membership]:
+    """The signed-in person's memberships with their organizations, by organization name:
+    read once per request, for the two-factor check, the page's membership and the Account
+    menu (the same rule as `membership_for`: an account turned off has none)."""
+    memberships = getattr(request, "_memberships", None)
+    if memberships is None:
+        user = request.user
+        memberships = []
+        # `Membership.objects.active()`'s rule, read from the row the session loaded: an
+        # account turned off has no memberships (and no join to the people's table).
+        if user.is_authenticated and user.is_active:
+            memberships = list(
+                Membership.objects.filter(user=user).select_related("organization")
+                .order_by("organization__name")
+            )
+        for membership in memberships:
+            membership.user = user  # the row read with the session: no second read
+        request._memberships = memberships
+    return memberships
+
+
+def request_membership(request, org_slug: str) -> Membership:
+    """`membership_for` the signed-in person, from the memberships this request has read."""
+    for membership in memberships_of(request):
+        if membership.organization.slug == org_slug:
+            return membership
+    raise Http404("No such organization.")
+
+
 def org_member_required(view):
     """Sets request.membership and request.organization for members; 404 for anyone else."""
 
     @login_required
     @wraps(view)
     def wrapper(request, org_slug, *args, **kwargs):
-        request.membership = membership_for(request.user, org_slug)
+        request.membership = request_membership(request, org_slug)
         request.organization = request.membership.organization
         return view(request, *args, **kwargs)
 

@@ -142,20 +142,23 @@ class VolumeChart:
     def drawn_bars(self) -> SafeString:
         """The SVG's bars, each a link (volume_chart.html places them): built here, as the
         rows of the list are, rather than by nested template loops."""
-        return mark_safe("".join(
+        return mark_safe("".join(self._drawn_bar(bar) for bar in self.bars if bar.total))
+
+    def _drawn_bar(self, bar: Bar) -> str:
+        summary = escape(bar.summary)  # the link's label and its tooltip
+        segments = "".join(
+            f'<rect class="seg-{segment.severity.key}" x="{bar.x}" y="{segment.y}" '
+            f'width="8" height="{segment.height}"></rect>'
+            for segment in bar.segments
+        )
+        return (
             f'\n      <a href="{escape(bar.url)}" class="chart-bar" '
-            f'aria-label="{escape(bar.summary)}. Show these events.">\n'
-            f'        <title>{escape(bar.summary)}</title>\n'
+            f'aria-label="{summary}. Show these events.">\n'
+            f'        <title>{summary}</title>\n'
             f'        <rect class="chart-hit" x="{bar.x}" y="0" width="8" '
             f'height="{self.height}"></rect>\n        '
-            + "".join(
-                f'<rect class="seg-{segment.severity.key}" x="{bar.x}" y="{segment.y}" '
-                f'width="8" height="{segment.height}"></rect>'
-                for segment in bar.segments
-            )
-            + "\n      </a>\n      "
-            for bar in self.bars if bar.total
-        ))
+            f"{segments}\n      </a>\n      "
+        )
 
     def table_rows(self) -> SafeString:
         """The same counts as the rows of the chart's table."""

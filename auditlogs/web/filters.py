@@ -5,15 +5,18 @@ the log is a URL. Invalid input becomes a form error next to the filters and no 
 server error.
 """
 
+from copy import copy, deepcopy
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property, partial
+from functools import cache, cached_property, lru_cache, partial
 
 import django_filters
 from django import forms
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from auditlogs.recording.catalogue import CATALOGUE, EVENT_TYPES, Severity
 from auditlogs.storage import search
+from auditlogs.templatetags.auditlog_tags import options
 from auditlogs.web import query_language
 from auditlogs.web.paging import Cursor, Page, keyset_page
 
@@ -182,10 +185,6 @@ class AuditEventFilter(django_filters.FilterSet):
     def __init__(self, data=None, *, viewer, **kwargs):
         self.viewer = viewer
         super().__init__(data, queryset=viewer.events(), **kwargs)
-        # Read only when asked for: a list swap without a project filter needs neither.
-        self.filters["project"].extra["choices"] = (
-            lambda: self.project_choices + self.deleted_project_choices
-        )
 
     @cached_property
     def project_choices(self) -> list[tuple[str, str]]:
@@ -197,12 +196,36 @@ class AuditEventFilter(django_filters.FilterSet):
         return [(str(project_id), f"{name} (deleted)")
                 for project_id, name in self.viewer.deleted_projects.items()]
 
+    def get_form_class(self):
+        return _form_class(type(self))
+
     @property
     def form(self):
-        form = super().form
-        form.viewer = self.viewer  # dates are read in the viewer's time zone
-        form.project_names = self.project_names
-        return form
+        if not hasattr(self, "_form"):
+            form = super().form
+            form.viewer = self.viewer  # dates are read in the viewer's time zone
+            form.project_names = self.project_names
+            # The viewer's projects, read only when asked for: a list swap without a project
+            # filter needs neither.
+            form.fields["project"].choices = (
+                lambda: self.project_choices + self.deleted_project_choices
+            )
+        return self._form
+
+    @property
+    def range_choice(self) -> str:
+        """The Date range shown chosen: Custom when dates are given, else the preset (the
+        default one when none is)."""
+        form = self.form
+        if form["start"].value() or form["end"].value():
+            return "custom"
+        return form["range"].value() or DEFAULT_RANGE
+
+    @property
+    def event_type_options(self) -> SafeString:
+        """The Event type's hundred `<option>`s, the current one selected."""
+        current = self.form["action"].value()
+        return _event_type_options("" if current is None else str(current))
 
     def project_names(self) -> dict[str, int]:
         """What `project:` in the search box may name: a project's name or id."""
@@ -253,6 +276,40 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_hide_views(self, queryset, name, value):
         return queryset.exclude(action__in=VIEW_ACTIONS) if value else queryset
+
+
+class _DeclaredFilters(dict):
+    """A FilterSet's declared filters, copied for each FilterSet (each request) without deep
+    copies of their choices, messages and widgets: a FilterSet sets only its own `parent` and
+    `model` on its copies (its form class is made once, `_form_class`), so each copy needs only
+    its own `extra` and its method bound to itself."""
+
+    def __deepcopy__(self, memo):
+        return {name: _copied(declared) for name, declared in self.items()}
+
+
+def _copied(declared):
+    copied = copy(declared)
+    copied.extra = dict(declared.extra)
+    copied.method = declared.method  # a FilterMethod bound to the copy, not to the declared one
+    return copied
+
+
+AuditEventFilter.base_filters = _DeclaredFilters(AuditEventFilter.base_filters)
+
+
+@lru_cache(maxsize=128)
+def _event_type_options(current: str) -> SafeString:
+    """Made once per process for each current choice: the list is the same on every page."""
+    return options(EVENT_TYPE_CHOICES, current)
+
+
+@cache
+def _form_class(filterset_class):
+    """The form of a FilterSet class, made once: django-filter makes a class and its ten fields
+    anew for every request otherwise (each form still has its own copies of the fields)."""
+    fields = {name: f.field for name, f in deepcopy(filterset_class.base_filters).items()}
+    return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
 
 
 def _read_date(tzinfo):

@@ -8,15 +8,15 @@ event. Its actor, target and project, and the row's event type, are links that a
 filter to the current view of the log.
 """
 
-import contextlib
 import difflib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from html import escape as _escape
+from typing import NamedTuple
 from urllib.parse import quote_plus
 
 import ua_parser
@@ -89,15 +89,22 @@ class FilterLinks:
         for name in ("cursor", "view"):
             self.query.pop(name, None)
         self._without: dict[str, str] = {}
+        self._made: dict[tuple, str] = {}  # rows repeat actors, event types and projects
 
     def with_param(self, name: str, value) -> str:
+        value = str(value)
+        made = self._made.get((name, value))
+        if made is not None:
+            return made
         if name not in self._without:
             rest = self.query.copy()
             rest.pop(name, None)
             self._without[name] = rest.urlencode()
         rest = self._without[name]
-        pair = f"{name}={quote_plus(str(value))}"
-        return f"{self.log_url}?{rest}&{pair}" if rest else f"{self.log_url}?{pair}"
+        pair = f"{name}={quote_plus(value)}"
+        made = f"{self.log_url}?{rest}&{pair}" if rest else f"{self.log_url}?{pair}"
+        self._made[(name, value)] = made
+        return made
 
     def with_term(self, key: str, value: str) -> str:
         """The search box's query with `key:"value"` added (the query language)."""
@@ -137,7 +144,7 @@ def row_html(row: EventRow) -> SafeString:
     key, severity_label = severity.key, _escape(severity.label)
     event_id, label = _escape(row.event_id), _escape(row.label)
     exact = _escape(row.occurred_exact)
-    return mark_safe(
+    return SafeString(  # mark_safe() of a str, without its check for lazy strings
         f'<div class="event severity-{key}" id="event-{event_id}" role="row">\n'
         '  <div class="event-line">\n'
         f'    <span class="event-severity" role="cell"><span class="badge badge-{key}">'
@@ -240,8 +247,39 @@ def sentence(event: AuditEvent, project: ProjectCell, links: FilterLinks) -> Saf
     return fill_sentence(event_type(event.action).row_sentence, value)
 
 
-class _Missing(Exception):
-    pass
+class _Slot(NamedTuple):
+    name: str
+    arg: str | None
+
+
+class _Optional(NamedTuple):
+    """A `[...]` part: left out when a value inside it is missing."""
+
+    parts: tuple
+
+
+_MISSING_VALUE = mark_safe('<span class="muted">—</span>')
+
+
+@cache
+def _compiled(template: str) -> tuple:
+    """A sentence template as its parts, parsed once per event type: escaped text, slots and
+    optional parts (which hold text and slots)."""
+
+    def parts(text: str) -> tuple:
+        found, last = [], 0
+        for match in _PLACEHOLDER.finditer(text):
+            found += [_escape(text[last:match.start()]), _Slot(match.group(1), match.group(2))]
+            last = match.end()
+        found.append(_escape(text[last:]))
+        return tuple(part for part in found if part != "")
+
+    compiled, last = [], 0
+    for match in _OPTIONAL.finditer(template):
+        compiled += [*parts(template[last:match.start()]), _Optional(parts(match.group(1)))]
+        last = match.end()
+    compiled += parts(template[last:])
+    return tuple(compiled)
 
 
 def fill_sentence(
@@ -249,34 +287,28 @@ def fill_sentence(
 ) -> SafeString:
     """`template` with its placeholders replaced by `value(name, arg)` (HTML); a `[...]` part
     is left out when a value inside it is missing, a missing value elsewhere reads "—"."""
-
-    def fill(text: str, optional: bool) -> str:
-        parts, last = [], 0
-        for match in _PLACEHOLDER.finditer(text):
-            parts.append(_escape(text[last:match.start()]))
-            filled = value(match.group(1), match.group(2))
-            if filled is None:
-                if optional:
-                    raise _Missing
-                filled = mark_safe('<span class="muted">—</span>')
-            parts.append(filled)
-            last = match.end()
-        parts.append(_escape(text[last:]))
-        return "".join(parts)
-
-    result, last = [], 0
-    for match in _OPTIONAL.finditer(template):
-        result.append(fill(template[last:match.start()], optional=False))
-        with contextlib.suppress(_Missing):
-            result.append(fill(match.group(1), optional=True))
-        last = match.end()
-    result.append(fill(template[last:], optional=False))
-    return mark_safe("".join(result))
+    result = []
+    for part in _compiled(template):
+        if isinstance(part, str):
+            result.append(part)
+        elif isinstance(part, _Slot):
+            filled = value(part.name, part.arg)
+            result.append(_MISSING_VALUE if filled is None else filled)
+        else:
+            section = []
+            for inner in part.parts:
+                filled = inner if isinstance(inner, str) else value(inner.name, inner.arg)
+                if filled is None:
+                    break
+                section.append(filled)
+            else:
+                result += section
+    return SafeString("".join(result))
 
 
 def _link(css: str, url: str, text: str, title: str) -> SafeString:
     # Plain formatting with the standard library's escape: this runs a few times per row.
-    return mark_safe(
+    return SafeString(
         f'<a class="filter-link {css}" href="{_escape(url)}" title="{title}">{_escape(text)}</a>'
     )
 

@@ -55,7 +55,7 @@ def log_view(*, page: bool = False):
         @login_required
         @wraps(view)
         def wrapper(request, org_slug: str, *args, **kwargs):
-            viewer = log_viewer_for(request.user, org_slug)
+            viewer = log_viewer_for(request.user, org_slug, request)
             # The page frame (top bar, sidebar) reads these.
             request.organization, request.membership = viewer.organization, viewer.membership
             if not viewer.organization.has_audit_logs:

@@ -76,6 +76,21 @@ class TestWhoSeesWhat:
         assert b"Beta" not in response.content  # not in rows, not in the project choices
         assert response.context["filters"].project_choices == [(str(alpha.pk), "Alpha")]
 
+    def test_each_viewer_s_form_offers_and_accepts_only_their_own_projects(
+        self, owner, member, alpha, beta, log
+    ):
+        """The filters' form class is made once per process; the project choices are each
+        viewer's, whoever's page came before."""
+        for _ in range(2):
+            owner_page = page(signed_in(owner), range="90d")
+            member_page = page(signed_in(member), range="90d")
+            assert f'<option value="{beta.pk}"' in owner_page.text
+            assert f'<option value="{alpha.pk}"' in member_page.text
+            assert f'<option value="{beta.pk}"' not in member_page.text
+        refused = page(signed_in(member), range="90d", project=beta.pk)
+        assert refused.context["rows"] == [] and "project" in refused.context["form"].errors
+        assert page(signed_in(owner), range="90d", project=beta.pk).context["rows"]
+
     def test_a_member_cannot_reach_other_projects_by_id(self, member, beta, log):
         client = signed_in(member)
         response = page(client, project=beta.pk, range="90d")

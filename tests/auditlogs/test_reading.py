@@ -13,6 +13,8 @@ from auditlogs import record
 from auditlogs.models import AuditEvent
 from auditlogs.recording.catalogue import EVENT_TYPES
 from auditlogs.recording.context import Actor, ActorType, AuditContext, using_context
+from auditlogs.web.access import log_viewer_for
+from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.presenters import fill_sentence
 from orgs import services as org_services
 from projects import services as project_services
@@ -137,6 +139,38 @@ class TestFilters:
         response = page(signed_in(admin))
         assert '<option value="owner@acme.test">' in response.text
         assert "owner@acme.test" in response.context["recent_actors"]
+
+    def test_a_member_is_suggested_only_the_actors_of_their_projects_events(
+        self, acme, admin, member, member_membership, alpha, beta
+    ):
+        def by(label):
+            return Actor(ActorType.USER, None, label)
+
+        record("project.viewed", organization=acme, project=alpha, actor=by("in-alpha@acme.test"))
+        record("project.viewed", organization=acme, project=beta, actor=by("in-beta@acme.test"))
+        record("organization.plan_changed", organization=acme, actor=by("no-project@acme.test"),
+               changes={"plan": ["team", "enterprise"]})
+        assert {"in-alpha@acme.test", "in-beta@acme.test", "no-project@acme.test"} <= set(
+            page(signed_in(admin)).context["recent_actors"])
+        suggested = page(signed_in(member)).context["recent_actors"]
+        assert "in-alpha@acme.test" in suggested
+        assert not {"in-beta@acme.test", "no-project@acme.test"} & set(suggested)
+        member_membership.projects.clear()
+        assert page(signed_in(member)).context["recent_actors"] == []
+
+    def test_each_filterset_has_its_own_filters_bound_to_itself(self, admin, member):
+        """The declared filters are copied for each FilterSet without deep copies: each copy's
+        parent, and the method it filters with, must be its own FilterSet's."""
+        first = AuditEventFilter({}, viewer=log_viewer_for(admin, "acme"))
+        second = AuditEventFilter({}, viewer=log_viewer_for(member, "acme"))
+        for name, declared in AuditEventFilter.base_filters.items():
+            mine, theirs = first.filters[name], second.filters[name]
+            assert mine is not declared and mine is not theirs
+            assert mine.extra is not declared.extra
+            assert mine.parent is first and theirs.parent is second
+            assert not hasattr(declared, "parent")
+            if declared.method:
+                assert mine.filter.f is mine and theirs.filter.f is theirs
 
     def test_actor_type(self, admin, history):
         assert shown(page(signed_in(admin), actor_type="api")) == ["organization.plan_changed"]

@@ -5,14 +5,23 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from config.cache import RedisCache
 from config.env import cache_from_url
 from tests.test_settings_env import run_manage
 
 
 def test_a_redis_url_selects_redis_with_its_location():
     config = cache_from_url("redis://127.0.0.1:6379/3")
-    assert config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["BACKEND"] == "config.cache.RedisCache"
     assert config["LOCATION"] == "redis://127.0.0.1:6379/3"
+
+
+def test_the_redis_cache_makes_one_client_per_connection_pool():
+    """Not one per call (nothing is sent here: a client connects on its first command)."""
+    redis_cache = RedisCache("redis://127.0.0.1:6379/3", {})
+    client = redis_cache._cache.get_client("a")
+    assert redis_cache._cache.get_client("b", write=True) is client
+    assert client.connection_pool.connection_kwargs["db"] == 3
 
 
 def test_db_selects_the_database_cache_and_its_table():
