@@ -11,7 +11,8 @@ from auditlogs import record
 from auditlogs.integrity.verification import verify
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording import sequencer
-from auditlogs.storage.backends import is_postgresql
+from auditlogs.storage.backends import backend, is_postgresql
+from tests.helpers.integrity import LockHolder
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -56,27 +57,14 @@ def test_a_held_chain_lock_delays_neither_the_commit_nor_the_later_link(
 ):
     record("organization.updated", organization=acme)
     assert sequencer.background.wait_idle(10)
-    head_locked, release = threading.Event(), threading.Event()
-
-    def hold():
+    with LockHolder(acme):
+        started = time.monotonic()
         with transaction.atomic():
-            ChainHead.objects.select_for_update().get(organization=acme)
-            head_locked.set()
-            release.wait(10)
-        connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert head_locked.wait(10)
-    started = time.monotonic()
-    with transaction.atomic():
-        waiting = record("organization.updated", organization=acme)
-    assert time.monotonic() - started < 1  # the commit did not wait for the lock
-    # The linker thread found the lock held and keeps the organization for another go.
-    assert not sequencer.background.wait_idle(0.3)
-    assert AuditEvent.objects.get(pk=waiting.pk).sequence is None
-    release.set()
-    holder.join()
+            waiting = record("organization.updated", organization=acme)
+        assert time.monotonic() - started < 1  # the commit did not wait for the lock
+        # The linker thread found the lock held and keeps the organization for another go.
+        assert not sequencer.background.wait_idle(0.3)
+        assert AuditEvent.objects.get(pk=waiting.pk).sequence is None
     assert sequencer.background.wait_idle(10)  # linked by its own retry, nothing else
     assert AuditEvent.objects.get(pk=waiting.pk).sequence == 2
     assert verify(acme).ok
@@ -123,26 +111,11 @@ def test_an_event_committed_after_a_later_one_was_linked_is_linked_by_its_own_li
 
 
 def test_the_cheap_look_tells_a_held_chain_lock_from_a_free_or_missing_one(acme, initech):
-    from auditlogs.storage.backends import backend
-
     record("organization.updated", organization=acme)
     sequencer.link_pending(acme.pk)
-    head_locked, release = threading.Event(), threading.Event()
-
-    def hold():
-        with transaction.atomic():
-            ChainHead.objects.select_for_update().get(organization=acme)
-            head_locked.set()
-            release.wait(10)
-        connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert head_locked.wait(10)
-    assert backend().chain_head_is_locked(acme.pk)
-    assert sequencer.link_pending(acme.pk, since=0).busy
-    release.set()
-    holder.join()
+    with LockHolder(acme):
+        assert backend().chain_head_is_locked(acme.pk)
+        assert sequencer.link_pending(acme.pk, since=0).busy
     assert not backend().chain_head_is_locked(acme.pk)
     assert not ChainHead.objects.filter(organization=initech).exists()
     assert not backend().chain_head_is_locked(initech.pk)  # no head yet: the linker makes it

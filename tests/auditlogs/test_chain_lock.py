@@ -19,44 +19,12 @@ from auditlogs.storage.backends import is_postgresql
 from integrations import services
 from projects.models import Project
 from tests.helpers.clients import signed_in
+from tests.helpers.integrity import LockHolder
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not is_postgresql(), reason="row locks are PostgreSQL's"),
 ]
-
-
-class LockHolder:
-    """Another connection (a thread has its own) holding an organization's chain lock, as a
-    long bulk write would, until released (or, should a test hang on it, for 60 s)."""
-
-    def __init__(self, organization):
-        self.organization = organization
-        self.locked, self.release, self.released = (threading.Event() for _ in range(3))
-        self.thread = threading.Thread(target=self._hold, daemon=True)
-
-    def _hold(self):
-        try:
-            with transaction.atomic():
-                sequencer.locked_head(self.organization.pk)
-                self.locked.set()
-                self.release.wait(timeout=60)
-        finally:
-            self.released.set()
-            connection.close()
-
-    def __enter__(self):
-        self.thread.start()
-        assert self.locked.wait(timeout=10)
-        return self
-
-    def __exit__(self, *exc):
-        self.release.set()
-        self.thread.join(timeout=10)
-
-    @property
-    def still_holding(self) -> bool:
-        return not self.released.is_set()
 
 
 @pytest.fixture

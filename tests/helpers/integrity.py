@@ -5,14 +5,15 @@ would: on PostgreSQL as the superuser with `session_replication_role = replica` 
 not fire), on SQLite by dropping the triggers inside the test's transaction.
 """
 
+import threading
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 from auditlogs import record
 from auditlogs.integrity import guards
 from auditlogs.models import AuditEvent
-from auditlogs.recording import chain
+from auditlogs.recording import chain, sequencer
 from auditlogs.recording.catalogue import Severity
 from auditlogs.storage.backends import backend, is_postgresql
 from auditlogs.storage.tables import EVENT_TABLE
@@ -113,3 +114,36 @@ def insert_forged(organization, at: int) -> None:
     )
     forged.save()
     rehash_from(organization, at)
+
+
+class LockHolder:
+    """Another connection (a thread has its own) holding an organization's chain lock, as a
+    long bulk write would, until released (or, should a test hang on it, for 60 s)."""
+
+    def __init__(self, organization):
+        self.organization = organization
+        self.locked, self.release, self.released = (threading.Event() for _ in range(3))
+        self.thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _hold(self):
+        try:
+            with transaction.atomic():
+                sequencer.locked_head(self.organization.pk)
+                self.locked.set()
+                self.release.wait(timeout=60)
+        finally:
+            self.released.set()
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.locked.wait(timeout=10)
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join(timeout=10)
+
+    @property
+    def still_holding(self) -> bool:
+        return not self.released.is_set()
