@@ -148,7 +148,7 @@ def link_pending(
             start = step.last_id + 1  # a full batch: more are waiting after it
             continue
         # The look after the release, over what this linker read from.
-        if not has_unlinked(organization_id, from_id=first_start):
+        if not backend().has_unlinked_events(organization_id, first_start):
             return done
         start = first_start
 
@@ -319,10 +319,6 @@ def sweep(*, wait: bool = True, seconds: float | None = SWEEP_SECONDS_PER_ORGANI
     }
 
 
-def has_unlinked(organization_id: int, *, from_id: int = 0) -> bool:
-    return backend().has_unlinked_events(organization_id, from_id)
-
-
 def oldest_unlinked_age(now: datetime | None = None) -> float | None:
     """Seconds since the oldest unlinked event occurred (any organization); None if none."""
     oldest = AuditEvent.objects.unlinked().aggregate(
@@ -356,7 +352,9 @@ def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead | None:
             row = database.lock_chain_head(organization_id, wait_ms=wait_ms)
             if row is None:
                 return None  # a concurrent first linker holds it
-        return _head(organization_id, *row)
+        # As the ORM would load it (saved, from this database; the row holds the model's
+        # fields in their order): the caller may save it.
+        return ChainHead.from_db(connection.alias, None, (organization_id, *row))
     except OperationalError as error:
         if not backend().is_lock_timeout(error):
             raise
@@ -366,14 +364,6 @@ def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead | None:
             f"The audit log of organization {organization_id} is busy: another linker held "
             f"its chain lock for {timeout_ms} ms. Nothing was changed; try again in a moment."
         ) from error
-
-
-def _head(organization_id: int, sequence: int, digest: str, scan_from: int) -> ChainHead:
-    """The ChainHead of a row read (as the ORM would load it: saved, from the database)."""
-    head = ChainHead(organization_id=organization_id, sequence=sequence, hash=digest,
-                     scan_from=scan_from)
-    head._state.adding, head._state.db = False, connection.alias
-    return head
 
 
 def link_locked(head: ChainHead, batch_size: int | None = None) -> Linked:
