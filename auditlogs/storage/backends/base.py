@@ -39,6 +39,13 @@ class DatabaseBackend:
         """The names of the enabled triggers in the database."""
         raise NotImplementedError
 
+    def prepared_cursor(self, connection=connection):
+        """A cursor for the few statements run over and over with new values (record()'s
+        INSERT, the sequencer's reads and writes): where the database plans a statement
+        anew every time, each is planned once per connection instead. SQLite's driver
+        keeps its compiled statements already: a plain cursor."""
+        return connection.cursor()
+
     # Lock waits. Where rows are not locked (SQLite), writers queue on the database's busy
     # timeout (DATABASES OPTIONS "timeout") instead, and nothing here changes anything.
 
@@ -48,7 +55,7 @@ class DatabaseBackend:
         transaction holds it. With wait_ms the lock, and any other the rest of the
         transaction meets, is waited for at most that long. Without row locks (SQLite: its
         write transactions are serialized) the head is only read."""
-        with connection.cursor() as cursor:
+        with self.prepared_cursor() as cursor:
             cursor.execute(
                 f'SELECT sequence, hash, scan_from FROM "{CHAIN_HEAD_TABLE}" '
                 "WHERE organization_id = %s",
@@ -59,7 +66,7 @@ class DatabaseBackend:
     def move_chain_head(self, organization_id: int, start: tuple, to: tuple) -> bool:
         """Move the head from (sequence, hash) `start` to (sequence, hash, scan_from) `to`;
         False when it was not at `start` any more."""
-        with connection.cursor() as cursor:
+        with self.prepared_cursor() as cursor:
             cursor.execute(
                 f'UPDATE "{CHAIN_HEAD_TABLE}" SET sequence = %s, hash = %s, scan_from = %s '
                 "WHERE organization_id = %s AND sequence = %s AND hash = %s",
@@ -70,7 +77,7 @@ class DatabaseBackend:
     def has_unlinked_events(self, organization_id: int, from_id: int) -> bool:
         """Whether an unlinked event of the organization with an id from `from_id` on exists
         (the partial index's entries from that id)."""
-        with connection.cursor() as cursor:
+        with self.prepared_cursor() as cursor:
             cursor.execute(
                 f'SELECT 1 FROM "{EVENT_TABLE}" WHERE organization_id = %s '
                 "AND sequence IS NULL AND id >= %s LIMIT 1",
@@ -131,7 +138,7 @@ class DatabaseBackend:
     def link_events(self, connection, organization_id: int, links: list[tuple]) -> int:
         """Write (id, occurred_at, sequence, prev_hash, hash) links onto events still unlinked;
         returns how many rows were linked (fewer: another linker was first)."""
-        with connection.cursor() as cursor:
+        with self.prepared_cursor(connection) as cursor:
             cursor.executemany(
                 f'UPDATE "{EVENT_TABLE}" SET sequence = %s, prev_hash = %s, hash = %s '
                 "WHERE id = %s AND organization_id = %s AND sequence IS NULL",
