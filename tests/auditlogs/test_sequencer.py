@@ -166,9 +166,9 @@ def test_a_linker_that_dies_mid_batch_loses_nothing_and_links_nothing_twice(
     write = type(database).link_events
     calls = []
 
-    def write_then_die(self, conn, organization_id, links):
+    def write_then_die(self, conn, organization_id, links, *head):
         calls.append(len(links))
-        written = write(self, conn, organization_id, links)
+        written = write(self, conn, organization_id, links, *head)
         if len(calls) == 2:
             raise KeyboardInterrupt("killed in the middle of its second batch")
         return written
@@ -326,7 +326,7 @@ def test_recording_and_linking_plan_their_statements_once_per_connection(acme, a
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
         prepared = [statement for (statement,) in cursor.fetchall()]
     assert any(s.startswith(f'INSERT INTO "{EVENT_TABLE}"') for s in prepared), prepared
-    assert any(s.startswith(f'UPDATE "{EVENT_TABLE}"') for s in prepared), prepared
+    assert any(f'UPDATE "{EVENT_TABLE}"' in s for s in prepared), prepared
     assert any("sequence IS NULL" in s and s.startswith("SELECT") for s in prepared), prepared
     assert not any("orgs_organization" in s for s in prepared), prepared
     assert_one_gapless_chain(acme, 3)
