@@ -62,6 +62,10 @@ AFTER_COMMIT_SECONDS = 0.005
 # process (an event whose id is below what the holder reads) is linked by this retry.
 BUSY_PAUSE_SECONDS = 0.01
 BUSY_PAUSE_MAX_SECONDS = 0.2
+# After each round, a process's linker thread lets the commits of the next moment gather
+# before it links again: under a steady stream one batch carries many events (a batch costs
+# about six round trips whatever its size), and an event waits at most this much longer.
+GATHER_SECONDS = 0.02
 # The sweep's time per organization before it moves on to the next.
 SWEEP_SECONDS_PER_ORGANIZATION = 1.0
 
@@ -175,11 +179,11 @@ def _link_logged(organization_id: int, since: int, *, seconds: float | None) -> 
 class BackgroundLinker:
     """One daemon thread per process that links the organizations its requests recorded for,
     right after their commits: the request returns as soon as its transaction has committed.
-    Organizations submitted while the thread is linking (or pausing after a held lock) are
-    linked in its next round, so a busy process links in larger batches instead of once per
-    request. An organization whose chain lock was held stays pending and is tried again
-    (BUSY_PAUSE_SECONDS), so every event this process recorded is linked by this process
-    unless it exits first. The thread has its own
+    Organizations submitted while the thread is linking, gathering (GATHER_SECONDS after
+    each round) or pausing after a held lock are linked in its next round, so a busy process
+    links in larger batches instead of once per request. An organization whose chain lock
+    was held stays pending and is tried again (BUSY_PAUSE_SECONDS), so every event this
+    process recorded is linked by this process unless it exits first. The thread has its own
     database connection (Django's are per thread). It is started on first use in each process
     (after a fork too); at exit what is pending is linked before the process goes; whatever a
     killed process leaves, the worker's sweep links."""
@@ -254,6 +258,8 @@ class BackgroundLinker:
                 pause = min(pause * 2, BUSY_PAUSE_MAX_SECONDS)
             else:
                 pause = BUSY_PAUSE_SECONDS
+                with self._lock:  # a stop does not wait for the gathering
+                    self._wake.wait_for(lambda: self._stopping, GATHER_SECONDS)
 
     def _after_fork(self) -> None:
         # A forked child has no thread, and the parent's lock may have been held at the fork.
