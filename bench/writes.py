@@ -19,14 +19,17 @@ with "_peer"), DEBUG off. Every run writes into organizations of its own. Prints
    calls per round, rounds interleaved with the peer's (bench/peer_auditlog_writes.py: a
    tracked save minus the same save with django-auditlog disabled). The after-commit link
    (the time Django spends in on-commit hooks) is shown on its own and in the total.
-2. --processes writer processes, each committing --events such transactions, first all on one
-   organization, then each on its own: events/s committed and linked (until every chain head
-   reaches its total), p50/p99 of the whole transaction (commit and the hooks run after it
-   in that process included) and of recording's own request-side time (in record() plus the
-   on-commit hooks), the longest link delay (commit to the chain head passing the event, read
-   by polling the heads), then each chain verified and checked gapless. Before each, the same
-   writers run without record(): the events/s and p99 of the change alone, the ceiling the
-   machine sets for both.
+2. --processes writer processes, each committing --events transactions, first all on one
+   organization, then each on its own; twice: transactions that only record an event (what
+   "writers recording to one organization" do), then such changes with record(). For each:
+   events/s committed and linked (until every chain head reaches its total), p50/p99 of the
+   whole transaction (commit and the hooks run after it in that process included) and of
+   recording's own request-side time (in record() plus the on-commit hooks), the longest link
+   delay (commit to the chain head passing the event, read by polling the heads), then each
+   chain verified and checked gapless. Before each, the same writers run without the chain:
+   recording with the sequencer's after-commit link turned off (inserts only), and the
+   change without record(): the events/s and p99 the machine allows them, the ceiling of the
+   figures after it.
 3. A held chain lock: another connection holds an organization's ChainHead row for --hold
    seconds; during it a change with record() and a page-1 GET of the organization's Audit Logs
    page are timed (both must answer within 1 s), and after it, how soon the change's event is
@@ -125,9 +128,10 @@ def main() -> None:
           f"{'links after commit (sequencer)' if sequencer else 'links under the chain lock'}.")
     owner = User.objects.filter(email=OWNER).first() or User.objects.create_user(OWNER, "x")
     cost_of_record(owner)
-    for organizations in (1, ARGS.processes):
-        ceiling = the_change_alone(owner, organizations)
-        concurrent_writers(owner, organizations, ceiling)
+    for changing in (False, True):
+        for organizations in (1, ARGS.processes):
+            ceiling = without_the_chain(owner, organizations, changing)
+            concurrent_writers(owner, organizations, ceiling, changing)
     held_lock(owner)
     print(f"\nLoad at end: {uptime()}")
 
@@ -186,8 +190,11 @@ class Writer:
         self.recording_seconds = 0.0  # the last call's time inside record()
         HOOKS.install()
 
-    def change(self, *, recorded: bool) -> tuple[float, float, AuditEvent | None]:
-        """(seconds of the whole transaction, seconds of its on-commit hooks, the event)."""
+    def change(self, *, recorded: bool, changing: bool = True
+               ) -> tuple[float, float, AuditEvent | None]:
+        """(seconds of the whole transaction, seconds of its on-commit hooks, the event).
+        Without `changing` the transaction only records (the rename it describes is not
+        saved)."""
         self.calls += 1
         before, after = self.project.name, f"{self.project.name.split(' #')[0]} #{self.calls}"
         context = AuditContext(actor=self.actor, ip="203.0.113.7", user_agent=UA)
@@ -197,7 +204,8 @@ class Writer:
             started = time.perf_counter()
             with transaction.atomic():
                 self.project.name = after
-                self.project.save(update_fields=["name"])
+                if changing:
+                    self.project.save(update_fields=["name"])
                 if recorded:
                     recording = time.perf_counter()
                     event = record(
@@ -312,15 +320,18 @@ def ratios(ours, theirs) -> list[str]:
 
 
 def _write(owner_id: int, org_id: int, name: str, start_at: float, results,
-           recorded: bool = True) -> None:
+           recorded: bool, changing: bool, linking: bool) -> None:
     connections.close_all()
+    if not linking and sequencer is not None:
+        # The ceiling of recording: inserts only, nothing links them (this forked process).
+        sequencer.link_after_this_commit = lambda organization_id, event_id: None
     owner = User.objects.get(pk=owner_id)
     writer = Writer(owner, Organization.objects.get(pk=org_id), name)
     while time.time() < start_at:
         time.sleep(0.001)
     durations, recording, events = [], [], []
     for _ in range(ARGS.events):
-        seconds, hooks, event = writer.change(recorded=recorded)
+        seconds, hooks, event = writer.change(recorded=recorded, changing=changing)
         durations.append(seconds)
         recording.append(writer.recording_seconds + hooks)
         events.append((event.pk if event else None, HOOKS.started_at))
@@ -331,11 +342,12 @@ def _write(owner_id: int, org_id: int, name: str, start_at: float, results,
     results.put((org_id, durations, recording, events))
 
 
-def _writers(owner, orgs, recorded: bool, start_at: float, results) -> list:
+def _writers(owner, orgs, start_at: float, results, *, recorded: bool, changing: bool,
+             linking: bool = True) -> list:
     context = multiprocessing.get_context("fork")
     workers = [
         context.Process(target=_write, args=(owner.pk, orgs[n % len(orgs)].pk, f"Writer {n}",
-                                             start_at, results, recorded))
+                                             start_at, results, recorded, changing, linking))
         for n in range(ARGS.processes)
     ]
     for worker in workers:
@@ -343,26 +355,33 @@ def _writers(owner, orgs, recorded: bool, start_at: float, results) -> list:
     return workers
 
 
-def the_change_alone(owner, organizations: int) -> tuple[float, float]:
-    """The same writers without record(): the rate and p99 the machine allows the change
-    itself, the ceiling of section 2's figures. (events/s, p99 seconds)."""
-    orgs = [organization(f"writes-{RUN}-alone{organizations}o-{n}", owner)
+def without_the_chain(owner, organizations: int, changing: bool) -> tuple[float, float]:
+    """The same writers without the chain, the ceiling of section 2's figures: (events/s,
+    p99 seconds). Changes: the change alone, without record(). Recording only: record()
+    with the sequencer's after-commit link turned off (inserts only; linked afterwards,
+    untimed)."""
+    kind = "change" if changing else "record"
+    orgs = [organization(f"writes-{RUN}-{kind}-alone{organizations}o-{n}", owner)
             for n in range(organizations)]
     connections.close_all()
     results = multiprocessing.get_context("fork").Queue()
     start_at = time.time() + 1.0
-    workers = _writers(owner, orgs, False, start_at, results)
+    workers = _writers(owner, orgs, start_at, results, recorded=not changing, changing=changing,
+                       linking=False)
     outcomes = [results.get() for _ in workers]
     for worker in workers:
         worker.join()
     durations = [seconds for _, ds, _, _ in outcomes for seconds in ds]
     ended = max(at for _, _, _, events in outcomes for _, at in events)
+    linked_everything()
     return len(durations) / (ended - start_at), ms(durations, 99) / 1000
 
 
-def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float]) -> None:
+def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float],
+                       changing: bool) -> None:
     processes = ARGS.processes
-    orgs = [organization(f"writes-{RUN}-{processes}p{organizations}o-{n}", owner)
+    kind = "change" if changing else "record"
+    orgs = [organization(f"writes-{RUN}-{kind}-{processes}p{organizations}o-{n}", owner)
             for n in range(organizations)]
     for org in orgs:  # the chain head exists before the writers start (genesis is not timed)
         Writer(owner, org, "Warm-up").change(recorded=True)
@@ -374,7 +393,7 @@ def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float]) 
     connections.close_all()
     results = multiprocessing.get_context("fork").Queue()
     start_at = time.time() + 1.0
-    workers = _writers(owner, orgs, True, start_at, results)
+    workers = _writers(owner, orgs, start_at, results, recorded=True, changing=changing)
     timeline = heads_until(target, workers, start_at)
     outcomes = [results.get() for _ in workers]
     for worker in workers:
@@ -388,15 +407,17 @@ def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float]) 
     reached = timeline[-1][1] == target
     linked_s = timeline[-1][0] - start_at
     delays = link_delays(commits, timeline)
-    print(f"\n2. {processes} processes x {ARGS.events:,} transactions (a change + record() "
-          f"each) on {organizations} organization(s):")
+    what, alone = (("a change + record()", "the change alone (no record())") if changing
+                   else ("record() only", "recording, never linked"))
+    print(f"\n2. {processes} processes x {ARGS.events:,} transactions ({what} each) on "
+          f"{organizations} organization(s):")
     table = Table(("", 44, ""), ("value", 12, ""))
     table.row("events/s committed", f"{total / committed_s:,.0f}")
     linked = f"{total / linked_s:,.0f}" if reached else "not reached"
     table.row("events/s linked (chain heads at the total)", linked)
-    table.row("  the change alone (no record()), events/s", f"{ceiling[0]:,.0f}")
+    table.row(f"  {alone}, events/s", f"{ceiling[0]:,.0f}")
     table.row("transaction p50 / p99 (ms)", f"{p50(durations):.2f} / {ms(durations, 99):.2f}")
-    table.row("  the change alone (no record()), p99 (ms)", f"{ceiling[1] * 1000:.2f}")
+    table.row(f"  {alone}, p99 (ms)", f"{ceiling[1] * 1000:.2f}")
     table.row("recording's request-side time p50 / p99 (ms)",
               f"{p50(recording):.2f} / {ms(recording, 99):.2f}")
     table.row("link delay p50 (ms, commit to head)", f"{p50(delays):.1f}")
@@ -404,8 +425,8 @@ def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float]) 
     poll = linked_s / max(len(timeline) - 1, 1) * 1000
     print(f"   (link delays read by polling the chain heads every {poll:.1f} ms on average; "
           "targets: >= 2,000 events/s linked, p99 <= 5 ms. Recording's request-side time is "
-          "the time in record() plus the on-commit hooks; 'the change alone' is the same "
-          "writers without record(), run just before: the machine's ceiling for both.)")
+          "the time in record() plus the on-commit hooks; the lines under a figure are the "
+          "same writers without the chain, run just before: the machine's ceiling for it.)")
     if not reached:
         print(f"   Chain heads stopped at {timeline[-1][1]} of {target}; swept now.")
         linked_everything()
