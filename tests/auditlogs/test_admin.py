@@ -29,6 +29,9 @@ def record_from(ip: str, request_id: str, action="project.viewed", **kwargs):
         return record(action, **kwargs)
 
 
+WRITES = re.compile(r'\b(?:INSERT INTO|UPDATE|DELETE FROM) "')
+
+
 def event_queries(queries) -> list[str]:
     return [q["sql"] for q in queries if "auditlogs_auditevent" in q["sql"]]
 
@@ -140,7 +143,9 @@ def test_no_event_page_counts_without_a_limit_or_reads_across_organizations(
     with CaptureQueriesContext(connection) as queries:
         assert ops.get(LIST, query).status_code == 200
     for sql in event_queries(queries):
-        if "COUNT(" in sql.upper():
+        # The page's reads; the day's audit_log.viewed is recorded and linked meanwhile (the
+        # link's statement counts the rows it wrote).
+        if "COUNT(" in sql.upper() and not WRITES.search(sql):
             assert "LIMIT" in sql.upper(), sql
         assert "organization_id" in sql, sql
 
