@@ -80,29 +80,32 @@ def read_and_walk(organization_id: int, events, walk: Walk, low: int, high: int)
     """Read the events from #`low` through #`high` and advance `walk` over them; (rows, Stop
     or None).
 
-    The rows are read in sequence order, events sharing a sequence in any order among
-    themselves (faster on PostgreSQL). A walk that reaches the end of them met no such pair:
-    each event it passes has the sequence after the one before, so the order was the
-    (sequence, id) order. A walk that stops may have met one, so the batch is read again in
-    (sequence, id) order and walked again from where it started: the break, and the event it
-    names, are the ones that order gives.
+    The fast pass reads the rows rendered by the database (chain.canonical_rendered) in
+    sequence order, events sharing a sequence in any order among themselves (faster on
+    PostgreSQL). A walk that reaches the end of them met no such pair: each event it passes
+    has the sequence after the one before, so the order was the (sequence, id) order. A walk
+    that stops may have met one, so the batch is read again the exact way, values as stored
+    (chain.canonical_event) in (sequence, id) order, and walked again from where it started:
+    the break, and the event it names, are the ones that order gives, and a row the fast pass
+    would get wrong costs a second read, never a verdict.
     """
-    rows = backend().chain_window(events, organization_id, low, high, COLUMNS, ties_by_id=False)
+    rows = backend().rendered_chain_window(events, organization_id, low, high, COLUMNS)
     start = replace(walk)
-    stop = walk_rows(organization_id, rows, walk)
+    stop = walk_rows(organization_id, rows, walk, chain.canonical_rendered)
     if stop is None:
         return rows, None
     rows = backend().chain_window(events, organization_id, low, high, COLUMNS)
     for name in _WALK_FIELDS:
         setattr(walk, name, getattr(start, name))
-    return rows, walk_rows(organization_id, rows, walk)
+    return rows, walk_rows(organization_id, rows, walk, chain.canonical_event)
 
 
-def walk_rows(organization_id: int, rows, walk: Walk) -> Stop | None:
-    """Advance `walk` over rows (in sequence order) while each one links and hashes right."""
+def walk_rows(organization_id: int, rows, walk: Walk, canonical_event) -> Stop | None:
+    """Advance `walk` over rows (in sequence order) while each one links and hashes right,
+    their canonical text written by `canonical_event` (or chain.canonical_rendered)."""
     expected, prev_hash, prev_id = walk.expected, walk.prev_hash, walk.prev_id
     statements, next_statement = walk.statements, walk.next_statement
-    canonical_event, hash_body, last_value = chain.canonical_event, chain.hash_body, LAST_VALUE
+    hash_body, last_value = chain.hash_body, LAST_VALUE
     stop = None
     for row in rows:
         sequence, row_prev, row_hash = row[1], row[last_value], row[last_value + 1]

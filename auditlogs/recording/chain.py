@@ -7,7 +7,8 @@ event_form.py and documented in docs/integrity.md so anyone can re-implement it:
     hash_n = hex(SHA-256(hash_{n-1} as ASCII hex + "\n" + canonical))    hash_0 = "0" * 64
 
 `canonical_event` writes the same text without building a dict (writers and the verifier call
-it once per event); it is checked against `payload` when this module is imported.
+it once per event), `canonical_rendered` from values the database rendered (the verifier's fast
+pass); both are checked against `payload` when this module is imported.
 """
 
 import hashlib
@@ -71,6 +72,37 @@ def canonical_event(organization_id: int, values) -> str:
     )
 
 
+def canonical_rendered(organization_id: int, values) -> str:
+    """`canonical_event` for values as the verifier's fast pass reads them, rendered by the
+    database (event_form.rendered_value says how): nothing left to convert but the strings'
+    escapes and the objects, about a µs less per event than `canonical_event`.
+
+    A second spelling of the same text, checked against the declaration on import like
+    `canonical_event`; the verifier reads a batch again the exact way when this one does not
+    verify, so a difference between the two could cost time, never a verdict.
+    """
+    (
+        sequence, occurred_at, action, severity, project_id, project_name, actor_type,
+        actor_id, actor_label, target_type, target_id, target_label, changes, metadata, ip,
+        user_agent, request_id,
+    ) = values
+    return (
+        f'{{"action":{encode_basestring(action)},"actor_id":{actor_id},'
+        f'"actor_label":{encode_basestring(actor_label)},'
+        f'"actor_type":{encode_basestring(actor_type)},'
+        f'"changes":{"{}" if changes == "{}" else _object(changes)},'
+        f'"ip":{"null" if ip is None else encode_basestring(ip)},'
+        f'"metadata":{"{}" if metadata == "{}" else _object(metadata)},'
+        f'"occurred_at":"{occurred_at}","organization":{organization_id},'
+        f'"project_id":{project_id},"project_name":{encode_basestring(project_name)},'
+        f'"request_id":{encode_basestring(request_id)},"sequence":{sequence},'
+        f'"severity":"{severity}","target_id":{encode_basestring(target_id)},'
+        f'"target_label":{encode_basestring(target_label)},'
+        f'"target_type":{encode_basestring(target_type)},'
+        f'"user_agent":{encode_basestring(user_agent)}}}'
+    )
+
+
 def _object(value) -> str:
     if value.__class__ is not str or _encode_parsed is None:
         return "{}" if value == {} or value == "{}" else canonical_json(
@@ -121,18 +153,24 @@ _PROBE = {
 
 
 def check_against_declaration() -> None:
-    """Raise unless `canonical_event` writes what `payload` declares (run at import)."""
+    """Raise unless `canonical_event` and `canonical_rendered` write what `payload` declares
+    (run at import)."""
     as_text = {  # objects as JSON text, compact, spaced or with space around (json.loads' way)
         **_PROBE, "changes": json.dumps(_PROBE["changes"]), "metadata": ' {"k": [1.50, 2E3]} ',
     }
     for probe in (_PROBE, as_text, {**_PROBE, "project_id": 1, "actor_id": None, "ip": None,
                                     "metadata": '{"k":"v"}', "changes": "{}"}):
         values = [probe[name] for name in HASHED_FIELDS]
-        if canonical_event(7, values) != canonical_json(payload(7, probe)):
-            raise AssertionError(
-                "chain.canonical_event disagrees with event_form.HASHED: update it with the "
-                "declaration."
-            )
+        rendered = [event_form.rendered_value(field, probe[field.name])
+                    for field in event_form.HASHED]
+        reference = canonical_json(payload(7, probe))
+        for name, text in (("canonical_event", canonical_event(7, values)),
+                           ("canonical_rendered", canonical_rendered(7, rendered))):
+            if text != reference:
+                raise AssertionError(
+                    f"chain.{name} disagrees with event_form.HASHED: update it with the "
+                    "declaration."
+                )
 
 
 check_against_declaration()

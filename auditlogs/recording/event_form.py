@@ -10,7 +10,8 @@ against it when it is imported:
 - the export's, API's and webhooks' field list, NDJSON and CSV writers
   (integrations/serializers.py) and PostgreSQL's own export query (integrations/postgresql.py);
 - the verifier's window of events, and the SQL that reads it on PostgreSQL
-  (storage/backends/postgresql.py, `canonical_sql`);
+  (storage/backends/postgresql.py, `canonical_sql` and `rendered_sql`, the latter for
+  `chain.canonical_rendered`, the verifier's fast pass);
 - the event table's columns (tests/auditlogs/test_event_form.py compares the model and the
   migrated table with this declaration).
 The offline verifier (tools/verify_audit_export.py) re-implements the form on purpose and is
@@ -120,6 +121,20 @@ def canonical_value(field: HashedField, value):
         return json.loads(value)
     if field.kind is Kind.INTEGER:
         return int(value)
+    return value
+
+
+def rendered_value(field: HashedField, value):
+    """The value as the verifier's fast pass takes it (`chain.canonical_rendered`), the way
+    PostgreSQL's SQL writes it (backends/postgresql.py `rendered_sql`): a nullable integer as
+    its JSON text ("null" or its digits), the severity by name, the time as canonical text, the
+    address as text or None; the others (the sequence, texts, objects) as they come."""
+    if field.kind is Kind.INTEGER and field.null:
+        return "null" if value is None else str(int(value))
+    if field.kind is Kind.ADDRESS:
+        return None if value is None else str(value)
+    if field.kind in (Kind.TIME, Kind.SEVERITY):
+        return canonical_value(field, value)
     return value
 
 

@@ -173,16 +173,16 @@ def test_two_events_claiming_one_sequence_are_taken_in_id_order_however_they_are
     )
     forged.hash = chain.link_hash(before.hash, acme.pk, forged.__dict__)
     forged.save()
-    # Read by sequence alone, the database may hand the pair over either way; here the forged
-    # one (the later id, which also links and hashes right) comes first.
+    # Read by sequence alone (the fast pass), the database may hand the pair over either way;
+    # here the forged one (the later id, which also links and hashes right) comes first.
     kind = type(backend())
-    honest = kind.chain_window
+    honest = kind.rendered_chain_window
 
-    def later_id_first(self, events, organization_id, low, high, columns, ties_by_id=True):
-        rows = list(honest(self, events, organization_id, low, high, columns, ties_by_id))
-        return rows if ties_by_id else sorted(rows, key=lambda row: (row[1], -row[0]))
+    def later_id_first(self, events, organization_id, low, high, columns):
+        rows = honest(self, events, organization_id, low, high, columns)
+        return sorted(rows, key=lambda row: (row[1], -row[0]))
 
-    monkeypatch.setattr(kind, "chain_window", later_id_first)
+    monkeypatch.setattr(kind, "rendered_chain_window", later_id_first)
     report = verify(acme)
     assert (report.problem.kind, report.problem.sequence) == (Kind.FORGED, 5)
     assert "a second event claims #5" in report.problem.detail
