@@ -165,7 +165,7 @@ def _insert_one(event: AuditEvent) -> None:
     fields = _insertable_fields()
     params = [field.get_db_prep_save(getattr(event, field.attname), connection)
               for field in fields]
-    with connection.cursor() as cursor:
+    with backend(connection).prepared_cursor(connection) as cursor:
         cursor.execute(_insert_statement(), params)
         event.pk = cursor.fetchone()[0]
     event._state.adding, event._state.db = False, connection.alias

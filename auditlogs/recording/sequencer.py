@@ -132,11 +132,7 @@ def link_pending(
     batch_size = batch_size or app_settings.LINK_BATCH_SIZE
     deadline = None if seconds is None else time.monotonic() + seconds
     done, start, first_start = Linked(), since, None
-    look_first = not wait and not connection.in_atomic_block
     while True:
-        if look_first and backend().chain_head_is_locked(organization_id):
-            # The cheap look (one statement, no transaction) found the lock held.
-            return done + Linked(busy=True)
         step, read_from = _link_batch(
             organization_id, wait=wait, batch_size=batch_size, since=start
         )
@@ -338,9 +334,6 @@ def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead | None:
     try:
         row = database.lock_chain_head(organization_id, wait_ms=wait_ms)
         if row is None:
-            heads = ChainHead.objects.filter(organization_id=organization_id)
-            if not wait and heads.exists():
-                return None  # it exists: another linker holds it
             # The organization's first event: the insert waits on a concurrent first
             # linker's uncommitted head, as boundedly as on a lock.
             database.bound_lock_waits_now(timeout_ms)
@@ -350,8 +343,8 @@ def locked_head(organization_id: int, *, wait: bool = True) -> ChainHead | None:
                 ignore_conflicts=True,
             )
             row = database.lock_chain_head(organization_id, wait_ms=wait_ms)
-            if row is None:
-                return None  # a concurrent first linker holds it
+        if row is None or row[0] is None:
+            return None  # another linker holds it (a concurrent first linker, too)
         # As the ORM would load it (saved, from this database; the row holds the model's
         # fields in their order): the caller may save it.
         return ChainHead.from_db(connection.alias, None, (organization_id, *row))
@@ -387,25 +380,19 @@ def _link_batch(
         if head is None:
             transaction.set_rollback(True)  # a refused lock may have aborted the transaction
             return Linked(busy=True), 0
-        start = (head.sequence, head.hash)
         read_from = 0 if since is None else min(since, head.scan_from)
-        linked = _link_rows(head, batch_size, read_from)
-        if linked.linked:
-            moved = backend().move_chain_head(
-                organization_id, start, (head.sequence, head.hash, head.scan_from)
-            )
-            if not moved:
-                raise LinkConflict(
-                    f"The chain head of organization {organization_id} moved during a link."
-                )
-    return linked, read_from
+        return _link_rows(head, batch_size, read_from, move_head=True), read_from
 
 
-def _link_rows(head: ChainHead, batch_size: int, read_from: int = 0) -> Linked:
+def _link_rows(
+    head: ChainHead, batch_size: int, read_from: int = 0, *, move_head: bool = False
+) -> Linked:
     """One batch: read the unlinked events from id `read_from` on, in id order, hash them onto
-    `head` and write the links back in one statement; `head` (in memory) ends at the last
-    one, its scan_from past the last id read when the read started at or below it (every
-    unlinked event committed in between is linked now)."""
+    `head` and write the links back in one statement; `head` ends at the last one, its
+    scan_from past the last id read when the read started at or below it (every unlinked
+    event committed in between is linked now). With `move_head` the head's row moves in the
+    same statement (only from where it was: LinkConflict otherwise); else only the `head` in
+    memory moves and the caller saves it."""
     organization_id = head.organization_id
     rows = backend().unlinked_events(
         AuditEvent.objects, organization_id, batch_size, READ_COLUMNS, from_id=read_from
@@ -419,16 +406,18 @@ def _link_rows(head: ChainHead, batch_size: int, read_from: int = 0) -> Linked:
         digest = hash_body(prev_hash, canonical_event(organization_id, (sequence, *row[1:])))
         links.append((row[0], row[_OCCURRED_AT], sequence, prev_hash, digest))
         prev_hash = digest
-    written = backend().link_events(connection, organization_id, links)
+    last_id = rows[-1][0]
+    scan_from = max(head.scan_from, last_id + 1) if read_from <= head.scan_from else head.scan_from
+    moving = ((head.sequence, head.hash), (sequence, prev_hash, scan_from)) if move_head else None
+    written, moved = backend().link_events(connection, organization_id, links, moving)
     if written != len(links):
         raise LinkConflict(
             f"{len(links) - written} of {len(links)} events of organization {organization_id} "
             "were linked by another linker meanwhile."
         )
-    head.sequence, head.hash = sequence, prev_hash
-    last_id = rows[-1][0]
-    if read_from <= head.scan_from:
-        head.scan_from = max(head.scan_from, last_id + 1)
+    if moved is False:
+        raise LinkConflict(f"The chain head of organization {organization_id} moved during a link.")
+    head.sequence, head.hash, head.scan_from = sequence, prev_hash, scan_from
     oldest = min(_as_time(row[_OCCURRED_AT]) for row in rows)
     return Linked(len(links), (timezone.now() - oldest).total_seconds(), last_id=last_id)
 

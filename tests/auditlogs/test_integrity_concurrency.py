@@ -85,12 +85,12 @@ database = type(backend())
 write = database.link_events
 batches = []
 
-def write_then_die(self, connection, organization_id, links):
-    written = write(self, connection, organization_id, links)
+def write_then_die(self, connection, organization_id, links, *head):
+    written, moved = write(self, connection, organization_id, links, *head)
     batches.append(written)
     if len(batches) == 2:
         os._exit(9)  # killed with its second batch written and not committed
-    return written
+    return written, moved
 
 database.link_events = write_then_die
 sequencer.link_pending(int(sys.argv[1]), wait=True, batch_size=5)

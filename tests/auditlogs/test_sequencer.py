@@ -13,7 +13,7 @@ from auditlogs.integrity.verification import Kind, verify
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording import chain, recorder, sequencer
 from auditlogs.recording.sequencer import LinkConflict, link_pending
-from auditlogs.storage.backends import backend
+from auditlogs.storage.backends import backend, is_postgresql
 from auditlogs.storage.tables import EVENT_TABLE
 from tests.helpers.clients import signed_in
 
@@ -166,9 +166,9 @@ def test_a_linker_that_dies_mid_batch_loses_nothing_and_links_nothing_twice(
     write = type(database).link_events
     calls = []
 
-    def write_then_die(self, conn, organization_id, links):
+    def write_then_die(self, conn, organization_id, links, *head):
         calls.append(len(links))
-        written = write(self, conn, organization_id, links)
+        written = write(self, conn, organization_id, links, *head)
         if len(calls) == 2:
             raise KeyboardInterrupt("killed in the middle of its second batch")
         return written
@@ -311,3 +311,22 @@ def test_readyz_reports_events_waiting_too_long_to_be_linked(acme, no_linker, se
     assert float(line.split()[1]) >= 300
     link_pending(acme.pk)
     assert client.get("/readyz").json()["checks"]["linking"]["ok"] is True
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="prepared statements are PostgreSQL's")
+def test_recording_and_linking_plan_their_statements_once_per_connection(acme, alpha, no_linker):
+    """Planning costs the partitioned event table more than running these statements, so
+    record()'s INSERT and the sequencer's reads and writes are prepared on the connection,
+    while every other query of the app still binds on the client, unprepared."""
+    for n in range(3):
+        with transaction.atomic():
+            record("project.updated", organization=acme, project=alpha, metadata={"n": n})
+    assert link_pending(acme.pk).linked == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any(s.startswith(f'INSERT INTO "{EVENT_TABLE}"') for s in prepared), prepared
+    assert any(f'UPDATE "{EVENT_TABLE}"' in s for s in prepared), prepared
+    assert any("sequence IS NULL" in s and s.startswith("SELECT") for s in prepared), prepared
+    assert not any("orgs_organization" in s for s in prepared), prepared
+    assert_one_gapless_chain(acme, 3)

@@ -40,16 +40,23 @@ class DatabaseBackend:
         """The names of the enabled triggers in the database."""
         raise NotImplementedError
 
+    def prepared_cursor(self, connection=connection):
+        """A cursor for the few statements run over and over with new values (record()'s
+        INSERT, the sequencer's reads and writes): where the database plans a statement
+        anew every time, each is planned once per connection instead. SQLite's driver
+        keeps its compiled statements already: a plain cursor."""
+        return connection.cursor()
+
     # Lock waits. Where rows are not locked (SQLite), writers queue on the database's busy
     # timeout (DATABASES OPTIONS "timeout") instead, and nothing here changes anything.
 
     def lock_chain_head(self, organization_id: int, *, wait_ms: int | None) -> tuple | None:
         """(sequence, hash, scan_from) of the organization's chain head, its row locked until
-        the transaction ends; None when it has none, or (wait_ms None: SKIP LOCKED) another
-        transaction holds it. With wait_ms the lock, and any other the rest of the
-        transaction meets, is waited for at most that long. Without row locks (SQLite: its
-        write transactions are serialized) the head is only read."""
-        with connection.cursor() as cursor:
+        the transaction ends; None when it has none; (None, None, None) when (wait_ms None:
+        SKIP LOCKED) another transaction holds it. With wait_ms the lock, and any other the
+        rest of the transaction meets, is waited for at most that long. Without row locks
+        (SQLite: its write transactions are serialized) the head is only read."""
+        with self.prepared_cursor() as cursor:
             cursor.execute(
                 f'SELECT sequence, hash, scan_from FROM "{CHAIN_HEAD_TABLE}" '
                 "WHERE organization_id = %s",
@@ -57,21 +64,10 @@ class DatabaseBackend:
             )
             return cursor.fetchone()
 
-    def move_chain_head(self, organization_id: int, start: tuple, to: tuple) -> bool:
-        """Move the head from (sequence, hash) `start` to (sequence, hash, scan_from) `to`;
-        False when it was not at `start` any more."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'UPDATE "{CHAIN_HEAD_TABLE}" SET sequence = %s, hash = %s, scan_from = %s '
-                "WHERE organization_id = %s AND sequence = %s AND hash = %s",
-                [*to, organization_id, *start],
-            )
-            return cursor.rowcount == 1
-
     def has_unlinked_events(self, organization_id: int, from_id: int) -> bool:
         """Whether an unlinked event of the organization with an id from `from_id` on exists
         (the partial index's entries from that id)."""
-        with connection.cursor() as cursor:
+        with self.prepared_cursor() as cursor:
             cursor.execute(
                 f'SELECT 1 FROM "{EVENT_TABLE}" WHERE organization_id = %s '
                 "AND sequence IS NULL AND id >= %s LIMIT 1",
@@ -127,12 +123,6 @@ class DatabaseBackend:
 
     # The sequencer (auditlogs/recording/sequencer.py).
 
-    def chain_head_is_locked(self, organization_id: int) -> bool:
-        """Whether another transaction holds the organization's chain lock right now (a hint
-        for a linker that would not wait: it may be free a moment later). Without row locks
-        (SQLite) nobody holds it."""
-        return False
-
     def unlinked_events(
         self, events, organization_id: int, limit: int, columns, *, from_id: int = 0
     ) -> list:
@@ -142,17 +132,33 @@ class DatabaseBackend:
         unlinked = events.unlinked().filter(organization_id=organization_id, id__gte=from_id)
         return list(unlinked.order_by("id").values_list(*columns)[:limit])
 
-    def link_events(self, connection, organization_id: int, links: list[tuple]) -> int:
-        """Write (id, occurred_at, sequence, prev_hash, hash) links onto events still unlinked;
-        returns how many rows were linked (fewer: another linker was first)."""
-        with connection.cursor() as cursor:
+    def link_events(
+        self, connection, organization_id: int, links: list[tuple], move_head: tuple | None = None
+    ) -> tuple[int, bool | None]:
+        """Write (id, occurred_at, sequence, prev_hash, hash) links onto events still unlinked
+        and, with `move_head` ((sequence, hash) the head must be at, (sequence, hash,
+        scan_from) to move it to), move the chain head after them. Returns how many rows were
+        linked (fewer: another linker was first) and whether the head moved (None when not
+        asked)."""
+        with self.prepared_cursor(connection) as cursor:
             cursor.executemany(
                 f'UPDATE "{EVENT_TABLE}" SET sequence = %s, prev_hash = %s, hash = %s '
                 "WHERE id = %s AND organization_id = %s AND sequence IS NULL",
                 [(sequence, prev, digest, pk, organization_id)
                  for pk, _, sequence, prev, digest in links],
             )
-            return cursor.rowcount
+            written = cursor.rowcount
+            if move_head is None:
+                return written, None
+            start, to = move_head
+            cursor.execute(MOVE_HEAD_SQL, [*to, organization_id, *start])
+            return written, cursor.rowcount == 1
+
+
+MOVE_HEAD_SQL = (
+    f'UPDATE "{CHAIN_HEAD_TABLE}" SET sequence = %s, hash = %s, scan_from = %s '
+    "WHERE organization_id = %s AND sequence = %s AND hash = %s"
+)
 
 
 def _execute(connection, statements: list[str]) -> None:
