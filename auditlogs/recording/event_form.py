@@ -124,11 +124,22 @@ def canonical_value(field: HashedField, value):
     return value
 
 
+# The verifier's fast pass (chain.canonical_rendered) reads an event rendered by the database
+# (backends/postgresql.py `rendered_sql`): the fields that are not text one by one, as
+# `rendered_value` says, then the text fields joined by TEXT_SEPARATOR into one value, which
+# Python escapes in one call and splits (fewer values to read and escape: about 0.4 µs less per
+# event). JSON escapes the separator (U+001E) like every control character, so the split is
+# exact whenever it gives one part per text field; otherwise (a text holding the separator or
+# its escape) the exact pass decides.
+TEXT_NAMES = names_of(Kind.TEXT)
+RENDERED_NAMES = tuple(name for name in NAMES if name not in TEXT_NAMES)
+TEXT_SEPARATOR = "\x1e"
+
+
 def rendered_value(field: HashedField, value):
-    """The value as the verifier's fast pass takes it (`chain.canonical_rendered`), the way
-    PostgreSQL's SQL writes it (backends/postgresql.py `rendered_sql`): a nullable integer as
-    its JSON text ("null" or its digits), the severity by name, the time as canonical text, the
-    address as text or None; the others (the sequence, texts, objects) as they come."""
+    """A field that is not text as the fast pass takes it: a nullable integer as its JSON text
+    ("null" or its digits), the severity by name, the time as canonical text, the address as
+    text or None; the sequence and objects as they come."""
     if field.kind is Kind.INTEGER and field.null:
         return "null" if value is None else str(int(value))
     if field.kind is Kind.ADDRESS:
@@ -136,6 +147,17 @@ def rendered_value(field: HashedField, value):
     if field.kind in (Kind.TIME, Kind.SEVERITY):
         return canonical_value(field, value)
     return value
+
+
+def rendered(fields: dict) -> tuple:
+    """An event rendered for the fast pass, from a dict holding at least NAMES: the values of
+    RENDERED_NAMES, then its texts joined, None if one is None (what PostgreSQL's SQL hands
+    over, in Python)."""
+    texts = [fields[name] for name in TEXT_NAMES]
+    return (
+        *(rendered_value(BY_NAME[name], fields[name]) for name in RENDERED_NAMES),
+        None if None in texts else TEXT_SEPARATOR.join(texts),
+    )
 
 
 def payload(organization_id: int, fields: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from django.db import connection
 
-from auditlogs.recording.event_form import BY_NAME, rendered_value
+from auditlogs.recording.event_form import NAMES, rendered
 from auditlogs.storage.tables import CHAIN_HEAD_TABLE, EVENT_TABLE, GUARDED_TABLES
 
 
@@ -108,17 +108,14 @@ class DatabaseBackend:
         window = events.filter(sequence__gte=low, sequence__lte=high)
         return window.order_by("sequence", "id").values_list(*columns)
 
-    def rendered_chain_window(self, events, organization_id: int, low: int, high: int,
-                              columns) -> list:
-        """`chain_window` without `ties_by_id`, its hashed fields rendered the way
-        chain.canonical_rendered takes them (event_form.rendered_value): the verifier's fast
-        pass. Here rendered in Python; PostgreSQL renders them in its SQL."""
-        rendering = [BY_NAME.get(name) for name in columns]
+    def rendered_chain_window(self, events, organization_id: int, low: int, high: int) -> list:
+        """The events of `chain_window` without `ties_by_id` as the verifier's fast pass reads
+        them: tuples of the id, the event rendered (event_form.rendered), prev_hash and hash.
+        Rendered here in Python; PostgreSQL renders them in its SQL."""
+        window = events.filter(sequence__gte=low, sequence__lte=high).order_by("sequence")
         return [
-            tuple(value if field is None else rendered_value(field, value)
-                  for field, value in zip(rendering, row, strict=True))
-            for row in self.chain_window(events, organization_id, low, high, columns,
-                                         ties_by_id=False)
+            (row["id"], *rendered(row), row["prev_hash"], row["hash"])
+            for row in window.values("id", *NAMES, "prev_hash", "hash")
         ]
 
     # The sequencer (auditlogs/recording/sequencer.py).
