@@ -77,15 +77,15 @@ class Unrendered(ValueError):
     exact pass)."""
 
 
-# The separator as JSON escapes it: where one text ends and the next begins in the escaped texts.
-_ESCAPED_SEPARATOR = encode_basestring(event_form.TEXT_SEPARATOR)[1:-1]
+if encode_basestring(event_form.TEXT_SEPARATOR) != f'"{event_form.TEXT_SEPARATOR}"':
+    raise AssertionError("JSON escapes the text separator: the escaped texts would not split.")
 
 
 def canonical_rendered(organization_id: int, values) -> str:
     """`canonical_event` for an event as the verifier's fast pass reads it, rendered by the
     database (event_form.rendered): nothing left to convert, and the texts escaped in one call.
     Raises Unrendered where that would not be exact: the texts do not split into one part per
-    text field (one held the separator, or its escape), a text is missing (the texts are None:
+    text field (one held the separator), a text is missing (the texts are None:
     a missing one could not be told from a separator moved into its neighbour), an unknown
     severity (no name).
 
@@ -100,7 +100,7 @@ def canonical_rendered(organization_id: int, values) -> str:
         (
             action, project_name, actor_type, actor_label, target_type, target_id,
             target_label, user_agent, request_id,
-        ) = encode_basestring(texts)[1:-1].split(_ESCAPED_SEPARATOR)
+        ) = encode_basestring(texts)[1:-1].split(event_form.TEXT_SEPARATOR)
     except ValueError:
         raise Unrendered("the texts do not split into one part per text field") from None
     return (
