@@ -108,7 +108,8 @@ SETTINGS = (
     Setting("AUDITLOG_VERIFY_WINDOW", 25_000, env_int,
             "events per window of a chain verified in parallel"),
     Setting("AUDITLOG_VERIFY_WORKERS", 0, env_int,
-            "worker processes that verify windows of a chain (PostgreSQL); 0: one per CPU"),
+            "worker processes that verify windows of a chain (PostgreSQL); 0: one per CPU and "
+            "one more"),
     Setting("AUDITLOG_PARTITION_MONTHS_AHEAD", 2, env_int,
             "months after this one whose partitions the worker keeps ready, daily (PostgreSQL)"),
     # Getting events out (docs/integrations.md).

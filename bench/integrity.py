@@ -9,8 +9,8 @@ Measures, on the database DATABASE_URL names (a PostgreSQL database whose name s
 
 1. chained bulk insert rate: `recorder.append` (the chain logic `record` uses) in batches;
 2. verification throughput: `integrity.verify` over every event of that organization, one batch
-   after the other against windows walked by worker processes (one per CPU), alternately in the
-   same run, with the machine's load before and after;
+   after the other against windows walked by worker processes (one per CPU and one more),
+   alternately in the same run, with the machine's load before and after;
 3. chained single-event transactions (`record` inside `transaction.atomic()`), with 1 and 4
    concurrent writer processes on one organization and on four organizations.
 

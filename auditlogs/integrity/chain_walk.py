@@ -20,6 +20,9 @@ from auditlogs.storage.backends import backend
 
 COLUMNS = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
 LAST_VALUE = 1 + len(chain.HASHED_FIELDS)  # the index of prev_hash in a row of COLUMNS
+# A row of either pass: its id, what its canonical text is written from (hashed fields as
+# stored; or rendered, event_form.rendered, beginning with the sequence), its links.
+ID, SEQUENCE, PREV_HASH, HASH = 0, 1, -2, -1
 
 
 def linked_events(organization_id: int):
@@ -80,40 +83,47 @@ def read_and_walk(organization_id: int, events, walk: Walk, low: int, high: int)
     """Read the events from #`low` through #`high` and advance `walk` over them; (rows, Stop
     or None).
 
-    The rows are read in sequence order, events sharing a sequence in any order among
-    themselves (faster on PostgreSQL). A walk that reaches the end of them met no such pair:
-    each event it passes has the sequence after the one before, so the order was the
-    (sequence, id) order. A walk that stops may have met one, so the batch is read again in
-    (sequence, id) order and walked again from where it started: the break, and the event it
-    names, are the ones that order gives.
+    The fast pass reads the rows rendered by the database (chain.canonical_rendered) in
+    sequence order, events sharing a sequence in any order among themselves (faster on
+    PostgreSQL). A walk that reaches the end of them met no such pair: each event it passes
+    has the sequence after the one before, so the order was the (sequence, id) order. A walk
+    that stops may have met one, so the batch is read again the exact way, values as stored
+    (chain.canonical_event) in (sequence, id) order, and walked again from where it started:
+    the break, and the event it names, are the ones that order gives. An event the fast pass
+    cannot write exactly (chain.Unrendered) costs a second read, never a verdict.
     """
-    rows = backend().chain_window(events, organization_id, low, high, COLUMNS, ties_by_id=False)
+    rows = backend().rendered_chain_window(events, organization_id, low, high)
     start = replace(walk)
-    stop = walk_rows(organization_id, rows, walk)
+    try:
+        stop = walk_rows(organization_id, rows, walk, chain.canonical_rendered)
+    except chain.Unrendered:  # an event only canonical_event writes exactly: read again
+        stop = Stop()
     if stop is None:
         return rows, None
     rows = backend().chain_window(events, organization_id, low, high, COLUMNS)
     for name in _WALK_FIELDS:
         setattr(walk, name, getattr(start, name))
-    return rows, walk_rows(organization_id, rows, walk)
+    return rows, walk_rows(organization_id, rows, walk, chain.canonical_event)
 
 
-def walk_rows(organization_id: int, rows, walk: Walk) -> Stop | None:
-    """Advance `walk` over rows (in sequence order) while each one links and hashes right."""
+def walk_rows(organization_id: int, rows, walk: Walk, canonical_event) -> Stop | None:
+    """Advance `walk` over rows (in sequence order) while each one links and hashes right,
+    their canonical text written by `canonical_event` (or chain.canonical_rendered)."""
     expected, prev_hash, prev_id = walk.expected, walk.prev_hash, walk.prev_id
     statements, next_statement = walk.statements, walk.next_statement
-    canonical_event, hash_body, last_value = chain.canonical_event, chain.hash_body, LAST_VALUE
+    hash_body = chain.hash_body
     stop = None
     for row in rows:
-        sequence, row_prev, row_hash = row[1], row[last_value], row[last_value + 1]
+        sequence, row_prev, row_hash = row[SEQUENCE], row[PREV_HASH], row[HASH]
         if (
             sequence != expected
             or row_prev != prev_hash
-            or hash_body(row_prev, canonical_event(organization_id, row[1:last_value])) != row_hash
+            or hash_body(row_prev, canonical_event(organization_id, row[SEQUENCE:PREV_HASH]))
+            != row_hash
         ):
             stop = Stop(row=row)
             break
-        if prev_id is not None and row[0] < prev_id and walk.id_descent is None:
+        if prev_id is not None and row[ID] < prev_id and walk.id_descent is None:
             walk.id_descent = sequence - 1
         while next_statement < len(statements) and statements[next_statement].sequence == sequence:
             statement = statements[next_statement]
@@ -125,7 +135,7 @@ def walk_rows(organization_id: int, rows, walk: Walk) -> Stop | None:
             walk.matched += 1
         if stop is not None:
             break
-        prev_hash, prev_id = row_hash, row[0]
+        prev_hash, prev_id = row_hash, row[ID]
         expected += 1
     walk.checked += expected - walk.expected
     walk.expected, walk.prev_hash, walk.prev_id = expected, prev_hash, prev_id

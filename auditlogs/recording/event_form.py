@@ -10,7 +10,8 @@ against it when it is imported:
 - the export's, API's and webhooks' field list, NDJSON and CSV writers
   (integrations/serializers.py) and PostgreSQL's own export query (integrations/postgresql.py);
 - the verifier's window of events, and the SQL that reads it on PostgreSQL
-  (storage/backends/postgresql.py, `canonical_sql`);
+  (storage/backends/postgresql.py, `canonical_sql` and `rendered_sql`, the latter for
+  `chain.canonical_rendered`, the verifier's fast pass);
 - the event table's columns (tests/auditlogs/test_event_form.py compares the model and the
   migrated table with this declaration).
 The offline verifier (tools/verify_audit_export.py) re-implements the form on purpose and is
@@ -121,6 +122,42 @@ def canonical_value(field: HashedField, value):
     if field.kind is Kind.INTEGER:
         return int(value)
     return value
+
+
+# The verifier's fast pass (chain.canonical_rendered) reads an event rendered by the database
+# (backends/postgresql.py `rendered_sql`): the fields that are not text one by one, as
+# `rendered_value` says, then the text fields joined by TEXT_SEPARATOR into one value, which
+# Python escapes in one call and splits (fewer values to read and escape: about 0.4 µs less per
+# event). JSON leaves the separator (DEL, U+007F) as it is and writes no other character as
+# it, so the escaped texts split exactly where they were joined whenever that gives one part
+# per text field; otherwise (a text holding the separator) the exact pass decides.
+TEXT_NAMES = names_of(Kind.TEXT)
+RENDERED_NAMES = tuple(name for name in NAMES if name not in TEXT_NAMES)
+TEXT_SEPARATOR = "\x7f"
+
+
+def rendered_value(field: HashedField, value):
+    """A field that is not text as the fast pass takes it: a nullable integer as its JSON text
+    ("null" or its digits), the severity by name, the time as canonical text, the address as
+    text or None; the sequence and objects as they come."""
+    if field.kind is Kind.INTEGER and field.null:
+        return "null" if value is None else str(int(value))
+    if field.kind is Kind.ADDRESS:
+        return None if value is None else str(value)
+    if field.kind in (Kind.TIME, Kind.SEVERITY):
+        return canonical_value(field, value)
+    return value
+
+
+def rendered(fields: dict) -> tuple:
+    """An event rendered for the fast pass, from a dict holding at least NAMES: the values of
+    RENDERED_NAMES, then its texts joined, None if one is None (what PostgreSQL's SQL hands
+    over, in Python)."""
+    texts = [fields[name] for name in TEXT_NAMES]
+    return (
+        *(rendered_value(BY_NAME[name], fields[name]) for name in RENDERED_NAMES),
+        None if None in texts else TEXT_SEPARATOR.join(texts),
+    )
 
 
 def payload(organization_id: int, fields: dict) -> dict:

@@ -67,15 +67,16 @@ def test_the_wire_fields_are_the_hashed_ones_with_the_row_id_and_links():
     assert chain.HASHED_FIELDS == event_form.NAMES
 
 
-def test_a_fast_form_that_forgets_a_field_is_refused(monkeypatch):
-    honest = chain.canonical_event
+@pytest.mark.parametrize("form", ["canonical_event", "canonical_rendered"])
+def test_a_fast_form_that_forgets_a_field_is_refused(monkeypatch, form):
+    honest = getattr(chain, form)
 
     def forgetful(organization_id, values):
         return honest(organization_id, values).replace(',"user_agent":"ua\\\\"', "")
 
-    monkeypatch.setattr(chain, "canonical_event", forgetful)
-    with pytest.raises(AssertionError, match="disagrees with event_form.HASHED"):
+    monkeypatch.setattr(chain, form, forgetful)
+    with pytest.raises(AssertionError, match=f"chain.{form} disagrees with event_form.HASHED"):
         chain.check_against_declaration()
-    monkeypatch.setattr(chain, "canonical_event", honest)
+    monkeypatch.setattr(chain, form, honest)
     chain.check_against_declaration()
 

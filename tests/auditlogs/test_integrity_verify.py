@@ -18,7 +18,7 @@ from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.integrity.guards import granted_deletion
 from auditlogs.integrity.verification import FAILURE_ACTION, Kind, integrity_status, verify
 from auditlogs.models import AuditEvent, Checkpoint
-from auditlogs.recording import chain
+from auditlogs.recording import chain, event_form
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.storage import partitions
 from auditlogs.storage.backends import backend
@@ -84,6 +84,32 @@ def test_a_changed_severity_is_a_modified_event(acme):
            [acme.pk])
     problem = problem_of(acme)
     assert (problem.kind, problem.sequence) == (Kind.MODIFIED, 3)
+
+
+@pytest.mark.parametrize("label", ["text\x7fseparator", "\x7f", "its neighbours \x1e\x7e"])
+def test_texts_the_fast_pass_cannot_split_verify_and_are_still_checked(acme, label):
+    # The fast pass joins an event's texts with DEL and splits them after escaping them; a
+    # text holding the separator is left to the exact pass (the same verdict).
+    fill(acme, 3)
+    record("project.viewed", organization=acme, actor=Actor("user", 1, label))
+    fill(acme, 3)
+    report = verify(acme)
+    assert report.ok and report.checked == 7, report.problem
+    tamper(f"UPDATE {EVENTS} SET actor_label = %s WHERE organization_id = %s AND sequence = 4",
+           [label + "!", acme.pk])
+    problem = problem_of(acme)
+    assert (problem.kind, problem.sequence) == (Kind.MODIFIED, 4)
+
+
+def test_the_fast_form_refuses_texts_it_cannot_split():
+    values = chain.event_form.rendered({**chain._PROBE, "actor_label": "a\x7fb"})
+    with pytest.raises(chain.Unrendered):
+        chain.canonical_rendered(7, values)
+    # A missing text: "a\x7fb" and None would otherwise read as "a" and "b".
+    moved = {**chain._PROBE, "actor_type": "a\x7fb", "actor_label": None}
+    values = chain.event_form.rendered(moved)
+    with pytest.raises(chain.Unrendered):
+        chain.canonical_rendered(7, values)
 
 
 def test_a_changed_metadata_value_is_a_modified_event(acme):
@@ -173,16 +199,16 @@ def test_two_events_claiming_one_sequence_are_taken_in_id_order_however_they_are
     )
     forged.hash = chain.link_hash(before.hash, acme.pk, forged.__dict__)
     forged.save()
-    # Read by sequence alone, the database may hand the pair over either way; here the forged
-    # one (the later id, which also links and hashes right) comes first.
+    # Read by sequence alone (the fast pass), the database may hand the pair over either way;
+    # here the forged one (the later id, which also links and hashes right) comes first.
     kind = type(backend())
-    honest = kind.chain_window
+    honest = kind.rendered_chain_window
 
-    def later_id_first(self, events, organization_id, low, high, columns, ties_by_id=True):
-        rows = list(honest(self, events, organization_id, low, high, columns, ties_by_id))
-        return rows if ties_by_id else sorted(rows, key=lambda row: (row[1], -row[0]))
+    def later_id_first(self, events, organization_id, low, high):
+        rows = honest(self, events, organization_id, low, high)
+        return sorted(rows, key=lambda row: (row[1], -row[0]))
 
-    monkeypatch.setattr(kind, "chain_window", later_id_first)
+    monkeypatch.setattr(kind, "rendered_chain_window", later_id_first)
     report = verify(acme)
     assert (report.problem.kind, report.problem.sequence) == (Kind.FORGED, 5)
     assert "a second event claims #5" in report.problem.detail
@@ -398,6 +424,12 @@ def test_the_fast_canonical_form_is_the_documented_one(
     }
     values = [as_postgresql_returns_them[name] for name in chain.HASHED_FIELDS]
     assert chain.canonical_event(7, values) == reference
+    try:  # the verifier's fast pass, from the event rendered
+        assert chain.canonical_rendered(7, event_form.rendered(as_postgresql_returns_them)) == (
+            reference
+        )
+    except chain.Unrendered:  # only a text holding the separator is left
+        assert event_form.TEXT_SEPARATOR in text
 
 
 def test_recorded_events_hash_to_the_documented_canonical_form(acme, alpha):
