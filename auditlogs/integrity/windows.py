@@ -11,15 +11,17 @@ to the hash the chain so far ends with.
 
 A join carries exactly the state the one-batch-after-the-other walk would have reached, so at
 the first window that does not join on (a break inside it or at its start, a checkpoint it
-contradicts) the verifier stops the workers and walks on from there one batch after the other:
-the report, and which event it names first, is the one it makes without windows.
+contradicts) the verifier hands out no more windows and walks on from there one batch after the
+other: the report, and which event it names first, is the one it makes without windows.
 """
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import islice
 
 from django.db import connection
 
@@ -143,10 +145,31 @@ def _walked_windows(windows) -> Iterator[Iterator[Walked]]:
     from auditlogs.integrity import window_process
 
     database_name = connection.settings_dict["NAME"]
-    with _process_context().Pool(
+    pool = _process_context().Pool(
         count, initializer=window_process.start, initargs=(database_name,)
-    ) as pool:  # leaving it terminates the workers, also after a window that did not join
-        yield pool.imap(window_process.walk_window, windows)
+    )
+    try:
+        yield _in_order(pool, window_process.walk_window, windows, ahead=2 * count)
+    finally:
+        # Never Pool.terminate(): a worker killed while it hands back a result keeps the
+        # result queue's lock for ever, and the pool's own shutdown then waits on that lock
+        # (a verifier hung so, once, in the test suite). The workers finish the few windows
+        # handed out (at most `ahead`) and exit.
+        pool.close()
+        pool.join()
+
+
+def _in_order(pool, walk_one, windows, *, ahead: int) -> Iterator[Walked]:
+    """The windows walked by the pool's workers, in order, at most `ahead` handed out beyond
+    the one the caller waits for: a caller that stops (a window did not join) leaves only
+    those to finish."""
+    windows = iter(windows)
+    handed_out = deque(pool.apply_async(walk_one, (w,)) for w in islice(windows, ahead))
+    while handed_out:
+        walked = handed_out.popleft().get()
+        for window in islice(windows, 1):
+            handed_out.append(pool.apply_async(walk_one, (window,)))
+        yield walked
 
 
 def _process_context():

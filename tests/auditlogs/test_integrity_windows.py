@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from auditlogs.integrity import windows
 from auditlogs.integrity.checkpointing import checkpoint
 from auditlogs.integrity.verification import verify
 from auditlogs.models import AuditEvent
@@ -167,3 +168,40 @@ def test_the_verify_command_walks_every_organization_with_worker_processes(
     assert "acme: OK, 12 events verified through #12" in out
     assert "initech: OK, 11 events verified through #11" in out
     assert out.count("windows walked in parallel") >= 2
+
+
+class RecordingPool:
+    """A process pool whose workers hand each window back as it is, noting what the verifier
+    asks of it."""
+
+    def __init__(self):
+        self.handed_out, self.calls = [], []
+
+    def apply_async(self, walk_one, args):
+        (window,) = args
+        self.handed_out.append(window)
+        return type("Result", (), {"get": lambda self: window})()
+
+    def close(self):
+        self.calls.append("close")
+
+    def join(self):
+        self.calls.append("join")
+
+    def terminate(self):  # a worker killed mid-result keeps the result queue's lock for ever
+        self.calls.append("terminate")
+
+
+def test_a_verifier_that_stops_early_hands_out_no_more_windows_and_kills_no_worker(
+    monkeypatch
+):
+    pool = RecordingPool()
+    context = type("Context", (), {"Pool": lambda self, *args, **kwargs: pool})()
+    monkeypatch.setattr(windows, "_process_context", lambda: context)
+    monkeypatch.setattr(windows, "workers", lambda: 2)
+    with windows._walked_windows(iter(range(100))) as walked:
+        assert next(walked) == 0  # the window the verifier waits for...
+        assert pool.handed_out == list(range(5))  # ...and four handed out beyond it
+        assert next(walked) == 1  # ...stopping here: a window did not join
+    assert pool.handed_out == list(range(6))
+    assert pool.calls == ["close", "join"]
