@@ -65,7 +65,9 @@ BUSY_PAUSE_MAX_SECONDS = 0.2
 # After each round, a process's linker thread lets the commits of the next moment gather
 # before it links again: under a steady stream one batch carries many events (a batch costs
 # about six round trips whatever its size), and an event waits at most this much longer.
-GATHER_SECONDS = 0.02
+# Eight writers on eight organizations linked 1,016-1,084 events/s with 100 ms, 823 with 20
+# (bench/writes.py's case, 2 CPUs); on one organization it made no difference.
+GATHER_SECONDS = 0.1
 # The sweep's time per organization before it moves on to the next.
 SWEEP_SECONDS_PER_ORGANIZATION = 1.0
 
