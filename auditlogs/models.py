@@ -2,8 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, OuterRef, Subquery
-from django.db.models.functions import Upper
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -109,13 +108,9 @@ class AuditEvent(models.Model):
                 ("audit_org_ip_time", ["organization", "ip"]),
                 ("audit_org_target_time", ["organization", "target_id"]),
             ]
-        ] + [
-            # The Actor filter matches case-insensitively (UPPER(actor_label) = UPPER(%s)).
-            models.Index(
-                F("organization"), Upper("actor_label"), F("occurred_at").desc(), F("id").desc(),
-                name="audit_org_actor_time",
-            ),
         ]
+        # No index of the actor's own: the Actor filter matches part of the label, as search
+        # does, through the trigram indexes (storage/search.py).
 
     def __str__(self):
         place = "unlinked" if self.sequence is None else f"#{self.sequence}"
