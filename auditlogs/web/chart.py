@@ -61,14 +61,18 @@ class Bar:
 
     @property
     def end(self) -> datetime:
-        """The local start of the next hour (hour bars)."""
+        """The local start of the next hour (hour bars); for the calendar's last local hour,
+        whose next hour does not exist (east of UTC), its last minute."""
         next_hour = self.start.astimezone(UTC) + timedelta(hours=1)
-        return timezone.localtime(next_hour, self.start.tzinfo)
+        try:
+            return timezone.localtime(next_hour, self.start.tzinfo)
+        except OverflowError:
+            return self.start.replace(minute=59)
 
     @property
     def label(self) -> str:
         if self.unit == HOUR:
-            return f"{self.start:%-d %b %H}:00–{self.end:%H}:00"
+            return f"{self.start:%-d %b %H:%M}–{self.end:%H:%M}"
         if self.unit == DAY:
             return f"{self.start:%a %-d %b %Y}"
         return f"{self.start:%B %Y}"

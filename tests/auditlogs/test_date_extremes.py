@@ -4,6 +4,7 @@ message naming the field, on the page, the results partial, the API and the expo
 
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.urls import reverse
 from auditlogs import record
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.storage.backends import is_postgresql
+from auditlogs.web.chart import HOUR, Bar
 from integrations import services
 from tests.helpers.clients import signed_in
 
@@ -113,6 +115,22 @@ def test_a_range_into_december_9999_charts_by_month_to_the_calendars_end(acme, o
     page = signed_in(owner).get("/orgs/acme/settings/audit-logs/", {"end": "9999-12-13T2359"})
     assert page.status_code == 200
     assert "Events per month" in page.text
+
+
+def test_the_calendars_last_day_charts_by_hour_east_of_utc(acme, member):
+    """Found by test_filters_fuzz: in Berlin the hour after 31 December 9999, 23:00 does not
+    exist, so the last hour bar ends at the calendar's last minute."""
+    assert acme.timezone == "Europe/Berlin"  # the page shows times in it
+    page = signed_in(member).get(
+        "/orgs/acme/settings/audit-logs/", {"start": "9999-12-31", "end": "9999-12-3102301"}
+    )
+    assert page.status_code == 200
+    assert "0 events in 24 hours" in page.text
+    last = Bar(start=datetime(9999, 12, 31, 23, tzinfo=ZoneInfo("Europe/Berlin")), unit=HOUR)
+    assert (last.end.hour, last.end.minute) == (23, 59)
+    assert last.label == "31 Dec 23:00–23:59"
+    an_hour = Bar(start=datetime(2026, 3, 29, 1, tzinfo=ZoneInfo("Europe/Berlin")), unit=HOUR)
+    assert an_hour.label == "29 Mar 01:00–03:00"  # the night the clocks go forward
 
 
 def test_year_one_and_year_9999_in_utc_are_accepted(acme, owner, dated):
