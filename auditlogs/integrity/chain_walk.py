@@ -19,7 +19,6 @@ from auditlogs.recording import chain
 from auditlogs.storage.backends import backend
 
 COLUMNS = ("id", *chain.HASHED_FIELDS, "prev_hash", "hash")
-LAST_VALUE = 1 + len(chain.HASHED_FIELDS)  # the index of prev_hash in a row of COLUMNS
 # A row of either pass: its id, what its canonical text is written from (hashed fields as
 # stored; or rendered, event_form.rendered, beginning with the sequence), its links.
 ID, SEQUENCE, PREV_HASH, HASH = 0, 1, -2, -1

@@ -25,7 +25,16 @@ from django.utils import timezone
 from auditlogs import record
 from auditlogs.conf import app_settings
 from auditlogs.integrity import signing, windows
-from auditlogs.integrity.chain_walk import COLUMNS, LAST_VALUE, Walk, linked_events, walk_range
+from auditlogs.integrity.chain_walk import (
+    COLUMNS,
+    HASH,
+    ID,
+    PREV_HASH,
+    SEQUENCE,
+    Walk,
+    linked_events,
+    walk_range,
+)
 from auditlogs.integrity.checkpoints import (
     SignedStatement,
     signed_statements,
@@ -246,7 +255,7 @@ def _recomputed(statement: SignedStatement, vouched_through: int, id_descent) ->
 
 def _diagnose(org_id, events, row, expected, prev_hash, at_start) -> Problem:
     """Name the kind of the first break (a few extra queries, only on failure)."""
-    row_id, sequence, row_prev, row_hash = row[0], row[1], row[LAST_VALUE], row[LAST_VALUE + 1]
+    row_id, sequence, row_prev, row_hash = row[ID], row[SEQUENCE], row[PREV_HASH], row[HASH]
     if sequence > expected:
         return Problem(
             Kind.MISSING, expected,
@@ -262,11 +271,11 @@ def _diagnose(org_id, events, row, expected, prev_hash, at_start) -> Problem:
     )
     if (
         successor is not None
-        and successor[1] != sequence
-        and _hash_at(org_id, successor, sequence) == successor[LAST_VALUE + 1]
-        and _hash_at(org_id, row, successor[1]) == row_hash
+        and successor[SEQUENCE] != sequence
+        and _hash_at(org_id, successor, sequence) == successor[HASH]
+        and _hash_at(org_id, row, successor[SEQUENCE]) == row_hash
     ):
-        low, high = sorted((sequence, successor[1]))
+        low, high = sorted((sequence, successor[SEQUENCE]))
         return Problem(
             Kind.REORDERED, low, f"events #{low} and #{high} are in each other's place"
         )
@@ -301,8 +310,8 @@ def _diagnose(org_id, events, row, expected, prev_hash, at_start) -> Problem:
 
 
 def _hash_at(org_id: int, row, sequence: int) -> str:
-    values = (sequence, *row[2:LAST_VALUE])
-    return chain.hash_body(row[LAST_VALUE], chain.canonical_event(org_id, values))
+    values = (sequence, *row[SEQUENCE + 1:PREV_HASH])
+    return chain.hash_body(row[PREV_HASH], chain.canonical_event(org_id, values))
 
 
 def _original_sequence(events, prev_hash: str) -> int | None:
