@@ -305,7 +305,7 @@ class PostgreSQL(DatabaseBackend):
         params = [ids, times, sequences, prevs, hashes, organization_id, min(times), max(times),
                   min(ids), max(ids)]
         if move_head is None:
-            sql, moved = f"{_LINK_SQL} RETURNING 1) SELECT count(*), NULL FROM linked", None
+            sql = f"{_LINK_SQL} RETURNING 1) SELECT count(*), NULL FROM linked"
         else:
             start, to = move_head
             sql = (f"{_LINK_SQL} RETURNING 1), moved AS ({MOVE_HEAD_SQL} RETURNING 1) "
