@@ -33,11 +33,9 @@ def memberships_of(request) -> list[Membership]:
     if memberships is None:
         user = request.user
         memberships = []
-        # `Membership.objects.active()`'s rule, read from the row the session loaded: an
-        # account turned off has no memberships (and no join to the people's table).
-        if user.is_authenticated and user.is_active:
+        if user.is_authenticated:
             memberships = list(
-                Membership.objects.filter(user=user).select_related("organization")
+                Membership.objects.active().filter(user=user).select_related("organization")
                 .order_by("organization__name")
             )
         for membership in memberships:
