@@ -262,6 +262,33 @@ def test_the_triggers_allow_exactly_one_link(acme, no_linker):
     assert AuditEvent.objects.get(pk=event.pk).hash == "a" * 64
 
 
+LINK = f"sequence = 1, prev_hash = '{chain.GENESIS_HASH}', hash = '{'a' * 64}'"
+
+
+@pytest.mark.parametrize("other_change", [
+    "organization_id = organization_id + 1000000",
+    "action = 'project.deleted'",
+    "severity = severity + 1",
+    "project_name = 'Renamed'",
+    "actor_id = 999",
+    "target_label = 'Other'",
+    "user_agent = user_agent || ' '",
+    "request_id = 'forged'",
+    # The same JSON value, written differently: 1.0 where 1 was (jsonb keeps the difference).
+    "metadata = %s",
+])
+def test_a_link_that_changes_anything_else_is_refused(acme, no_linker, other_change):
+    event = record("project.viewed", organization=acme, metadata={"n": 1})
+    params = []
+    if "%s" in other_change:
+        params = ['{"n": 1.0}'] if is_postgresql() else ['{"n":1.0}']
+    with pytest.raises(IntegrityError, match="append-only"):
+        _update(f"{LINK}, {other_change} WHERE id = %s", [*params, event.pk])
+    assert AuditEvent.objects.get(pk=event.pk).sequence is None
+    _update(f"{LINK} WHERE id = %s", [event.pk])  # the link alone passes
+    assert AuditEvent.objects.get(pk=event.pk).sequence == 1
+
+
 def test_a_link_forged_through_the_allowed_update_is_reported(acme, no_linker):
     record("project.viewed", organization=acme)
     link_pending(acme.pk)

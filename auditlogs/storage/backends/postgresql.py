@@ -88,22 +88,29 @@ CREATE TABLE IF NOT EXISTS "{GRANT_TABLE}" (
 """
 
 # One function for both guarded tables. The event table's trigger passes 'link_once': an UPDATE
-# that sets sequence, prev_hash and hash on an unlinked event and changes nothing else (every
-# other column compared through its jsonb text, so even 1 and 1.0 differ) is the sequencer's
-# one link and passes; any other UPDATE is refused. A whole-table grant (flush) covers every
-# row, unlinked events too; an organization's grant covers its linked events up to a sequence.
-_LINK_ARRAY = "{" + ",".join(LINK_COLUMNS) + "}"
+# that sets sequence, prev_hash and hash on an unlinked event and changes nothing else is the
+# sequencer's one link and passes; any other UPDATE is refused. "Nothing else": the new row with
+# its link columns emptied again has the same binary image as the old one (`*=`, so even 1 and
+# 1.0 differ, and a column added later is compared without naming it). It costs about 3 µs of
+# the database's time per linked event; comparing the rows' jsonb texts cost 14.
+# A whole-table grant (flush) covers every row, unlinked events too; an organization's grant
+# covers its linked events up to a sequence.
+_UNLINK_NEW = "\n".join(f"            unlinked.{column} := NULL;" for column in LINK_COLUMNS)
 _FUNCTIONS_SQL = f"""
 CREATE OR REPLACE FUNCTION auditlogs_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    unlinked RECORD;
 BEGIN
     IF TG_OP = 'UPDATE' AND TG_NARGS = 1 AND TG_ARGV[0] = 'link_once' THEN
         IF OLD.sequence IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL
             AND NEW.sequence IS NOT NULL AND NEW.prev_hash IS NOT NULL AND NEW.hash IS NOT NULL
-            AND (to_jsonb(NEW) - '{_LINK_ARRAY}'::text[])::text
-                = (to_jsonb(OLD) - '{_LINK_ARRAY}'::text[])::text
         THEN
-            RETURN NEW;
+            unlinked := NEW;
+{_UNLINK_NEW}
+            IF unlinked *= OLD THEN
+                RETURN NEW;
+            END IF;
         END IF;
     END IF;
     IF TG_OP = 'DELETE' AND EXISTS (
