@@ -375,7 +375,7 @@ def failure_since_last_checkpoint(organization) -> bool:
 class IntegrityEvidence:
     """What the summary is made of besides the chain's head: the standing failure, if any,
     and the newest checkpoint. It changes only when a checkpoint is signed or a failure is
-    recorded, so the page may keep it (auditlogs/web/integrity_summary.py)."""
+    recorded, so the page may keep it (auditlogs/integrity/summary.py)."""
 
     failure: tuple[int, datetime, str] | None  # sequence, detected at, problem
     checkpoint: tuple[int, datetime] | None  # sequence, signed at

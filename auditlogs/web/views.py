@@ -11,12 +11,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from auditlogs import record
 from auditlogs.conf import app_settings
+from auditlogs.integrity.summary import integrity_summary
 from auditlogs.models import SavedView, SupportAccess
 from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.chart import volume_chart
 from auditlogs.web.filters import AuditEventFilter
 from auditlogs.web.forms import SupportAccessForm
-from auditlogs.web.integrity_summary import integrity_summary
 from auditlogs.web.paging import (
     NEWER,
     Cursor,

@@ -1,5 +1,5 @@
 """The integrity line of the Audit Logs page, kept in the cache until a checkpoint is signed or a
-failure is recorded (auditlogs/web/integrity_summary.py), and moving with the chain's head."""
+failure is recorded (auditlogs/integrity/summary.py), and moving with the chain's head."""
 
 from datetime import timedelta
 from unittest import mock
@@ -9,8 +9,8 @@ from django.utils import timezone
 from auditlogs.conf import app_settings
 from auditlogs.integrity import verification
 from auditlogs.integrity.checkpointing import checkpoint
+from auditlogs.integrity.summary import integrity_summary
 from auditlogs.integrity.verification import integrity_status, record_failure, verify
-from auditlogs.web.integrity_summary import integrity_summary
 from tests.helpers.clients import signed_in
 from tests.helpers.integrity import EVENTS, fill, tamper
 
@@ -20,7 +20,7 @@ PAGE = "/orgs/acme/settings/audit-logs/"
 def summary_and_reads(organization):
     """The summary, and whether its evidence was read from the database (not the cache)."""
     with mock.patch(
-        "auditlogs.web.integrity_summary.integrity_evidence",
+        "auditlogs.integrity.summary.integrity_evidence",
         wraps=verification.integrity_evidence,
     ) as evidence:
         status = integrity_summary(organization)
