@@ -101,6 +101,9 @@ def arguments() -> argparse.Namespace:
         parser.error("--processes, --events, --rounds must be at least 1, --repeat at least 2.")
     if args.rate < 0:
         parser.error("--rate must be 0 (as fast as possible) or more.")
+    args.sections = {part.strip() for part in args.sections.split(",")}
+    if not args.sections or not args.sections <= {"1", "2", "3"}:
+        parser.error("--sections takes 1, 2 and 3, comma-separated.")
     return args
 
 
@@ -145,7 +148,7 @@ def main() -> None:
           f"{os.cpu_count()} CPUs shared with other work; record() "
           f"{'links after commit (sequencer)' if sequencer else 'links under the chain lock'}.")
     owner = User.objects.filter(email=OWNER).first() or User.objects.create_user(OWNER, "x")
-    sections = {part.strip() for part in ARGS.sections.split(",")}
+    sections = ARGS.sections
     if "1" in sections:
         cost_of_record(owner)
     if "2" in sections:
