@@ -196,6 +196,7 @@ class BackgroundLinker:
         self._wake = threading.Condition(self._lock)
         self._idle = threading.Condition(self._lock)
         self._busy = False
+        self._waiting_for_work = False  # only then does a submit wake the thread
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._stopping = False
@@ -205,7 +206,10 @@ class BackgroundLinker:
             self._add(organization_id, since)
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._start()
-            self._wake.notify()
+            elif self._waiting_for_work:
+                # Not while it links, gathers or pauses: it takes this with its next round,
+                # and waking it for every commit cost each request a switch of threads.
+                self._wake.notify()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing is pending or being linked."""
@@ -237,7 +241,9 @@ class BackgroundLinker:
         pause = BUSY_PAUSE_SECONDS
         while True:
             with self._lock:
+                self._waiting_for_work = True
                 self._wake.wait_for(lambda: self._pending or self._stopping)
+                self._waiting_for_work = False
                 if not self._pending:
                     connection.close()
                     return
@@ -268,6 +274,7 @@ class BackgroundLinker:
         self._lock = threading.Lock()
         self._wake, self._idle = threading.Condition(self._lock), threading.Condition(self._lock)
         self._pending, self._busy, self._thread, self._stopping = {}, False, None, False
+        self._waiting_for_work = False
 
 
 background = BackgroundLinker()

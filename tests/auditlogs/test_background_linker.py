@@ -78,6 +78,35 @@ def test_each_round_links_every_organization_submitted_meanwhile(acme, initech, 
     assert verify(acme).ok and verify(initech).ok
 
 
+def test_commits_while_the_thread_gathers_wake_it_not_and_wait_for_its_next_round(
+    acme, in_background, monkeypatch
+):
+    """Waking the linker thread for every commit cost each request a switch of threads: a
+    commit wakes it only when it waits for work, and one made while it links or gathers is
+    linked in its next round."""
+    monkeypatch.setattr(sequencer, "GATHER_SECONDS", 1.0)
+    record("organization.updated", organization=acme)  # starts the thread: its first round
+    assert sequencer.background.wait_idle(10)  # linked; now it gathers for a second
+    wakes = []
+    condition = sequencer.background._wake
+    notify = condition.notify
+    monkeypatch.setattr(condition, "notify", lambda n=1: (wakes.append(n), notify(n))[1])
+    gathered = [record("project.viewed", organization=acme) for _ in range(20)]
+    assert wakes == []
+    assert sequencer.background.wait_idle(10)  # the next round, after the gathering
+    assert not AuditEvent.objects.filter(pk__in=[e.pk for e in gathered], sequence=None).exists()
+
+    deadline = time.monotonic() + 10
+    while not sequencer.background._waiting_for_work and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sequencer.background._waiting_for_work
+    waiting = record("organization.updated", organization=acme)
+    assert wakes == [1]  # a thread waiting for work is woken at once
+    assert sequencer.background.wait_idle(10)
+    assert AuditEvent.objects.get(pk=waiting.pk).sequence == 22
+    assert verify(acme).ok
+
+
 def test_an_event_committed_after_a_later_one_was_linked_is_linked_by_its_own_linker(
     acme, in_background
 ):
