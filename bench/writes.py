@@ -29,10 +29,12 @@ with "_peer"), DEBUG off. Every run writes into organizations of its own. Prints
    chain verified and checked gapless. Before each, the same writers run without the chain:
    recording with the sequencer's after-commit link turned off (inserts only), and the
    change without record(): the events/s and p99 the machine allows them, the ceiling of the
-   figures after it. By default each writer commits as fast as it can, so the p99s are those of
-   a saturated machine; with --rate the writers offer that many events/s in all, each on a
-   fixed schedule, which gives the p99 at that rate (the issue's target: 2,000 events/s, p99
-   <= 5 ms). --writers record runs the first kind only; --sections picks sections.
+   figures after it; for recording only, also the database alone: the same INSERT sent by as
+   many processes through the driver (psycopg) without Django's transaction or record(). By
+   default each writer commits as fast as it can, so the p99s are those of a saturated
+   machine; with --rate the writers offer that many events/s in all, each on a fixed
+   schedule, which gives the p99 at that rate (the issue's target: 2,000 events/s, p99 <= 5
+   ms). --writers record runs the first kind only; --sections picks sections.
 3. A held chain lock: another connection holds an organization's ChainHead row for --hold
    seconds; during it a change with record() and a page-1 GET of the organization's Audit Logs
    page are timed (both must answer within 1 s), and after it, how soon the change's event is
@@ -137,6 +139,14 @@ try:
     from operations.jobs import link_audit_events  # noqa: E402  (the worker's sweep)
 except ImportError:  # before issue 11: record() links under the chain lock until commit
     sequencer = link_audit_events = None
+try:  # the statement record() sends (database_alone sends it through the driver alone)
+    from auditlogs.recording.recorder import (  # noqa: E402
+        _insert_statement,
+        _insertable_fields,
+        build_event,
+    )
+except ImportError:  # before issue 11: no such ceiling
+    _insert_statement = None
 
 RUN = uuid.uuid4().hex[:6]  # every run writes into organizations of its own
 
@@ -156,7 +166,9 @@ def main() -> None:
         for changing in kinds:
             for organizations in (1, ARGS.processes):
                 ceiling = without_the_chain(owner, organizations, changing)
-                concurrent_writers(owner, organizations, ceiling, changing)
+                alone = (None if changing or _insert_statement is None
+                         else database_alone(owner, organizations))
+                concurrent_writers(owner, organizations, ceiling, changing, alone)
     if "3" in sections:
         held_lock(owner)
     print(f"\nLoad at end: {uptime()}")
@@ -356,10 +368,8 @@ def _write(owner_id: int, org_id: int, name: str, start_at: float, results,
     while time.time() < start_at:
         time.sleep(0.001)
     durations, recording, events = [], [], []
-    each = ARGS.rate / ARGS.processes  # --rate: this writer's transactions per second
     for n in range(ARGS.events):
-        if each and (wait := start_at + n / each - time.time()) > 0:
-            time.sleep(wait)
+        keep_to_schedule(start_at, n)
         seconds, hooks, event = writer.change(recorded=recorded, changing=changing)
         durations.append(seconds)
         recording.append(writer.recording_seconds + hooks)
@@ -369,6 +379,65 @@ def _write(owner_id: int, org_id: int, name: str, start_at: float, results,
         sequencer.background.stop()
     connections.close_all()
     results.put((org_id, durations, recording, events))
+
+
+def keep_to_schedule(start_at: float, n: int) -> None:
+    """With --rate, wait until this writer's transaction #n is due (each writer offers its
+    share of the rate); without, go on at once."""
+    each = ARGS.rate / ARGS.processes
+    if each and (wait := start_at + n / each - time.time()) > 0:
+        time.sleep(wait)
+
+
+def _insert_alone(org_id: int, start_at: float, results) -> None:
+    """One writer of the database-alone ceiling: the INSERT that record() sends, its
+    parameters made once, in a transaction of the driver's own (no Django transaction, no
+    record(), no chain); the time of each transaction."""
+    connections.close_all()
+    connection.ensure_connection()
+    driver = connection.connection  # psycopg, with Django's adapters
+    with using_context(AuditContext(actor=Actor.system(), ip="203.0.113.7", user_agent=UA)):
+        event = build_event("project.updated", organization=Organization.objects.get(pk=org_id),
+                            changes={"name": ["before", "after"]})
+    params = [field.get_db_prep_save(getattr(event, field.attname), connection)
+              for field in _insertable_fields()]
+    statement = _insert_statement()
+    while time.time() < start_at:
+        time.sleep(0.001)
+    durations = []
+    for n in range(ARGS.events):
+        keep_to_schedule(start_at, n)
+        started = time.perf_counter()
+        with driver.transaction():
+            driver.execute(statement, params, prepare=True).fetchone()
+        durations.append(time.perf_counter() - started)
+    results.put((durations, time.time()))
+    connections.close_all()
+
+
+def database_alone(owner, organizations: int) -> tuple[float, float]:
+    """The database's own ceiling for recording only: the same number of processes, each
+    sending record()'s INSERT through the driver alone (_insert_alone): (events/s, p99
+    seconds of the transaction). What separates it from the recording ceiling is the writers'
+    Python (Django's transaction, record() making the event)."""
+    orgs = [organization(f"writes-{RUN}-driver{organizations}o-{n}", owner)
+            for n in range(organizations)]
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start_at = time.time() + 1.0
+    workers = [context.Process(target=_insert_alone,
+                               args=(orgs[n % organizations].pk, start_at, results))
+               for n in range(ARGS.processes)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    durations = [seconds for ds, _ in outcomes for seconds in ds]
+    ended = max(at for _, at in outcomes)
+    linked_everything()
+    return len(durations) / (ended - start_at), ms(durations, 99) / 1000
 
 
 def _writers(owner, orgs, start_at: float, results, *, recorded: bool, changing: bool,
@@ -408,7 +477,7 @@ def without_the_chain(owner, organizations: int, changing: bool) -> tuple[float,
 
 
 def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float, float],
-                       changing: bool) -> None:
+                       changing: bool, alone: tuple[float, float] | None = None) -> None:
     processes = ARGS.processes
     kind = "change" if changing else "record"
     orgs = [organization(f"writes-{RUN}-{kind}-{processes}p{organizations}o-{n}", owner)
@@ -437,8 +506,8 @@ def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float, f
     reached = timeline[-1][1] == target
     linked_s = timeline[-1][0] - start_at
     delays = link_delays(commits, timeline)
-    what, alone = (("a change + record()", "the change alone (no record())") if changing
-                   else ("record() only", "recording, never linked"))
+    what, without = (("a change + record()", "the change alone (no record())") if changing
+                     else ("record() only", "recording, never linked"))
     pace = (f"offered at {ARGS.rate:,.0f} events/s in all" if ARGS.rate
             else "each writer as fast as it can")
     print(f"\n2. {processes} processes x {ARGS.events:,} transactions ({what} each) on "
@@ -447,13 +516,17 @@ def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float, f
     table.row("events/s committed", f"{total / committed_s:,.0f}")
     linked = f"{total / linked_s:,.0f}" if reached else "not reached"
     table.row("events/s linked (chain heads at the total)", linked)
-    table.row(f"  {alone}, events/s", f"{ceiling[0]:,.0f}")
+    table.row(f"  {without}, events/s", f"{ceiling[0]:,.0f}")
+    if alone is not None:
+        table.row("  the database alone (driver), events/s", f"{alone[0]:,.0f}")
     table.row("transaction p50 / p99 (ms)", f"{p50(durations):.2f} / {ms(durations, 99):.2f}")
-    table.row(f"  {alone}, p99 (ms)", f"{ceiling[1] * 1000:.2f}")
+    table.row(f"  {without}, p99 (ms)", f"{ceiling[1] * 1000:.2f}")
+    if alone is not None:
+        table.row("  the database alone, p99 (ms)", f"{alone[1] * 1000:.2f}")
     table.row("recording's request-side time p50 / p99 (ms)",
               f"{p50(recording):.2f} / {ms(recording, 99):.2f}")
     if not changing:
-        table.row(f"  {alone}, p99 (ms)", f"{ceiling[2] * 1000:.2f}")
+        table.row(f"  {without}, p99 (ms)", f"{ceiling[2] * 1000:.2f}")
     table.row("link delay p50 (ms, commit to head)", f"{p50(delays):.1f}")
     table.row("longest link delay (ms)", f"{max(delays) * 1000:.1f}")
     poll = linked_s / max(len(timeline) - 1, 1) * 1000
