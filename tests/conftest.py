@@ -15,7 +15,6 @@ Beta exists. Helpers shared by tests live in tests/helpers, never here.
 """
 
 import logging
-from types import SimpleNamespace
 
 import pytest
 from django.db import transaction
@@ -24,7 +23,6 @@ from django.db.transaction import Atomic
 
 from auditlogs.models import AuditEvent
 from orgs.models import Plan, Role
-from tests.helpers.clients import signed_in
 from tests.helpers.factories import (
     ChatbotFactory,
     MembershipFactory,
@@ -243,14 +241,6 @@ def initech_project(personas):
 def staff(personas):
     """Support staff of the product (is_staff), member of no organization."""
     return personas["staff"]
-
-
-@pytest.fixture
-def world(personas):
-    """The cast as one object (`world.acme`, `world.client(user)`): the old fixture, kept
-    while tests written against it land from other branches; new tests ask for the personas
-    by name and sign in with tests.helpers.clients.signed_in."""
-    return SimpleNamespace(**personas, client=signed_in)
 
 
 @pytest.fixture

@@ -24,10 +24,10 @@ def anonymous():
 
 
 @pytest.fixture
-def destination(world):
+def destination(acme, owner):
     return services.destination_create(
-        organization=world.acme, name="SIEM", url="https://siem.example.com/hook",
-        secret=SECRET, created_by=world.owner,
+        organization=acme, name="SIEM", url="https://siem.example.com/hook",
+        secret=SECRET, created_by=owner,
     )
 
 
@@ -37,7 +37,7 @@ def readyz(client):
     return response.status_code, response.json()
 
 
-def worker_ran(world):
+def worker_ran():
     """What a running worker leaves behind: its jobs' runs and a checkpoint of every chain."""
     jobs.sign_checkpoints()
     jobs.create_partitions()
@@ -49,8 +49,8 @@ def test_healthz_answers_without_the_database(db, anonymous, django_assert_num_q
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-def test_readyz_is_ok_when_everything_is_fresh(anonymous, world, destination):
-    worker_ran(world)
+def test_readyz_is_ok_when_everything_is_fresh(anonymous, personas, destination):
+    worker_ran()
     status, body = readyz(anonymous)
     assert status == 200, body
     assert body["status"] == "ok"
@@ -67,8 +67,8 @@ def test_readyz_is_ok_when_everything_is_fresh(anonymous, world, destination):
     assert SECRET not in text and "siem.example.com" not in text
 
 
-def test_readyz_fails_without_a_worker_heartbeat(anonymous, world, settings):
-    worker_ran(world)
+def test_readyz_fails_without_a_worker_heartbeat(anonymous, personas, settings):
+    worker_ran()
     settings.READYZ_MAX_HEARTBEAT_SECONDS = 60
     JobRun.objects.update(finished_at=timezone.now() - timedelta(seconds=61))
     status, body = readyz(anonymous)
@@ -81,15 +81,15 @@ def test_readyz_fails_without_a_worker_heartbeat(anonymous, world, settings):
 
 
 def test_readyz_fails_when_the_worker_falls_behind_an_active_destination(
-    anonymous, world, destination, settings
+    anonymous, acme, alpha, destination, settings
 ):
-    worker_ran(world)
+    worker_ran()
     settings.READYZ_MAX_DELIVERY_LAG_SECONDS = 600
     # Delivered so far; then an event waits eleven minutes.
     Destination.objects.filter(pk=destination.pk).update(
-        cursor=ChainHead.sequence_for(world.acme.pk)
+        cursor=ChainHead.sequence_for(acme.pk)
     )
-    with_old_event(world, minutes=11)
+    with_old_event(acme, alpha, minutes=11)
     status, body = readyz(anonymous)
     assert status == 503 and body["checks"]["delivery"]["ok"] is False
     # A customer's receiver that is down is their problem, not a reason to stop serving.
@@ -99,10 +99,12 @@ def test_readyz_fails_when_the_worker_falls_behind_an_active_destination(
     assert body["checks"]["delivery"]["destinations"][0]["status"] == "failing"
 
 
-def test_readyz_fails_when_events_wait_too_long_for_a_checkpoint(anonymous, world, settings):
-    worker_ran(world)
+def test_readyz_fails_when_events_wait_too_long_for_a_checkpoint(
+    anonymous, acme, alpha, settings
+):
+    worker_ran()
     settings.READYZ_MAX_UNSIGNED_SECONDS = 3600
-    with_old_event(world, minutes=61)
+    with_old_event(acme, alpha, minutes=61)
     status, body = readyz(anonymous)
     assert status == 503
     assert body["checks"]["checkpoints"]["ok"] is False
@@ -112,8 +114,8 @@ def test_readyz_fails_when_events_wait_too_long_for_a_checkpoint(anonymous, worl
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="partitions are PostgreSQL's")
-def test_readyz_fails_without_enough_partitions_ahead(anonymous, world, settings):
-    worker_ran(world)
+def test_readyz_fails_without_enough_partitions_ahead(anonymous, personas, settings):
+    worker_ran()
     status, body = readyz(anonymous)
     assert body["checks"]["partitions"]["months_ahead"] >= settings.AUDITLOG_PARTITION_MONTHS_AHEAD
     settings.READYZ_MIN_PARTITION_MONTHS_AHEAD = 12
@@ -121,8 +123,8 @@ def test_readyz_fails_without_enough_partitions_ahead(anonymous, world, settings
     assert status == 503 and body["checks"]["partitions"]["ok"] is False
 
 
-def test_readyz_reports_a_check_that_cannot_run_as_failed(anonymous, world, monkeypatch):
-    worker_ran(world)
+def test_readyz_reports_a_check_that_cannot_run_as_failed(anonymous, personas, monkeypatch):
+    worker_ran()
 
     def broken():
         raise ConnectionError("the cache server is gone")
@@ -133,8 +135,8 @@ def test_readyz_reports_a_check_that_cannot_run_as_failed(anonymous, world, monk
     assert body["checks"]["cache"] == {"ok": False, "error": "ConnectionError"}
 
 
-def with_old_event(world, minutes):
+def with_old_event(acme, alpha, minutes):
     from auditlogs.recording.context import Actor, acting_as
 
     with acting_as(Actor.system(), at=timezone.now() - timedelta(minutes=minutes)):
-        return record("project.viewed", organization=world.acme, project=world.alpha)
+        return record("project.viewed", organization=acme, project=alpha)

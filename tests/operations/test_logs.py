@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 from auditlogs import record
 from auditlogs.models import AuditEvent
 from operations import jobs, logs
+from tests.helpers.clients import signed_in
 
 
 @pytest.fixture
@@ -31,8 +32,8 @@ def log_lines():
     root.removeHandler(handler)
 
 
-def test_a_requests_log_line_shares_its_request_id_with_the_event_it_recorded(world, log_lines):
-    response = world.client(world.admin).get("/orgs/acme/settings/audit-logs/")
+def test_a_requests_log_line_shares_its_request_id_with_the_event_it_recorded(admin, log_lines):
+    response = signed_in(admin).get("/orgs/acme/settings/audit-logs/")
     assert response.status_code == 200
     event = AuditEvent.objects.get(action="audit_log.viewed")
     (line,) = [line for line in log_lines() if line["logger"] == "auditlogs.requests"]
@@ -53,11 +54,13 @@ def test_an_anonymous_request_names_no_actor_and_gets_a_fresh_id(db, client, log
     assert line["request_id"] == response["X-Request-ID"] and len(line["request_id"]) == 32
 
 
-def test_a_jobs_log_lines_share_its_request_id_with_the_events_it_recorded(world, log_lines):
+def test_a_jobs_log_lines_share_its_request_id_with_the_events_it_recorded(
+    acme, alpha, log_lines
+):
     def work():
-        with logs.about(world.acme.slug):
+        with logs.about(acme.slug):
             logging.getLogger("auditlogs.jobs").warning("working on acme")
-            record("project.viewed", organization=world.acme, project=world.alpha)
+            record("project.viewed", organization=acme, project=alpha)
         return {}
 
     jobs.run("example-job", work)

@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from integrations import services
 from operations import jobs
+from tests.helpers.clients import signed_in
 
 TOKEN = "metrics-token-for-tests"
 
@@ -38,10 +39,12 @@ def test_a_wrong_or_missing_token_is_a_404(db, protected):
     assert scrape("not-the-token").status_code == 404
 
 
-def test_it_reports_latency_events_delivery_lag_and_verification(world, owner_client, protected):
+def test_it_reports_latency_events_delivery_lag_and_verification(
+    acme, owner, owner_client, protected
+):
     destination = services.destination_create(
-        organization=world.acme, name="SIEM", url="https://siem.example.com/hook",
-        secret="s3cret", created_by=world.owner,
+        organization=acme, name="SIEM", url="https://siem.example.com/hook",
+        secret="s3cret", created_by=owner,
     )
     jobs.sign_checkpoints()
     assert owner_client.get("/orgs/acme/settings/audit-logs/").status_code == 200
@@ -72,5 +75,5 @@ def test_it_reports_latency_events_delivery_lag_and_verification(world, owner_cl
 
 
 @pytest.fixture
-def owner_client(world):
-    return world.client(world.owner)
+def owner_client(owner):
+    return signed_in(owner)

@@ -29,15 +29,15 @@ postgresql_only = pytest.mark.skipif(
 
 
 @pytest.fixture
-def destination(world, receiver):
+def destination(acme, owner, receiver):
     return services.destination_create(
-        organization=world.acme, name="SIEM", url=receiver.url, secret="s3cret-for-tests-only",
-        created_by=world.owner,
+        organization=acme, name="SIEM", url=receiver.url, secret="s3cret-for-tests-only",
+        created_by=owner,
     )
 
 
-def make_events(world, count):
-    return as_stored([record("project.viewed", organization=world.acme, project=world.alpha)
+def make_events(acme, alpha, count):
+    return as_stored([record("project.viewed", organization=acme, project=alpha)
                       for _ in range(count)])
 
 
@@ -46,12 +46,12 @@ def delivered_sequences(receiver):
 
 
 def test_a_backlog_is_worked_through_in_one_run_without_sleeping(
-    world, destination, receiver, settings, monkeypatch
+    acme, alpha, destination, receiver, settings, monkeypatch
 ):
     Destination.objects.filter(pk=destination.pk).update(batch_size=2)
     monkeypatch.setattr(webhooks, "TURN_SECONDS", 0)  # one batch per turn: pass after pass
     monkeypatch.setattr(time, "sleep", lambda seconds: pytest.fail("the job slept"))
-    made = make_events(world, 11)
+    made = make_events(acme, alpha, 11)
 
     result = jobs.deliver_webhooks()
 
@@ -79,11 +79,11 @@ def test_the_schedule_names_every_job_and_migrate_keeps_it(db, settings):
     assert Schedule.objects.count() == len(schedule.every())
 
 
-def test_the_scheduler_runs_each_due_job_with_no_cron(world, monkeypatch):
+def test_the_scheduler_runs_each_due_job_with_no_cron(acme, alpha, monkeypatch):
     """django-q2's own scheduler turns the due schedules into tasks; run inline here."""
     monkeypatch.setattr(Conf, "SYNC", True)
     monkeypatch.setattr(jobs, "LINK_WATCH_SECONDS", 0)  # one sweep, not most of a minute
-    record("project.viewed", organization=world.acme, project=world.alpha)
+    record("project.viewed", organization=acme, project=alpha)
     due = Schedule.objects.get(name="deliver_webhooks").next_run
 
     scheduler(broker=get_broker())
@@ -111,17 +111,19 @@ def test_a_task_held_by_a_killed_worker_is_handed_out_again(db):
     assert Conf.RETRY > Conf.TIMEOUT
 
 
-def test_run_job_runs_one_job_now(world, destination, receiver):
-    make_events(world, 2)
+def test_run_job_runs_one_job_now(acme, alpha, destination, receiver):
+    make_events(acme, alpha, 2)
     call_command("run_job", "deliver_webhooks", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert len(receiver.delivered) == 3
 
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_deliver_each_event_once(world, destination, receiver, settings):
+def test_two_workers_at_once_deliver_each_event_once(
+    acme, alpha, destination, receiver, settings
+):
     Destination.objects.filter(pk=destination.pk).update(batch_size=3)
-    made = make_events(world, 40)
+    made = make_events(acme, alpha, 40)
     start = threading.Barrier(2)
 
     def worker():
@@ -142,10 +144,10 @@ def test_two_workers_at_once_deliver_each_event_once(world, destination, receive
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_a_subscription_another_worker_holds_is_not_mailed_twice(world):
-    membership = world.admin.memberships.get(organization=world.acme)
+def test_a_subscription_another_worker_holds_is_not_mailed_twice(acme, admin, bot):
+    membership = admin.memberships.get(organization=acme)
     services.alert_preference_set(membership=membership, critical_events=True)
-    project_services.chatbot_delete(chatbot=world.bot)
+    project_services.chatbot_delete(chatbot=bot)
     subscription = AlertSubscription.objects.get(membership=membership)
     holding, release = threading.Event(), threading.Event()
 
