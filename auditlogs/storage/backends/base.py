@@ -99,19 +99,18 @@ class DatabaseBackend:
         """The partitions of a table ([] where there are none)."""
         return []
 
-    def chain_window(self, events, organization_id: int, low: int, high: int, columns,
-                     ties_by_id: bool = True):
+    def chain_window(self, events, organization_id: int, low: int, high: int, columns):
         """The organization's events with low <= sequence <= high in (sequence, id) order, as
-        tuples of `columns`, read the verifier's way (integrity/verification.py `COLUMNS`).
-        Without `ties_by_id`, events sharing a sequence (a broken chain) may come in any order
-        among themselves, where that reads faster (integrity/chain_walk.py `read_and_walk`)."""
+        tuples of `columns`, read the verifier's way (integrity/verification.py `COLUMNS`)."""
         window = events.filter(sequence__gte=low, sequence__lte=high)
         return window.order_by("sequence", "id").values_list(*columns)
 
     def rendered_chain_window(self, events, organization_id: int, low: int, high: int) -> list:
-        """The events of `chain_window` without `ties_by_id` as the verifier's fast pass reads
-        them: tuples of the id, the event rendered (event_form.rendered), prev_hash and hash.
-        Rendered here in Python; PostgreSQL renders them in its SQL."""
+        """The events of `chain_window` as the verifier's fast pass reads them: tuples of the
+        id, the event rendered (event_form.rendered), prev_hash and hash, in sequence order,
+        events sharing a sequence (a broken chain) in any order among themselves, where that
+        reads faster (integrity/chain_walk.py `read_and_walk`). Rendered here in Python;
+        PostgreSQL renders them in its SQL."""
         window = events.filter(sequence__gte=low, sequence__lte=high).order_by("sequence")
         return [
             (row["id"], *rendered(row), row["prev_hash"], row["hash"])
