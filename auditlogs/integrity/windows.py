@@ -167,7 +167,8 @@ def _in_order(pool, walk_one, windows, *, ahead: int) -> Iterator[Walked]:
     handed_out = deque(pool.apply_async(walk_one, (w,)) for w in islice(windows, ahead))
     while handed_out:
         walked = handed_out.popleft().get()
-        for window in islice(windows, 1):
+        window = next(windows, None)
+        if window is not None:
             handed_out.append(pool.apply_async(walk_one, (window,)))
         yield walked
 
