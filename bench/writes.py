@@ -365,8 +365,7 @@ def _write(owner_id: int, org_id: int, name: str, start_at: float, results,
         sequencer.link_after_this_commit = lambda organization_id, event_id: None
     owner = User.objects.get(pk=owner_id)
     writer = Writer(owner, Organization.objects.get(pk=org_id), name)
-    while time.time() < start_at:
-        time.sleep(0.001)
+    wait_until(start_at)
     durations, recording, events = [], [], []
     for n in range(ARGS.events):
         keep_to_schedule(start_at, n)
@@ -379,6 +378,29 @@ def _write(owner_id: int, org_id: int, name: str, start_at: float, results,
         sequencer.background.stop()
     connections.close_all()
     results.put((org_id, durations, recording, events))
+
+
+def wait_until(start_at: float) -> None:
+    """Wait for the moment every process of a run starts at."""
+    while time.time() < start_at:
+        time.sleep(0.001)
+
+
+def start_processes(target, arguments: list[tuple]) -> list:
+    """A forked process running `target` for each tuple of arguments, started."""
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=target, args=args) for args in arguments]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def collect(processes, results) -> list:
+    """What each process put on `results`, once all have ended."""
+    outcomes = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return outcomes
 
 
 def keep_to_schedule(start_at: float, n: int) -> None:
@@ -402,8 +424,7 @@ def _insert_alone(org_id: int, start_at: float, results) -> None:
     params = [field.get_db_prep_save(getattr(event, field.attname), connection)
               for field in _insertable_fields()]
     statement = _insert_statement()
-    while time.time() < start_at:
-        time.sleep(0.001)
+    wait_until(start_at)
     durations = []
     for n in range(ARGS.events):
         keep_to_schedule(start_at, n)
@@ -423,17 +444,11 @@ def database_alone(owner, organizations: int) -> tuple[float, float]:
     orgs = [organization(f"writes-{RUN}-driver{organizations}o-{n}", owner)
             for n in range(organizations)]
     connections.close_all()
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
+    results = multiprocessing.get_context("fork").Queue()
     start_at = time.time() + 1.0
-    workers = [context.Process(target=_insert_alone,
-                               args=(orgs[n % organizations].pk, start_at, results))
-               for n in range(ARGS.processes)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get() for _ in workers]
-    for worker in workers:
-        worker.join()
+    outcomes = collect(start_processes(_insert_alone, [
+        (orgs[n % organizations].pk, start_at, results) for n in range(ARGS.processes)
+    ]), results)
     durations = [seconds for ds, _ in outcomes for seconds in ds]
     ended = max(at for _, at in outcomes)
     linked_everything()
@@ -442,15 +457,11 @@ def database_alone(owner, organizations: int) -> tuple[float, float]:
 
 def _writers(owner, orgs, start_at: float, results, *, recorded: bool, changing: bool,
              linking: bool = True) -> list:
-    context = multiprocessing.get_context("fork")
-    workers = [
-        context.Process(target=_write, args=(owner.pk, orgs[n % len(orgs)].pk, f"Writer {n}",
-                                             start_at, results, recorded, changing, linking))
+    return start_processes(_write, [
+        (owner.pk, orgs[n % len(orgs)].pk, f"Writer {n}", start_at, results, recorded, changing,
+         linking)
         for n in range(ARGS.processes)
-    ]
-    for worker in workers:
-        worker.start()
-    return workers
+    ])
 
 
 def without_the_chain(owner, organizations: int, changing: bool) -> tuple[float, float, float]:
@@ -466,9 +477,7 @@ def without_the_chain(owner, organizations: int, changing: bool) -> tuple[float,
     start_at = time.time() + 1.0
     workers = _writers(owner, orgs, start_at, results, recorded=not changing, changing=changing,
                        linking=False)
-    outcomes = [results.get() for _ in workers]
-    for worker in workers:
-        worker.join()
+    outcomes = collect(workers, results)
     durations = [seconds for _, ds, _, _ in outcomes for seconds in ds]
     recording = [seconds for _, _, rs, _ in outcomes for seconds in rs]
     ended = max(at for _, _, _, events in outcomes for _, at in events)
@@ -494,9 +503,7 @@ def concurrent_writers(owner, organizations: int, ceiling: tuple[float, float, f
     start_at = time.time() + 1.0
     workers = _writers(owner, orgs, start_at, results, recorded=True, changing=changing)
     timeline = heads_until(target, workers, start_at)
-    outcomes = [results.get() for _ in workers]
-    for worker in workers:
-        worker.join()
+    outcomes = collect(workers, results)
 
     total = processes * ARGS.events
     durations = [seconds for _, ds, _, _ in outcomes for seconds in ds]
@@ -545,8 +552,7 @@ def heads_until(target: dict[int, int], workers, start_at: float) -> list[tuple[
     the writers are done and the heads stood still for 10 s."""
     heads = ChainHead.objects.filter(organization_id__in=list(target))
     timeline, still_since = [], None
-    while time.time() < start_at:
-        time.sleep(0.001)
+    wait_until(start_at)
     while True:
         now = dict(heads.values_list("organization_id", "sequence"))
         at = time.time()
