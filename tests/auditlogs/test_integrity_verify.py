@@ -102,12 +102,12 @@ def test_texts_the_fast_pass_cannot_split_verify_and_are_still_checked(acme, lab
 
 
 def test_the_fast_form_refuses_texts_it_cannot_split():
-    values = chain.event_form.rendered({**chain._PROBE, "actor_label": "a\x7fb"})
+    values = event_form.rendered({**chain._PROBE, "actor_label": "a\x7fb"})
     with pytest.raises(chain.Unrendered):
         chain.canonical_rendered(7, values)
     # A missing text: "a\x7fb" and None would otherwise read as "a" and "b".
     moved = {**chain._PROBE, "actor_type": "a\x7fb", "actor_label": None}
-    values = chain.event_form.rendered(moved)
+    values = event_form.rendered(moved)
     with pytest.raises(chain.Unrendered):
         chain.canonical_rendered(7, values)
 
