@@ -112,6 +112,10 @@ SETTINGS = (
             "one more"),
     Setting("AUDITLOG_PARTITION_MONTHS_AHEAD", 2, env_int,
             "months after this one whose partitions the worker keeps ready, daily (PostgreSQL)"),
+    Setting("AUDITLOG_ALLOW_ERASING_HISTORY", False, env_bool,
+            "lets `flush` and unapplying the audit migrations erase every organization's log, "
+            "for a development database you mean to empty (test runs may anyway); never set it "
+            "in production. `DEBUG` alone does not allow it"),
     # Getting events out (docs/integrations.md).
     Setting("AUDITLOG_BASE_URL", "http://127.0.0.1:8000", env_str, "links in alert e-mails"),
     Setting("AUDITLOG_EXPORT_CHUNK_SIZE", 5000, env_int,

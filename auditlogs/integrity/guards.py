@@ -14,13 +14,13 @@ migration alters it.
 
 Two commands could still erase every organization's history at once, around the triggers:
 `flush` and unapplying this app's migrations (DROP TABLE fires no trigger). Both run only where
-`may_erase_history()`: in tests and with DEBUG on.
+`may_erase_history()`: in tests, or where AUDITLOG_ALLOW_ERASING_HISTORY says so.
 """
 
-from django.conf import settings
 from django.core import mail
 from django.core.management.base import CommandError
 
+from auditlogs.conf import app_settings
 from auditlogs.storage.backends import backend
 from auditlogs.storage.tables import GRANT_TABLE, GUARDED_TABLES, REFUSAL
 
@@ -28,6 +28,8 @@ __all__ = [
     "GRANT_TABLE", "GUARDED_TABLES", "REFUSAL", "granted_deletion", "install",
     "may_erase_history", "missing_triggers", "refuse_unapplying_migrations",
 ]
+
+ALLOW_SETTING = "AUDITLOG_ALLOW_ERASING_HISTORY"
 
 
 def install(connection) -> None:
@@ -69,13 +71,15 @@ class granted_deletion:  # noqa: N801  (used as a context manager, like transact
 
 
 def may_erase_history() -> bool:
-    """Only a test run (Django's runner and pytest-django install the test outbox) or DEBUG."""
-    return settings.DEBUG or hasattr(mail, "outbox")
+    """Only a test run (Django's runner and pytest-django install the test outbox) or an
+    explicit AUDITLOG_ALLOW_ERASING_HISTORY. Not DEBUG: it is on by default, so an operator's
+    shell on the production database that does not say DEBUG=false has it."""
+    return hasattr(mail, "outbox") or bool(app_settings.ALLOW_ERASING_HISTORY)
 
 
 def refuse_unapplying_migrations(sender, plan=None, **kwargs) -> None:
-    """pre_migrate: unapplying an audit migration drops or rebuilds the audit tables, so outside
-    tests and DEBUG the whole migrate stops before its first step."""
+    """pre_migrate: unapplying an audit migration drops or rebuilds the audit tables, so unless
+    may_erase_history() the whole migrate stops before its first step."""
     if may_erase_history():
         return
     backwards = [
@@ -86,7 +90,7 @@ def refuse_unapplying_migrations(sender, plan=None, **kwargs) -> None:
         raise CommandError(
             f"Unapplying {', '.join(backwards)} is refused: it would erase every "
             "organization's audit log, signed checkpoints and chain heads. It runs only in "
-            "tests or with DEBUG on. Events are removed only by retention "
-            "(apply_audit_retention).",
+            f"tests or with {ALLOW_SETTING}=true (a development database you mean to empty). "
+            "Events are removed only by retention (apply_audit_retention).",
             returncode=1,
         )

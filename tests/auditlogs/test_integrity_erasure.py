@@ -1,4 +1,5 @@
-"""No command erases history in production: `flush` refuses outside tests and DEBUG, a month
+"""No command erases history in production: `flush` refuses outside tests (DEBUG, on by default,
+does not open it; only AUDITLOG_ALLOW_ERASING_HISTORY does), a month
 that still holds events is never dropped, and an allowed drop is recorded. Retention, the one
 path that removes events, signs a retention cut stating its policy."""
 
@@ -17,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from auditlogs.integrity import retention, signing
+from auditlogs.integrity import guards, retention, signing
 from auditlogs.integrity.checkpoints import RETENTION_CUT_TYPE, RetentionCut, SignedStatement
 from auditlogs.integrity.verification import verify
 from auditlogs.models import AuditEvent, Checkpoint
@@ -34,10 +35,11 @@ postgresql_only = pytest.mark.skipif(
 pytestmark = pytest.mark.usefixtures("verifier")  # both ways of walking the chain
 
 
-def test_flush_is_refused_outside_tests_and_debug(acme, settings, monkeypatch):
+@pytest.mark.parametrize("debug", [False, True], ids=["debug off", "debug on"])
+def test_flush_is_refused_outside_tests(acme, settings, monkeypatch, debug):
     fill(acme, 3)
     call_command("checkpoint_audit_log", "--no-progress", stdout=StringIO())
-    settings.DEBUG = False
+    settings.DEBUG = debug  # on by default: an operator's shell may well have it
     monkeypatch.delattr(mail, "outbox")  # what a test run has and production has not
     with pytest.raises(CommandError, match="flush is refused") as refused:
         call_command("flush", interactive=False, verbosity=0)
@@ -47,10 +49,21 @@ def test_flush_is_refused_outside_tests_and_debug(acme, settings, monkeypatch):
     assert Organization.objects.filter(slug="acme").exists()
 
 
-def test_flush_exits_non_zero_in_a_production_configuration(tmp_path):
+def test_only_the_explicit_setting_lets_a_database_be_erased(settings, monkeypatch):
+    monkeypatch.delattr(mail, "outbox")
+    settings.DEBUG = True
+    assert not guards.may_erase_history()
+    settings.AUDITLOG_ALLOW_ERASING_HISTORY = True
+    assert guards.may_erase_history()
+
+
+@pytest.mark.parametrize("debug", ["false", None], ids=["debug off", "debug left at its default"])
+def test_flush_exits_non_zero_in_a_production_configuration(tmp_path, debug):
     environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    if debug is not None:
+        environment["DEBUG"] = debug
     environment.update(
-        DEBUG="false", SECRET_KEY="p" * 50, ALLOWED_HOSTS="audit.example.com",
+        SECRET_KEY="p" * 50, ALLOWED_HOSTS="audit.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
         AUDITLOG_SIGNING_KEY=signing.generate_private_key_text(),
     )
@@ -59,16 +72,18 @@ def test_flush_exits_non_zero_in_a_production_configuration(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 1
-    assert "flush is refused" in result.stderr and "DEBUG" in result.stderr
+    assert "flush is refused" in result.stderr
+    assert "AUDITLOG_ALLOW_ERASING_HISTORY=true" in result.stderr
 
 
 def test_unapplying_the_audit_migrations_is_refused_in_a_production_configuration(tmp_path):
     """`migrate auditlogs zero` would drop every event, checkpoint and chain head table (no
-    trigger fires on DROP TABLE): like flush, it runs only in tests or with DEBUG on."""
+    trigger fires on DROP TABLE): like flush, it runs only in tests or where the operator
+    allows erasing, not merely with DEBUG, here left at its default (on)."""
     database = tmp_path / "production.sqlite3"
     environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
     environment.update(
-        DEBUG="false", SECRET_KEY="p" * 50, ALLOWED_HOSTS="audit.example.com",
+        SECRET_KEY="p" * 50, ALLOWED_HOSTS="audit.example.com",
         DATABASE_URL=f"sqlite:///{database}",
         AUDITLOG_SIGNING_KEY=signing.generate_private_key_text(),
     )

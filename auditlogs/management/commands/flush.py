@@ -1,17 +1,20 @@
-"""Django's `flush`, able to empty the append-only audit tables, in tests and DEBUG only.
+"""Django's `flush`, able to empty the append-only audit tables, in tests (or where
+AUDITLOG_ALLOW_ERASING_HISTORY says so) only.
 
 `flush` erases every row of every table; it is what test runs use between transactional tests.
 The append-only triggers refuse that unless the same transaction holds a whole-table deletion
 grant (auditlogs/integrity/guards.py), so this override opens one around Django's own command,
-but only in a test run or with DEBUG on. Anywhere else it would erase every organization's
-history in one command, so it refuses before touching anything.
+but only in a test run or with AUDITLOG_ALLOW_ERASING_HISTORY on (not DEBUG, which is on by
+default: an operator's shell on the production database may well have it). Anywhere else it
+would erase every organization's history in one command, so it refuses before touching
+anything.
 """
 
 from django.core.management.base import CommandError
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
-from auditlogs.integrity.guards import granted_deletion, may_erase_history
+from auditlogs.integrity.guards import ALLOW_SETTING, granted_deletion, may_erase_history
 
 
 class Command(flush.Command):
@@ -19,8 +22,9 @@ class Command(flush.Command):
         if not may_erase_history():
             raise CommandError(
                 "flush is refused: it would erase every organization's audit log, signed "
-                "checkpoints and chain heads. It runs only in tests or with DEBUG on. Events "
-                "are removed only by retention (apply_audit_retention).",
+                f"checkpoints and chain heads. It runs only in tests or with {ALLOW_SETTING}=true "
+                "(a development database you mean to empty). Events are removed only by "
+                "retention (apply_audit_retention).",
                 returncode=1,
             )
         connection = connections[options["database"]]
