@@ -1,11 +1,11 @@
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from auditlogs.models import AuditEvent, Checkpoint
 from auditlogs.recording.catalogue import Severity
 from auditlogs.storage import partitions
-from orgs.models import Membership, Organization, User
+from orgs.models import Membership, Organization, Plan, Role, User
 from projects.models import Chatbot, Project
 
 
@@ -74,3 +74,29 @@ def test_the_demo_people_sign_in_with_their_password_alone(db, client):
                            {"username": "owner@acme.test", "password": "auditlogs-demo"})
     assert response.status_code == 302 and response["Location"] == "/"
     assert client.get("/orgs/acme/").status_code == 200
+
+
+
+def test_seed_demo_refuses_a_customer_named_like_the_demo(db):
+    """A real database: seed_demo would make a superuser with a public password there and turn
+    an `acme` customer's two-factor requirement off."""
+    customer = Organization.objects.create(
+        slug="acme", name="Acme Corporation", plan=Plan.ENTERPRISE, requires_two_factor=True
+    )
+    owner = User.objects.create_user(email="cto@acme-corp.example", password="long-and-secret")
+    Membership.objects.create(user=owner, organization=customer, role=Role.OWNER)
+    with pytest.raises(CommandError, match="holds 1 person besides the demo's") as refused:
+        call_command("seed_demo")
+    assert refused.value.returncode == 1
+    customer.refresh_from_db()
+    assert customer.requires_two_factor and customer.name == "Acme Corporation"
+    assert list(User.objects.values_list("email", "is_superuser")) == [
+        ("cto@acme-corp.example", False)
+    ]
+
+
+def test_seed_demo_refuses_a_database_with_another_organization(db):
+    Organization.objects.create(slug="initech", name="Initech", plan=Plan.ENTERPRISE)
+    with pytest.raises(CommandError, match="holds 1 organization besides the demo's"):
+        call_command("seed_demo")
+    assert not User.objects.exists() and not AuditEvent.objects.exists()

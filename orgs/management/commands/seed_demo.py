@@ -3,13 +3,17 @@
 Idempotent: people, organizations and memberships are brought to the demo state; the history
 is written once, through the same services a person's actions use, so labels, diffs and
 severities are real.
+
+Only on a database of the demo's own: it makes a superuser and a staff member with a public
+password and turns two-factor sign-in off for the demo's people and organizations, so a
+database holding anybody or any organization else (a real one) is refused, whatever DEBUG says.
 """
 
 import random
 import uuid
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -68,6 +72,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         with transaction.atomic():
+            _refuse_a_database_not_the_demos()
             users = {email: self._person(email, staff, su) for email, staff, su in PEOPLE}
             for slug, name, plan, tz, members in ORGANIZATIONS:
                 organization, _ = Organization.objects.update_or_create(
@@ -112,6 +117,22 @@ class Command(BaseCommand):
             "ops@auditlogs.test    superuser: /admin/",
         ]:
             self.stdout.write(f"  {line}")
+
+
+def _refuse_a_database_not_the_demos() -> None:
+    strangers = User.objects.exclude(email__in=[email for email, _, _ in PEOPLE])
+    others = Organization.objects.exclude(slug__in=[slug for slug, *_ in ORGANIZATIONS])
+    found = [f"{count} {one if count == 1 else many}" for count, one, many in (
+        (strangers.count(), "person", "people"),
+        (others.count(), "organization", "organizations"),
+    ) if count]
+    if found:
+        raise CommandError(
+            f"seed_demo is refused: this database holds {' and '.join(found)} besides the "
+            "demo's. It would add a superuser and staff with the public password "
+            f"{PASSWORD!r} and turn two-factor sign-in off; run it on a database of its own.",
+            returncode=1,
+        )
 
 
 class History:
