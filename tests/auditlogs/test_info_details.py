@@ -70,6 +70,34 @@ def test_changes_are_highlighted_word_by_word(admin, request_of_admin):
                                          "Answers <ins>billing</ins> questions")
 
 
+def test_instructions_changed_word_by_word_throughout_are_shown_whole_without_highlights(
+    admin, bot
+):
+    """At the field's 4,000 characters, "x x x …" then "x y x y …": word by word this took
+    minutes per opening of Info (difflib is cubic at worst), so Info shows both values whole."""
+    from auditlogs.models import AuditEvent
+
+    repeated, alternating = " ".join(["x"] * 2000), " ".join(["x", "y"] * 1000)
+    with using_context(AuditContext(actor=Actor.for_user(admin))):
+        project_services.chatbot_update(chatbot=bot, instructions=repeated)
+        project_services.chatbot_update(chatbot=bot, instructions=alternating)
+    updated = AuditEvent.objects.filter(action="chatbot.updated").order_by("-id").first()
+    assert updated.changes["instructions"] == [repeated, alternating]
+    text = info(signed_in(admin), updated).text
+    assert f'<td class="diff-before">{repeated}</td>' in text
+    assert f'<td class="diff-after">{alternating}</td>' in text
+    assert "<del>" not in text and "<ins>" not in text
+
+
+def test_a_small_edit_inside_long_instructions_is_still_highlighted_word_by_word():
+    words = ["x"] * 2000
+    edited = [*words[:1000], "y", *words[1001:]]
+    before, after = word_diff([" ".join(words), " ".join(edited)])
+    head, tail = " ".join(words[:1000]), " ".join(words[1001:])
+    assert str(before) == f"{head} <del>x</del> {tail}"
+    assert str(after) == f"{head} <ins>y</ins> {tail}"
+
+
 def test_raw_json_browser_and_permalink(admin, request_of_admin):
     from auditlogs.models import AuditEvent
 
