@@ -4,6 +4,7 @@ bounded lists for metadata that would otherwise grow with the data."""
 import json
 from datetime import date, time
 from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "••••••••"
 _SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "private_key")
@@ -12,6 +13,24 @@ _SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "private_ke
 def is_secret(field_name: str) -> bool:
     name = field_name.lower()
     return any(word in name for word in _SECRET_WORDS)
+
+
+def mask_url(url: str) -> str:
+    """A URL as the log may keep it for good: what can carry a credential (the user
+    information before the host, every query value, as in an intake's `?dd-api-key=...`) is
+    masked; the scheme, host, port, path and the query's names stay, so people still see where
+    it points."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if at:  # a user name alone may be a token too
+        user, colon, _ = userinfo.partition(":")
+        userinfo = f"{user}:{MASK}" if colon else MASK
+    netloc = f"{userinfo}{at}{host}"
+    query = "&".join(
+        f"{name}={MASK}" if value else name
+        for name, _, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _plain(value):

@@ -121,6 +121,30 @@ def test_destinations_are_created_edited_and_deleted_with_events(admin, acme, ev
     assert len(events(acme, action="destination.deleted")) == 1
 
 
+
+def test_a_key_in_a_destination_url_never_reaches_the_log(admin, acme, events, public_dns):
+    """Intakes such as Datadog's take their API key in the query string; the log keeps events
+    for good, so what it records of the URL masks every query value."""
+    client = signed_in(admin)
+    intake = "https://http-intake.logs.example.com/api/v2/logs?dd-api-key=KEY1&ddsource=audit"
+    client.post(url("settings_destinations"), {"name": "Intake", "url": intake})
+    destination = Destination.objects.get()
+    assert destination.url == intake  # delivery still needs it
+    client.post(url("settings_destination_edit", destination.pk),
+                {"name": "Intake", "url": intake.replace("KEY1", "KEY2")})
+    client.post(url("settings_destination_delete", destination.pk))
+
+    masked = f"https://http-intake.logs.example.com/api/v2/logs?dd-api-key={MASK}&ddsource={MASK}"
+    (created,) = events(acme, action="destination.created")
+    (updated,) = events(acme, action="destination.updated")
+    (deleted,) = events(acme, action="destination.deleted")
+    assert created.metadata["url"] == deleted.metadata["url"] == masked
+    assert updated.changes["url"] == [masked, masked]
+    export = client.get(reverse("audit_log_export", args=["acme", "ndjson"]))
+    assert export.status_code == 200
+    assert b"KEY" not in b"".join(export.streaming_content)
+
+
 def test_destination_pages_are_tenant_scoped(initech, outsider, owner, member, public_dns):
     theirs = services.destination_create(
         organization=initech, name="x", url="https://siem.example.com/", secret="",
