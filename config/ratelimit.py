@@ -2,6 +2,7 @@
 installation (each web server worker) counts together: the API's per-token limit and the
 sign-in throttle both count here. With Redis, `add` and `incr` are atomic across processes."""
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ def hit(name: str, window: int) -> WindowCount:
         cache.set(key, 1, timeout=window + 5)
         count = 1
     return WindowCount(count, retry_after)
+
+
+def unhit(name: str, window: int) -> None:
+    """Take back one `hit` of the current window (none when the window has ended meanwhile)."""
+    with contextlib.suppress(ValueError):  # expired, or the window turned: nothing to take back
+        cache.decr(_window(name, window)[0])
 
 
 def peek(name: str, window: int) -> WindowCount:

@@ -10,17 +10,30 @@ from orgs.models import User
 class EmailBackend(ModelBackend):
     """Sign in with an e-mail address (any letter case) and a password, unless the account or
     the client address is locked out (orgs/sign_in_limits.py): then no password is checked and
-    `request.sign_in_lock` says for how long."""
+    `request.sign_in_lock` says for how long. The attempt is counted before the password is
+    checked, and given back when it was right."""
 
     def authenticate(self, request, username=None, password=None, email=None, **kwargs):
         email = (email or username or "").strip()
         if not email or password is None:
             return None
-        lock = sign_in_limits.lock_for(email, client_ip(request) if request else None)
-        if lock is not None:
-            if request is not None:
-                request.sign_in_lock = lock
-            raise PermissionDenied(lock.message)  # Django stops here and says it failed
+        if request is None:  # code signing someone in (the test client): nothing to count yet
+            lock = sign_in_limits.lock_for(email, None)
+            if lock is not None:
+                raise PermissionDenied(lock.message)
+            return self._checked(email, password)
+        ip = client_ip(request)
+        attempt = sign_in_limits.begin_attempt(email, ip)
+        if isinstance(attempt, sign_in_limits.Lock):
+            request.sign_in_lock = attempt
+            raise PermissionDenied(attempt.message)  # Django stops here and says it failed
+        request.sign_in_attempt = attempt  # what the failure, if it is one, counted
+        user = self._checked(email, password)
+        if user is not None:
+            sign_in_limits.give_back(email, ip)
+        return user
+
+    def _checked(self, email: str, password: str) -> User | None:
         user = User.objects.by_email(email)
         if user is None:
             User().set_password(password)  # same work as a real check, so timing tells nothing

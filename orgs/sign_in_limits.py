@@ -4,7 +4,12 @@ Failed sign-ins are counted per e-mail address and per client address in fixed w
 SIGN_IN_WINDOW_SECONDS (config/ratelimit.py), so the counts hold across every process. Once an
 account has SIGN_IN_MAX_FAILURES_PER_ACCOUNT failures in the window, or an address
 SIGN_IN_MAX_FAILURES_PER_ADDRESS, further sign-ins for it are refused before any password is
-checked (even the right one) until the window ends, with `Retry-After`. The first failure of
+checked (even the right one) until the window ends, with `Retry-After`.
+
+An attempt is counted before its password (or two-factor code) is checked, as a failure until
+it proves right (`begin_attempt`, then `give_back` when it was right): counted only after the
+check, every attempt already in flight would still see the count before it, so parallel
+requests got as many guesses as the server runs at once. The first failure of
 a window and the lock-out are what the log records (auditlogs/web/sign_in.py): a flood adds at
 most two events per account per window, however many attempts it makes.
 """
@@ -71,7 +76,36 @@ def _address(ip: str) -> str:
     return f"sign-in-address:{ip}"
 
 
+def begin_attempt(email: str, ip: str | None) -> Lock | Failure:
+    """Count a sign-in attempt for the account and the address before anything is checked:
+    the Lock that refuses it, or the window's counts with it (what it is, should it fail).
+    Each attempt gets counts of its own (the cache's increment is atomic), so of many at once
+    exactly one is the first of the window and one reaches the limit."""
+    window = settings.SIGN_IN_WINDOW_SECONDS
+    account = ratelimit.hit(_account(email), window)
+    address = ratelimit.hit(_address(ip), window) if ip is not None else None
+    lock = None
+    if account.over(settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT):
+        lock = Lock("account", account.retry_after)
+    elif address is not None and address.over(settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS):
+        lock = Lock("address", address.retry_after)
+    if lock is not None:  # refused unchecked: not a failure of the other's either
+        give_back(email, ip)
+        return lock
+    return Failure(account.count, address.count if address else 0)
+
+
+def give_back(email: str, ip: str | None) -> None:
+    """The attempt begun for them was right: it is not a failure after all."""
+    window = settings.SIGN_IN_WINDOW_SECONDS
+    ratelimit.unhit(_account(email), window)
+    if ip is not None:
+        ratelimit.unhit(_address(ip), window)
+
+
 def lock_for(email: str, ip: str | None) -> Lock | None:
+    """Whether sign-in is refused for them now, counting nothing (a sign-in made by code,
+    without a request, counts its failure afterwards: note_failure)."""
     window = settings.SIGN_IN_WINDOW_SECONDS
     account = ratelimit.peek(_account(email), window)
     if account.count >= settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT:
@@ -84,6 +118,7 @@ def lock_for(email: str, ip: str | None) -> Lock | None:
 
 
 def note_failure(email: str, ip: str | None) -> Failure:
+    """Count a failure that no begin_attempt counted."""
     window = settings.SIGN_IN_WINDOW_SECONDS
     account = ratelimit.hit(_account(email), window)
     address = ratelimit.hit(_address(ip), window) if ip is not None else None

@@ -38,12 +38,14 @@ def sign_in_step(request):
                "intro": f"Signing in as {user.email}. Open your authenticator app and enter "
                         "the code it shows, or use one of your recovery codes."}
     if request.method == "POST" and form.is_valid():
-        lock = sign_in_limits.lock_for(user.email, current_context().ip)
-        if lock is not None:
+        ip = current_context().ip
+        attempt = sign_in_limits.begin_attempt(user.email, ip)
+        if isinstance(attempt, sign_in_limits.Lock):
             response = render(request, "orgs/account_form.html",
-                              {**context, "lock_message": lock.message}, status=429)
-            response["Retry-After"] = str(lock.retry_after)
+                              {**context, "lock_message": attempt.message}, status=429)
+            response["Retry-After"] = str(attempt.retry_after)
             return response
+        request.sign_in_attempt = attempt
         device = two_factor.verified_device(user, form.cleaned_data["code"])
         if device is None:
             # Counted and recorded like a wrong password (orgs/sign_in_limits.py).
@@ -51,6 +53,7 @@ def sign_in_step(request):
                                    request=request)
             form.add_error("code", "That code is not right, or was already used.")
         else:
+            sign_in_limits.give_back(user.email, ip)
             request.session.pop(PENDING, None)
             login(request, user, backend="orgs.auth.EmailBackend")
             otp_login(request, device)

@@ -37,7 +37,10 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     if not attempted:
         return
     context = current_context()
-    failure = sign_in_limits.note_failure(attempted, context.ip)
+    # Counted when it began (orgs/auth.py, the two-factor step), or now when nothing did.
+    failure = getattr(request, "sign_in_attempt", None) or sign_in_limits.note_failure(
+        attempted, context.ip
+    )
     counted = {
         "attempted_email": attempted,
         "failures": failure.account_failures,

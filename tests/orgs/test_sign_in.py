@@ -1,9 +1,10 @@
 """Sign-in by e-mail, sign-out, and the events they leave in each of the person's organizations."""
 
 from django.conf import settings
+from django.test import Client
 
 from auditlogs.recording.catalogue import Severity
-from orgs.models import SecurityLogEntry
+from orgs.models import SecurityLogEntry, User
 from tests.helpers.factories import PASSWORD, MembershipFactory, UserFactory
 
 
@@ -160,3 +161,36 @@ def test_an_ipv6_client_cannot_step_around_the_address_limit_within_its_network(
                                                  "password": PASSWORD},
                             REMOTE_ADDR="2001:db8:1:3::1")
     assert elsewhere.status_code == 302
+
+
+def test_sign_ins_made_at_the_same_time_get_no_more_guesses_than_one_after_the_other(
+    acme, events, client, monkeypatch
+):
+    """Twenty wrong passwords sent at once: each attempt's password is checked while the others
+    are in flight (here: the others are sent from inside the first's check). Counted only
+    after the check, every one of them saw a count of 0 and had its password checked."""
+    limit = settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT
+    checked = []
+    real_check = User.check_password
+
+    def check_while_the_others_arrive(user, password):
+        checked.append(password)
+        if len(checked) == 1:
+            statuses.extend(sign_in(Client(), "admin@acme.test", f"guess {n}").status_code
+                            for n in range(2, 21))
+        return real_check(user, password)
+
+    statuses = []
+    monkeypatch.setattr(User, "check_password", check_while_the_others_arrive)
+    statuses.append(sign_in(client, "admin@acme.test", "guess 1").status_code)
+    assert len(checked) == limit
+    assert statuses.count(429) == 20 - limit
+    assert len(events(acme, action="user.login_failed")) == 1
+    assert len(events(acme, action="user.login_locked")) == 1
+
+
+def test_a_right_password_is_not_counted_as_a_failure(acme, client, settings):
+    settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS = 3
+    for _ in range(5):
+        assert sign_in(Client(), "admin@acme.test").status_code == 302
+    assert sign_in(client, "member@acme.test", "wrong").status_code == 200  # not 429
