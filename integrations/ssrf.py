@@ -107,10 +107,20 @@ def validate(url: str) -> str:
     return normalise(url)
 
 
+# Ranges Python's `is_global` lets through (3.11) that no receiver needs: 6to4 (2002::/16) and
+# Teredo (2001::/32) wrap an IPv4 address, private ones included (2002:a9fe:a9fe:: is
+# 169.254.169.254), and site-local fec0::/10 and the 6to4 relays' 192.88.99.0/24 are retired.
+_RETIRED_NETWORKS = tuple(ipaddress.ip_network(network) for network in (
+    "2002::/16", "2001::/32", "fec0::/10", "192.88.99.0/24",
+))
+
+
 def _is_allowed(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return app_settings.WEBHOOK_ALLOW_LOOPBACK
+    if any(ip in network for network in _RETIRED_NETWORKS):
+        return False
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)

@@ -54,6 +54,11 @@ def dns(monkeypatch):
         ("https://240.0.0.1/", PRIVATE),
         ("https://224.0.0.1/", PRIVATE),
         ("https://rebind.example.com/", PRIVATE),
+        ("https://[2002:a9fe:a9fe::1]/", PRIVATE),  # 6to4 around 169.254.169.254
+        ("https://[2002:7f00:1::1]/", PRIVATE),  # 6to4 around 127.0.0.1
+        ("https://[2001:0:a00:1::1]/", PRIVATE),  # Teredo
+        ("https://[fec0::1]/", PRIVATE),  # site-local, retired
+        ("https://192.88.99.1/", PRIVATE),  # the 6to4 relays' anycast, retired
     ],
 )
 def test_unsafe_urls_are_refused_when_saved(dns, url, reason):
