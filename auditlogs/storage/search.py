@@ -27,7 +27,8 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import CharField, Q
+from django.db.models.lookups import IContains
 from psycopg import errors
 
 from auditlogs.recording.catalogue import actions_matching
@@ -39,14 +40,34 @@ IN_ORDER_BUDGET_MS = 500
 Result = TypeVar("Result")
 
 
+@CharField.register_lookup
+class ContainsAnyCase(IContains):
+    """`label__contains_any_case=text`: the label contains the text in any letter case, any
+    alphabet. PostgreSQL runs `icontains` (UPPER ... LIKE, the SQL the trigram indexes are
+    built for); SQLite's LIKE folds ASCII letters only ("éclair" missed "Éclair"), so there
+    both sides are case-folded by Python (a function each connection registers)."""
+
+    lookup_name = "contains_any_case"
+
+    def as_sql(self, compiler, connection):
+        return IContains(self.lhs, self.rhs).as_sql(compiler, connection)
+
+    def as_sqlite(self, compiler, connection):
+        from auditlogs.storage.backends.sqlite import CASEFOLD
+
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"instr({CASEFOLD}({lhs}), {CASEFOLD}(%s)) > 0", [*lhs_params, str(self.rhs)]
+
+
 def condition(text: str, actors: Sequence[str] = ()) -> Q | None:
     """The events `q` matches and whose actor contains each of `actors` (the Actor filter and
     `actor:` in the search box, searched the same way), or None when there is nothing to
     search for."""
     text, actors = text.strip(), [a.strip() for a in actors if a.strip()]
-    parts = [Q(actor_label__icontains=actor) for actor in actors]
+    parts = [Q(actor_label__contains_any_case=actor) for actor in actors]
     if text:
-        matches = Q(target_label__icontains=text) | Q(actor_label__icontains=text)
+        matches = (Q(target_label__contains_any_case=text)
+                   | Q(actor_label__contains_any_case=text))
         actions = actions_matching(text)
         if actions:
             matches |= Q(action__in=actions)

@@ -33,6 +33,7 @@ from django.db.models import Q
 
 from auditlogs.recording.catalogue import CATALOGUE, Severity
 from auditlogs.recording.context import ActorType
+from auditlogs.storage import search  # noqa: F401  (registers contains_any_case)
 
 MAX_TERMS = 20
 ACTOR_TYPES = {
@@ -135,11 +136,11 @@ def _unquote(value: str, what: str) -> str:
 
 
 def _actor(value: str, projects) -> Q:
-    return Q(actor_label__icontains=value)
+    return Q(actor_label__contains_any_case=value)
 
 
 def _target(value: str, projects) -> Q:
-    return Q(target_label__icontains=value)
+    return Q(target_label__contains_any_case=value)
 
 
 def _action(value: str, projects) -> Q:

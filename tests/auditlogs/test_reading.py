@@ -135,6 +135,19 @@ class TestFilters:
         assert set(shown(page(signed_in(admin), actor="ADMIN@"))) == {
             "chatbot.deleted", "chatbot.updated"}
 
+    @pytest.mark.parametrize("search", [
+        {"q": "éclair"}, {"q": "ÉCLAIR STRAßE"}, {"q": 'target:"éclair straße"'},
+        {"actor": "zoë"}, {"q": "actor:ZOË"},
+    ])
+    def test_search_matches_any_letter_case_of_any_alphabet(self, admin, acme, alpha, search):
+        """SQLite (the default database) folded ASCII letters only: "éclair" found nothing."""
+        with using_context(AuditContext(actor=Actor(ActorType.USER, None, "Zoë@acme.test"))):
+            project_services.chatbot_create(
+                project=alpha, name="Éclair Straße Bot", model_name="gpt-4o-mini",
+                temperature=0.5,
+            )
+        assert shown(page(signed_in(admin), **search)) == ["chatbot.created"]
+
     def test_recent_actors_are_suggested(self, admin, history):
         response = page(signed_in(admin))
         assert '<option value="owner@acme.test">' in response.text

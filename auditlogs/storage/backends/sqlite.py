@@ -45,6 +45,8 @@ def _table_triggers(table: str) -> list[str]:
 
 
 _IN_NETWORK = "auditlogs_in_network"
+# Python's case folding: SQLite's own LIKE, lower() and upper() fold ASCII letters only.
+CASEFOLD = "auditlogs_casefold"
 
 
 def _in_network(address: str | None, network: str) -> bool:
@@ -76,6 +78,7 @@ class SQLite(DatabaseBackend):
 
     def prepare_connection(self, connection) -> None:
         connection.connection.create_function(_IN_NETWORK, 2, _in_network, deterministic=True)
+        connection.connection.create_function(CASEFOLD, 1, _casefold, deterministic=True)
 
     def guard_statements(self, connection) -> list[str]:
         statements = [_GRANT_TABLE_SQL]
@@ -87,3 +90,7 @@ class SQLite(DatabaseBackend):
         with connection.cursor() as cursor:
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
             return {name for (name,) in cursor.fetchall()}
+
+
+def _casefold(text):
+    return None if text is None else str(text).casefold()
