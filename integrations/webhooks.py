@@ -12,7 +12,9 @@ checkpoints follow the same way with a cursor of their own, in payloads of their
 A pass gives each due destination a turn of up to TURN_SECONDS, batch after batch over one
 keep-alive connection, then the next destination its turn; the worker runs passes back to back
 while any destination is behind (operations/jobs.py), so a backlog never waits for the next
-minute and one slow or failing receiver never holds the others back.
+minute and one slow or failing receiver never holds the others back. Each request has
+AUDITLOG_WEBHOOK_TIMEOUT seconds in all, and turns go round the organizations, the least
+recently tried destination first, so no organization's receivers can take every run's time.
 
 Signature (documented in docs/integrations.md):
     X-AuditLogs-Timestamp: <unix seconds>
@@ -29,9 +31,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import DateTimeField, Exists, F, OuterRef, Value, Window
+from django.db.models.functions import Coalesce, Greatest, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,6 +43,7 @@ from auditlogs import record
 from auditlogs.conf import app_settings
 from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
+from auditlogs.recording.changes import mask_url
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.storage.backends import backend
 from integrations import mailing, postgresql, ssrf
@@ -149,11 +154,35 @@ def deliver_due(now=None, deadline: float | None = None) -> int:
         .filter(organization__plan=Plan.ENTERPRISE)
         .filter(ChainHead.behind("cursor", "organization_id") | Exists(new_checkpoints))
     )
-    for destination_id in due.values_list("id", flat=True):
+    for destination_id in _fair_order(due).values_list("id", flat=True):
         if deadline is not None and time.monotonic() >= deadline:
             break
         delivered += deliver_destination(destination_id, now=now, deadline=deadline)
     return delivered
+
+
+_NEVER = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
+
+
+def _fair_order(destinations):
+    """Turns go round the organizations, and within each to the destination that waited
+    longest since its last attempt (a delivery or a failure; never tried comes first).
+
+    A pass may end at the run's deadline before every due destination had its turn, and the
+    next pass starts again from the top of this order. Sorted by name, an organization's slow
+    receivers named "000…" would take every run; sorted by last attempt alone, a batch of
+    new ones would take as many runs as there are of them. This way each organization's first
+    turn comes before any organization's second."""
+    last_attempt = Greatest(
+        Coalesce("last_delivered_at", _NEVER), Coalesce("last_error_at", _NEVER)
+    )
+    return destinations.alias(
+        last_attempt=last_attempt,
+        turn_in_organization=Window(
+            RowNumber(), partition_by=[F("organization_id")],
+            order_by=[last_attempt.asc(), F("id").asc()],
+        ),
+    ).order_by("turn_in_organization", "last_attempt", "id")
 
 
 def deliver_destination(destination_id: int, now=None, deadline: float | None = None) -> int:
@@ -238,11 +267,15 @@ class Connection:
     """One destination's HTTP connection for the length of its turn, kept alive from batch to
     batch. It is opened only to an address that passed the SSRF check just before (a fresh
     DNS lookup), goes to that very address whatever DNS says later, and is opened again,
-    checked again, when the destination's URL names another origin or the turn ends."""
+    checked again, when the destination's URL names another origin or the turn ends.
+
+    Each request (connecting, sending, the whole answer) has AUDITLOG_WEBHOOK_TIMEOUT seconds
+    in all: a receiver that answers a byte at a time is cut off then, like a silent one."""
 
     def __init__(self):
         self._http: http.client.HTTPConnection | None = None
         self._origin: tuple | None = None
+        self._deadline = _Deadline()
 
     def post(self, url: str, secret: str, body: bytes) -> None:
         """POST the signed body to `url`, or DeliveryFailed (UnsafeDestination for the URL)."""
@@ -251,7 +284,7 @@ class Connection:
             self.close()
             address = ssrf.safe_address(host, port)  # again, now, after DNS: no rebinding
             pinned = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
-            self._http = pinned(host, port, address, app_settings.WEBHOOK_TIMEOUT)
+            self._http = pinned(host, port, address, self._deadline)
             self._origin = (scheme, host, port)
         timestamp = str(int(time.time()))
         headers = {
@@ -261,8 +294,15 @@ class Connection:
             SIGNATURE_HEADER: sign(secret, timestamp, body),
             DELIVERY_HEADER: uuid.uuid4().hex,
         }
+        timeout = app_settings.WEBHOOK_TIMEOUT
+        self._deadline.start(timeout)
         try:
             response = self._exchange(path, body, headers)
+        except TimeoutError:
+            self.close()
+            raise DeliveryFailed(
+                f"The receiver at {host} took longer than {timeout} s to answer."
+            ) from None
         except (OSError, http.client.HTTPException) as error:
             self.close()
             reason = str(error) or type(error).__name__
@@ -280,7 +320,8 @@ class Connection:
             if not reused:
                 raise
             # The receiver closed the idle connection as we reused it: once more on a new one
-            # (to the same checked address). At least once, so a repeat is allowed.
+            # (to the same checked address), within the same deadline. At least once, so a
+            # repeat is allowed.
             self._http.close()
             response = self._send(path, body, headers)
         response.read(MAX_ANSWER_BYTES)
@@ -298,27 +339,91 @@ class Connection:
         self._http, self._origin = None, None
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the address that passed the SSRF check, whatever DNS says by now."""
+class _Deadline:
+    """When the request under way must be over, as a time.monotonic() value."""
 
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
+    def __init__(self):
+        self._at = 0.0
+
+    def start(self, seconds: float) -> None:
+        self._at = time.monotonic() + seconds
+
+    def time_left(self) -> float:
+        """The seconds left, or TimeoutError when there are none."""
+        left = self._at - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        return left
+
+
+class _DeadlineBound:
+    """A socket whose every read and write may wait only for what is left of the request's
+    time. A socket's own timeout bounds one operation, so a receiver sending a byte now and
+    then would never reach it; http.client reads and writes through these methods only
+    (sendall, and recv_into under makefile()), so setting it before each one bounds them
+    all together."""
+
+    deadline: _Deadline
+
+    def _keep_to_deadline(self) -> None:
+        self.settimeout(self.deadline.time_left())
+
+    def recv_into(self, *args, **kwargs):
+        self._keep_to_deadline()
+        return super().recv_into(*args, **kwargs)
+
+    def send(self, *args, **kwargs):  # what an SSL socket's sendall calls for each piece
+        self._keep_to_deadline()
+        return super().send(*args, **kwargs)
+
+    def sendall(self, *args, **kwargs):
+        self._keep_to_deadline()
+        return super().sendall(*args, **kwargs)
+
+
+class _DeadlineSocket(_DeadlineBound, socket.socket):
+    pass
+
+
+class _DeadlineSSLSocket(_DeadlineBound, ssl.SSLSocket):
+    pass
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that passed the SSRF check, whatever DNS says by now, within
+    the deadline of the request under way."""
+
+    def __init__(self, host, port, address, deadline: _Deadline):
+        super().__init__(host, port)
+        self._address, self._deadline = address, deadline
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = _open_tcp(self._address, self.port, self._deadline)
+        # The same connection as a socket that keeps to the deadline: it takes over the file
+        # descriptor, the plain one is left empty.
+        self.sock = _DeadlineSocket(fileno=sock.detach())
+        self.sock.deadline = self._deadline
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
+    def __init__(self, host, port, address, deadline: _Deadline):
+        context = ssl.create_default_context()
+        context.sslsocket_class = _DeadlineSSLSocket
+        super().__init__(host, port, context=context)
+        self._address, self._deadline = address, deadline
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = _open_tcp(self._address, self.port, self._deadline)
+        # The handshake is one operation, which the socket's timeout bounds as a whole.
+        sock.settimeout(self._deadline.time_left())
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock.deadline = self._deadline
+
+
+def _open_tcp(address: str, port: int, deadline: _Deadline) -> socket.socket:
+    sock = socket.create_connection((address, port), deadline.time_left())
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def _record_pause(destination: Destination) -> None:
@@ -339,8 +444,9 @@ def _mail_pause(destination: Destination) -> None:
         organization,
         f"[{organization.name}] Log destination “{destination.name}” was paused",
         (
-            f"Deliveries of audit events to “{destination.name}” ({destination.url}) have "
-            f"failed since {destination.failing_since:%Y-%m-%d %H:%M} UTC, so it was paused.\n\n"
+            f"Deliveries of audit events to “{destination.name}” "
+            f"({mask_url(destination.url)}) have failed since "
+            f"{destination.failing_since:%Y-%m-%d %H:%M} UTC, so it was paused.\n\n"
             f"Last error: {destination.last_error}\n\n"
             f"No event is lost: once you fix the receiver and resume the destination, it gets "
             f"every event from where it stopped.\n\n{link}\n"

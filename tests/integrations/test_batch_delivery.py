@@ -121,8 +121,8 @@ def test_a_slow_destination_takes_turns_with_the_others(acme, alpha, owner, rece
     jobs.deliver_webhooks()
 
     paths = [request["path"] for request in receiver.requests]
-    # The slow one went first (by name) but had only its turn: the quick one had everything
-    # long before the slow one was through.
+    # The slow one went first (neither had been tried, and it is older) but had only its
+    # turn: the quick one had everything long before the slow one was through.
     assert paths.index("/quick") < paths.index("/slow") + 5 < len(paths) - 5
     slow.refresh_from_db()
     assert slow.cursor == AuditEvent.objects.filter(organization=acme).latest("sequence").sequence
