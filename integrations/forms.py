@@ -1,9 +1,10 @@
 from django import forms
 
 from integrations import ssrf
-from integrations.models import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MIN_BATCH_SIZE
+from integrations.models import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MIN_BATCH_SIZE, Destination
 from orgs.validators import no_control_characters
 
+URL_MAX_LENGTH = Destination._meta.get_field("url").max_length
 EXPIRY_CHOICES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
 
 
@@ -27,7 +28,8 @@ class DestinationForm(forms.Form):
         error_messages={"required": "Give the destination a name."},
     )
     url = forms.CharField(
-        max_length=2000, label="URL", help_text="An https address on the public internet."
+        max_length=URL_MAX_LENGTH, label="URL",
+        help_text="An https address on the public internet.",
     )
     secret = forms.CharField(
         max_length=200,
@@ -62,8 +64,19 @@ class DestinationForm(forms.Form):
         return DEFAULT_BATCH_SIZE if value is None else value
 
     def clean_url(self):
+        url = self.cleaned_data["url"]
         try:
-            return ssrf.validate(self.cleaned_data["url"])
+            # What is stored is the normalised URL (non-ASCII percent-encoded, an international
+            # host as punycode), several times as long as what was typed: measure that, before
+            # any DNS lookup.
+            stored_length = len(ssrf.normalise(url))
+            if stored_length > URL_MAX_LENGTH:
+                raise forms.ValidationError(
+                    f"The URL is too long: at most {URL_MAX_LENGTH:,} characters once encoded "
+                    f"for sending (each non-ASCII character takes several), and this one takes "
+                    f"{stored_length:,}."
+                )
+            return ssrf.validate(url)
         except ssrf.UnsafeDestination as error:
             raise forms.ValidationError(str(error)) from None
 

@@ -30,19 +30,13 @@ class MemberAddForm(forms.Form):
 
     def __init__(self, *args, organization: Organization, acting: Membership, **kwargs):
         super().__init__(*args, **kwargs)
-        self.organization = organization
         self.fields["role"].choices = acting.assignable_roles()
         self.fields["projects"].queryset = organization.projects.all()
 
     def clean_email(self):
-        email = self.cleaned_data["email"].lower()
-        if Membership.objects.filter(organization=self.organization, user__email__iexact=email):
-            raise forms.ValidationError("This person is already a member.")
-        if self.organization.invitations.pending().filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "This person is already invited: send the invitation again below."
-            )
-        return email
+        # Whether they are a member or invited already is checked by services.member_invite,
+        # under a lock: checked here, two submissions at once would both pass.
+        return self.cleaned_data["email"].lower()
 
 
 class MemberRoleForm(forms.Form):

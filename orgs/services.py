@@ -42,10 +42,16 @@ def member_invite(
     *, organization: Organization, email: str, role: str, projects=(), invited_by: User
 ) -> Invitation:
     """Invite a person by e-mail: the invitation is e-mailed once this transaction commits,
-    and they join when they accept it (`invitation_accept`)."""
+    and they join when they accept it (`invitation_accept`). MembershipRefused when they are
+    a member or invited already."""
+    email = User.objects.normalize_email(email).lower()
+    _lock_people_of(organization.pk)
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise MembershipRefused("This person is already a member.")
+    if organization.invitations.pending().filter(email__iexact=email).exists():
+        raise MembershipRefused("This person is already invited: send the invitation again below.")
     invitation = Invitation.objects.create(
-        organization=organization, email=User.objects.normalize_email(email).lower(),
-        role=role, invited_by=invited_by,
+        organization=organization, email=email, role=role, invited_by=invited_by,
     )
     invitation.projects.set(projects)
     record(
@@ -130,6 +136,12 @@ def record_for_person(action: str, user: User, actor: Actor | None = None,
 
 @transaction.atomic
 def member_change_role(*, membership: Membership, role: str) -> bool:
+    """False when nothing changed (or the membership is gone); MembershipRefused when the
+    organization would be left without an owner."""
+    if not _lock_people_and_reread(membership):
+        return False
+    if role != membership.role:
+        _keep_an_owner(membership)
     return update_and_record(
         membership, ("role",), {"role": role}, "member.role_changed",
         organization=membership.organization, target=membership.user,
@@ -151,15 +163,47 @@ def member_set_projects(*, membership: Membership, projects) -> bool:
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership) -> None:
+def member_remove(*, membership: Membership) -> bool:
+    """False when it was removed meanwhile; MembershipRefused for the last owner."""
+    if not _lock_people_and_reread(membership):
+        return False
+    _keep_an_owner(membership)
     organization, user, role = membership.organization, membership.user, membership.role
     membership.delete()
     record("member.removed", organization=organization, target=user, metadata={"role": role})
+    return True
 
 
-def owners_left_after_removing(membership: Membership) -> int:
-    return (
-        Membership.objects.filter(organization=membership.organization, role=Role.OWNER)
-        .exclude(pk=membership.pk)
-        .count()
-    )
+class MembershipRefused(Exception):
+    """A change to who belongs to an organization that its rules refuse; the message says why,
+    for the person who asked."""
+
+
+def _lock_people_of(organization_id: int) -> None:
+    """Make the checks of this transaction about the organization's people hold until it
+    commits: two owners demoting each other at once would each count the other as the owner
+    who stays, and one invitation sent twice at once would each find none pending. Whoever
+    comes second waits here, then checks what the first committed. FOR NO KEY UPDATE, so that
+    inserts merely referring to the organization (its audit events) never wait for it. SQLite
+    has no row locks and needs none: it runs one writing transaction at a time."""
+    Organization.objects.select_for_update(no_key=True).values_list("pk").get(pk=organization_id)
+
+
+def _lock_people_and_reread(membership: Membership) -> bool:
+    """`_lock_people_of` its organization, then `membership` as it is now; False if gone."""
+    _lock_people_of(membership.organization_id)
+    try:
+        membership.refresh_from_db(fields=["role"])
+    except Membership.DoesNotExist:
+        return False
+    return True
+
+
+def _keep_an_owner(membership: Membership) -> None:
+    """Refuse that `membership` stop being an owner when it is the organization's only one
+    (under `_lock_people_of`, so that no other change of owners is under way)."""
+    others = Membership.objects.filter(
+        organization_id=membership.organization_id, role=Role.OWNER
+    ).exclude(pk=membership.pk)
+    if membership.is_owner and not others.exists():
+        raise MembershipRefused("An organization needs at least one owner.")

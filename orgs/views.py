@@ -98,14 +98,18 @@ def settings_members(request):
             request.POST, organization=request.organization, acting=membership
         )
         if add_form.is_valid():
-            services.member_invite(
-                organization=request.organization, invited_by=request.user,
-                **add_form.cleaned_data,
-            )
-            messages.success(
-                request, f"An invitation was e-mailed to {add_form.cleaned_data['email']}."
-            )
-            return redirect("settings_members", request.organization.slug)
+            try:
+                services.member_invite(
+                    organization=request.organization, invited_by=request.user,
+                    **add_form.cleaned_data,
+                )
+            except services.MembershipRefused as refusal:
+                add_form.add_error("email", str(refusal))
+            else:
+                messages.success(
+                    request, f"An invitation was e-mailed to {add_form.cleaned_data['email']}."
+                )
+                return redirect("settings_members", request.organization.slug)
     pending = request.organization.invitations.pending().select_related("invited_by")
     return render(
         request,
@@ -216,10 +220,12 @@ def settings_member_edit(request, membership_id: int):
             role_form = forms.MemberRoleForm(request.POST, acting=acting)
             if role_form.is_valid():
                 role = role_form.cleaned_data["role"]
-                if member.is_owner and role != member.role and _is_last_owner(member):
-                    role_form.add_error("role", "An organization needs at least one owner.")
+                try:
+                    changed = services.member_change_role(membership=member, role=role)
+                except services.MembershipRefused as refusal:
+                    role_form.add_error("role", str(refusal))
                 else:
-                    if services.member_change_role(membership=member, role=role):
+                    if changed:
                         messages.success(request, f"{member.user.email} is now {role}.")
                     return redirect("settings_members", request.organization.slug)
         else:
@@ -249,11 +255,11 @@ def settings_member_edit(request, membership_id: int):
 def settings_member_remove(request, membership_id: int):
     acting = request.membership
     member = _changeable_member(request, membership_id)
-    if member.is_owner and _is_last_owner(member):
-        messages.error(request, "An organization needs at least one owner.")
-    else:
-        services.member_remove(membership=member)
-        messages.success(request, f"{member.user.email} was removed.")
+    try:
+        if services.member_remove(membership=member):
+            messages.success(request, f"{member.user.email} was removed.")
+    except services.MembershipRefused as refusal:
+        messages.error(request, str(refusal))
     if member.pk == acting.pk:
         return redirect("home")
     return redirect("settings_members", request.organization.slug)
@@ -269,10 +275,6 @@ def _changeable_member(request, membership_id: int) -> Membership:
     )
     require(request.membership.can_change_membership(member))
     return member
-
-
-def _is_last_owner(member: Membership) -> bool:
-    return services.owners_left_after_removing(member) == 0
 
 
 @org_member_required

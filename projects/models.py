@@ -1,10 +1,13 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from orgs.validators import no_control_characters
+
+# A double submit costs one more try; more tries than this are not people clicking twice.
+SLUG_ATTEMPTS = 10
 
 
 class ProjectQuerySet(models.QuerySet):
@@ -47,6 +50,25 @@ class Project(models.Model):
         while cls.objects.filter(organization=organization, slug=slug).exists():
             slug, n = f"{base}-{n}", n + 1
         return slug
+
+    def insert_with_unique_slug(self) -> None:
+        """Insert this new project under the first slug of its name free in its organization.
+
+        Two requests creating one name at once (a double submit) both find the same slug free;
+        the one whose insert comes second fails on project_slug_per_org and takes the next
+        slug, up to SLUG_ATTEMPTS times."""
+        for attempt in range(1, SLUG_ATTEMPTS + 1):
+            self.slug = self.unique_slug(self.organization, self.name)
+            try:
+                with transaction.atomic():  # a savepoint: the caller's transaction goes on
+                    self.save(force_insert=True)
+                return
+            except IntegrityError:
+                lost_the_slug = Project.objects.filter(
+                    organization=self.organization, slug=self.slug
+                ).exists()
+                if not lost_the_slug or attempt == SLUG_ATTEMPTS:
+                    raise
 
 
 class ModelName(models.TextChoices):

@@ -12,12 +12,8 @@ CHATBOT_FIELDS = ("name", "instructions", "model_name", "temperature", "api_key"
 
 @transaction.atomic
 def project_create(*, organization, name: str, description: str = "") -> Project:
-    project = Project.objects.create(
-        organization=organization,
-        name=name,
-        description=description,
-        slug=Project.unique_slug(organization, name),
-    )
+    project = Project(organization=organization, name=name, description=description)
+    project.insert_with_unique_slug()
     record("project.created", organization=organization, project=project, target=project)
     return project
 

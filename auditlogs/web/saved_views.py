@@ -15,18 +15,36 @@ from auditlogs.models import SavedView
 from auditlogs.web.viewing import log_view
 
 NOT_KEPT = ("cursor", "csrfmiddlewaretoken")  # a view is filters, not a position in them
+NAME_MAX_LENGTH = SavedView._meta.get_field("name").max_length
+QUERY_MAX_LENGTH = SavedView._meta.get_field("query").max_length
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(max_length=80, label="Name of this view")
-    query = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
+    name = forms.CharField(
+        max_length=NAME_MAX_LENGTH,
+        label="Name of this view",
+        error_messages={
+            "required": "Give the view a name.",
+            "max_length": f"Give the view a name of at most {NAME_MAX_LENGTH} characters.",
+        },
+    )
+    # No limit on the text as posted: what is stored is the query re-encoded (an é becomes
+    # %C3%A9, the cursor goes), longer or shorter, and clean_query measures that.
+    query = forms.CharField(required=False, widget=forms.HiddenInput)
     share = forms.BooleanField(required=False, label="Share with the organization")
 
     def clean_query(self):
         query = QueryDict(self.cleaned_data["query"], mutable=True)
         for name in NOT_KEPT:
             query.pop(name, None)
-        return query.urlencode()
+        stored = query.urlencode()
+        if len(stored) > QUERY_MAX_LENGTH:
+            raise forms.ValidationError(
+                f"These filters are too long to save as a view: at most {QUERY_MAX_LENGTH:,} "
+                f"characters once encoded for the address (these take {len(stored):,}). "
+                "Shorten the search text or remove some filters."
+            )
+        return stored
 
 
 def _membership(viewer):
@@ -42,7 +60,8 @@ def create(request, viewer):
     membership = _membership(viewer)
     form = SavedViewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the view a name of at most 80 characters.")
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
         return redirect("audit_log", viewer.organization.slug)
     share = form.cleaned_data["share"]
     if share:

@@ -2,6 +2,7 @@
 sharing are events; another organization's or person's view is 404; personas."""
 
 import pytest
+from django.contrib.messages import get_messages
 
 from auditlogs.models import AuditEvent, SavedView
 from tests.helpers.clients import signed_in
@@ -14,6 +15,11 @@ SAVE = f"{LOG}views/"
 def save(client, name="Critical this month", query="severity=critical&range=30d&cursor=x",
          **extra):
     return client.post(SAVE, {"name": name, "query": query, **extra})
+
+
+def told(response) -> list[str]:
+    """The messages the next page shows."""
+    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def sidebar(client, url=LOG) -> str:
@@ -72,6 +78,26 @@ class TestSaving:
     def test_a_name_is_required(self, member):
         response = save(signed_in(member), name="")
         assert response.status_code == 302 and not SavedView.objects.exists()
+        assert told(response) == ["Give the view a name."]
+
+    def test_a_name_too_long_says_so(self, member):
+        response = save(signed_in(member), name="n" * 81)
+        assert not SavedView.objects.exists()
+        assert told(response) == ["Give the view a name of at most 80 characters."]
+
+    def test_filters_too_long_once_encoded_are_refused_and_the_message_says_so(self, admin):
+        """1,000 characters as typed, but each é is stored as %C3%A9: six times as long as the
+        column (PostgreSQL refused the insert with a 500; SQLite kept it whole)."""
+        response = save(signed_in(admin), name="long", query="q=" + "é" * 990)
+        assert response.status_code == 302 and response["Location"] == LOG
+        assert not SavedView.objects.exists()
+        (message,) = told(response)
+        assert "filters are too long" in message and "name" not in message
+
+    def test_filters_of_exactly_the_stored_length_are_saved(self, member):
+        query = "q=" + "a" * 998
+        save(signed_in(member), query=f"{query}&cursor={'c' * 200}")  # the cursor is not kept
+        assert SavedView.objects.get().query == query
 
 
 class TestWhoMay:

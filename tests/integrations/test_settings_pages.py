@@ -122,6 +122,26 @@ def test_destinations_are_created_edited_and_deleted_with_events(admin, acme, ev
 
 
 
+def test_a_destination_url_too_long_once_encoded_is_refused(admin, acme, events, public_dns):
+    """2,000 characters as typed, but each é is stored as %C3%A9: the stored URL would not fit
+    its column (PostgreSQL answered 500), so the form says so and nothing is saved."""
+    client = signed_in(admin)
+    response = client.post(url("settings_destinations"),
+                           {"name": "Long", "url": "https://1.1.1.1/" + "é" * 1980})
+    assert response.status_code == 200
+    assert "The URL is too long: at most 2,000 characters once encoded" in response.text
+    assert not Destination.objects.exists() and events(acme) == []
+
+    fits = "https://1.1.1.1/" + "é" * 330  # 1,996 characters once encoded
+    client.post(url("settings_destinations"), {"name": "Fits", "url": fits})
+    assert len(Destination.objects.get().url) == 1996
+
+    edit = url("settings_destination_edit", Destination.objects.get().pk)
+    response = client.post(edit, {"name": "Fits", "url": fits + "é"})
+    assert "The URL is too long" in response.text
+    assert len(Destination.objects.get().url) == 1996
+
+
 def test_a_key_in_a_destination_url_never_reaches_the_log(admin, acme, events, public_dns):
     """Intakes such as Datadog's take their API key in the query string; the log keeps events
     for good, so what it records of the URL masks every query value."""

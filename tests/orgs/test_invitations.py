@@ -10,6 +10,12 @@ from auditlogs.recording.context import Actor, acting_as
 from orgs import invitations, services
 from orgs.models import Invitation, Membership, Role, User
 from tests.helpers.clients import signed_in
+from tests.helpers.concurrency import (
+    HeldAfterFirstCall,
+    InThread,
+    only_on_postgresql,
+    wait_until_blocked,
+)
 from tests.helpers.factories import PASSWORD
 
 NEW_PASSWORD = "a-long-new-password-42"
@@ -145,6 +151,29 @@ def test_inviting_twice_is_refused(admin, invite):
     response = signed_in(admin).post(
         "/orgs/acme/settings/members/", {"email": "TWICE@example.test", "role": "member"})
     assert response.status_code == 200 and "already invited" in response.text
+
+
+@only_on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_inviting_twice_at_once_sends_one_invitation(admin, acme, mailoutbox, monkeypatch):
+    """A double submit: each request found no pending invitation and made its own, each
+    mailed and working. Now the second waits for the first and is refused."""
+    client = signed_in(admin)
+
+    def invite_race():
+        return client.post("/orgs/acme/settings/members/",
+                           {"email": "race@example.com", "role": "member"})
+
+    with HeldAfterFirstCall(monkeypatch, services, "record") as first_call:
+        first = InThread(invite_race)
+        first_call.wait()  # invited, not committed
+        second = InThread(invite_race)
+        wait_until_blocked(second)
+    assert first.result().status_code == 302
+    refused = second.result()
+    assert refused.status_code == 200 and "already invited" in refused.text
+    assert Invitation.objects.filter(organization=acme, email="race@example.com").count() == 1
+    assert [mail.to for mail in mailoutbox] == [["race@example.com"]]
 
 
 def test_someone_with_an_account_signs_in_to_join(outsider, acme, invite, client):

@@ -1,11 +1,19 @@
 """Settings: General, Members and Plan, for every persona, with their events and bad input."""
 
 import pytest
+from django.contrib.messages import get_messages
 
 from auditlogs.recording.catalogue import Severity
+from orgs import services as org_services
 from orgs.models import Invitation, Membership, Role
 from projects.models import Project
 from tests.helpers.clients import signed_in
+from tests.helpers.concurrency import (
+    HeldAfterFirstCall,
+    InThread,
+    only_on_postgresql,
+    wait_until_blocked,
+)
 
 
 def get(user, path):
@@ -196,6 +204,41 @@ class TestMembers:
         client.post(f"/orgs/acme/settings/members/{ownership.pk}/remove/")
         assert Membership.objects.filter(pk=ownership.pk, role=Role.OWNER).exists()
         assert events() == []
+
+    @only_on_postgresql
+    @pytest.mark.django_db(transaction=True)
+    @pytest.mark.parametrize("change, data, held", [
+        ("", {"role": "admin"}, "update_and_record"),  # demoting each other
+        ("remove/", {}, "record"),  # removing each other
+    ], ids=["demote", "remove"])
+    def test_two_owners_at_once_leave_one_owner(
+        self, acme, owner, admin, monkeypatch, change, data, held
+    ):
+        """Each request counted the other owner as the one who stays; now the second waits
+        for the first's change and is refused (both went through, leaving no owner)."""
+        owners, admins = signed_in(owner), signed_in(admin)
+        ownership = Membership.objects.get(organization=acme, user=owner)
+        promoted = Membership.objects.get(organization=acme, user=admin)
+        promoted.role = Role.OWNER
+        promoted.save()
+
+        with HeldAfterFirstCall(monkeypatch, org_services, held) as first_call:
+            first = InThread(
+                lambda: owners.post(f"/orgs/acme/settings/members/{promoted.pk}/{change}", data))
+            first_call.wait()  # changed, not committed
+            second = InThread(
+                lambda: admins.post(f"/orgs/acme/settings/members/{ownership.pk}/{change}", data))
+            wait_until_blocked(second)
+        assert first.result().status_code == 302
+        refused = second.result()
+        refusals = [str(message) for message in get_messages(refused.wsgi_request)]
+        if change:
+            assert refused.status_code == 302 and refusals == [
+                "An organization needs at least one owner."]
+        else:
+            assert refused.status_code == 200
+            assert "An organization needs at least one owner." in refused.text
+        assert list(Membership.objects.filter(organization=acme, role=Role.OWNER)) == [ownership]
 
 
 class TestPlan:

@@ -4,8 +4,15 @@ import pytest
 
 from auditlogs.recording.catalogue import Severity
 from auditlogs.recording.changes import MASK
+from projects import services as project_services
 from projects.models import Chatbot, Project
 from tests.helpers.clients import signed_in
+from tests.helpers.concurrency import (
+    HeldAfterFirstCall,
+    InThread,
+    only_on_postgresql,
+    wait_until_blocked,
+)
 
 
 def chatbot_data(**overrides):
@@ -208,3 +215,26 @@ class TestChatbots:
         )
         assert response.status_code == 200 and message in response.text
         assert Chatbot.objects.count() == 1 and events() == []
+
+
+@only_on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_creating_one_name_twice_at_once_gives_two_projects(admin, acme, monkeypatch):
+    """A double submit: both requests find the slug "race-project" free; the second's insert
+    waits for the first's, then fails on it, and takes the next slug (it was a 500)."""
+    client = signed_in(admin)
+
+    def create():
+        return client.post("/orgs/acme/projects/new/", {"name": "Race Project"})
+
+    with HeldAfterFirstCall(monkeypatch, project_services, "record") as first_call:
+        first = InThread(create)
+        first_call.wait()  # inserted, not committed
+        second = InThread(create)
+        wait_until_blocked(second)
+    responses = [first.result(), second.result()]
+    assert [response.status_code for response in responses] == [302, 302]
+    assert [response["Location"] for response in responses] == [
+        "/orgs/acme/projects/race-project/", "/orgs/acme/projects/race-project-2/"]
+    assert sorted(Project.objects.filter(organization=acme, name="Race Project")
+                  .values_list("slug", flat=True)) == ["race-project", "race-project-2"]
