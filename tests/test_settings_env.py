@@ -53,3 +53,28 @@ def a_signing_key() -> str:
 def test_a_malformed_boolean_is_a_clear_error():
     result = run_manage("check", DEBUG="maybe")
     assert result.returncode != 0 and "DEBUG must be a boolean" in result.stderr
+
+
+def test_the_smtp_server_comes_from_the_environment():
+    result = run_manage(
+        "shell", "-c",
+        "from django.conf import settings as s; "
+        "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_USE_TLS, s.EMAIL_TIMEOUT)",
+        EMAIL_HOST="smtp.example.com", EMAIL_PORT="587", EMAIL_HOST_USER="audit",
+        EMAIL_HOST_PASSWORD="pw", EMAIL_USE_TLS="true",
+    )
+    printed = result.stdout.strip().splitlines()[-1]  # after the shell's own notice
+    assert printed.split() == ["smtp.example.com", "587", "audit", "True", "10"]
+
+
+def test_every_variable_of_the_example_environment_is_read():
+    """.env.example once offered AUDITLOG_TRUST_X_FORWARDED_FOR, which nothing read: an
+    operator setting it believed the app trusted their proxy."""
+    readers = '"DATABASE_URL"' + "".join(  # dj-database-url reads DATABASE_URL itself
+        (ROOT / name).read_text()
+        for name in ("config/settings.py", "config/gunicorn.py", "auditlogs/conf.py", "Procfile")
+    )
+    names = [line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert names and [name for name in names if f'"{name}"' not in readers and
+                      f"${name}" not in readers and f"${{{name}" not in readers] == []

@@ -197,6 +197,14 @@
     ready();
   }
 
+  // The Local/UTC switch returns to the page as it is now: filters and paging change the
+  // address without reloading the page, which rendered the switch with the first address.
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest("form.times-switch");
+    if (!form) return;
+    form.querySelector("input[name=next]").value = location.pathname + location.search;
+  });
+
   // Close the Account menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.account-menu[open]").forEach(function (menu) {

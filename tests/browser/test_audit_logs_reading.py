@@ -168,4 +168,12 @@ def test_the_utc_switch_is_remembered(page, open_log_as, timeline, console):
         "aria-pressed", "true")
     page.locator("form.times-switch").get_by_role("button", name="Local").click()
     expect(page.get_by_text("Times in Europe/Berlin")).to_be_visible()
+
+    # Filters change the address in place; the switch comes back to the filtered page.
+    choose_severity(page, "Critical")
+    expect(page).to_have_url(re.compile(r"severity=critical"))
+    page.locator("form.times-switch").get_by_role("button", name="UTC").click()
+    expect(page.get_by_text("Times in UTC")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"severity=critical"))
+    expect(rows(page).locator(".badge")).to_have_text(["Critical"])
     assert console.errors() == [], console.messages
