@@ -187,3 +187,35 @@ def test_sign_in_the_enterprise_page_and_support_access_are_axe_clean(
     for path, name in [("/", "no organization yet"), ("/support/", "support access")]:
         page.goto(live_server.url + path)
         checked(page, name)
+
+
+def test_settings_tables_fold_into_cards_on_a_phone(
+    page, live_server, timeline, acme, admin, screenshot
+):
+    """Six narrow columns broke names and statuses letter by letter ("SIE M", "Failin g") and
+    pushed the Edit button off the card; on a phone each row is a card, each value under its
+    column's name."""
+    from integrations import services
+    from integrations.models import DeliveryStatus, Destination
+
+    destination = services.destination_create(
+        organization=acme, name="Production SIEM", secret="", created_by=admin,
+        url="https://http-intake.logs.example.com/api/v2/logs?dd-api-key=0123456789abcdef",
+    )
+    Destination.objects.filter(pk=destination.pk).update(
+        status=DeliveryStatus.FAILING, failed_attempts=3,
+        last_error="Could not deliver: the receiver answered 503 Service Unavailable",
+    )
+    services.api_token_create(organization=acme, name="Security information tool",
+                              created_by=admin, expires_in_days=90)
+    page.set_viewport_size(PHONE)
+    signed_in_as(page, live_server, ADMIN)
+    for name in ("destinations", "api-tokens", "members"):
+        page.goto(f"{live_server.url}/orgs/acme/settings/{name}/")
+        checked(page, f"{name} at 390 px")
+        card = page.locator("section.card").first.bounding_box()
+        for button in page.locator("section.card").first.locator(".actions .button").all():
+            box = button.bounding_box()
+            assert box["x"] + box["width"] <= card["x"] + card["width"], f"{name}: {box}"
+        screenshot(page, f"{name}-cards-390")
+    expect(page.locator("td[data-label=Role]").first).to_be_visible()
