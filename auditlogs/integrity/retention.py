@@ -139,10 +139,14 @@ def drop_months_before(cutoff, *, actor: Actor) -> list:
     months = [m for m in partitions.month_partitions(connection) if m < cutoff]
     if not months:
         return []
+    _refuse_if_held(months)  # before locking, so a refusal never makes writers wait
     with transaction.atomic():
-        holders = _events_in_months(months)
-        if holders:
-            raise HistoryInMonths(months, holders)
+        # Counted only under the locks the drop keeps: an insert into one of these months
+        # still in flight is waited for, and counted, instead of dropped uncounted.
+        months = partitions.lock_months_before(cutoff, connection)
+        if not months:
+            return []
+        _refuse_if_held(months)
         dropped = partitions.drop_partitions_before(cutoff, connection)
         for head in ChainHead.objects.select_related("organization").order_by("pk"):
             record(
@@ -167,6 +171,12 @@ def _delete_prefix(organization_id: int, removal: RetentionPlan) -> int:
             deleted += cursor.rowcount
             low = high + 1
     return deleted
+
+
+def _refuse_if_held(months: list) -> None:
+    holders = _events_in_months(months)
+    if holders:
+        raise HistoryInMonths(months, holders)
 
 
 def _events_in_months(months: list) -> dict[int, int]:

@@ -3,8 +3,10 @@
 The table `auditlogs_auditevent` is range-partitioned on `occurred_at` by calendar month in UTC:
 `auditlogs_auditevent_p2026_11` holds [2026-11-01, 2026-12-01). A DEFAULT partition catches any
 row whose month has no partition yet, so an insert never fails; `ensure_partitions` creates
-months ahead of time (the `manage_audit_partitions` command and a `post_migrate` hook call it)
-so the default partition stays empty.
+months ahead of time (the `manage_audit_partitions` command, the worker's daily job and a
+`post_migrate` hook call it) so the default partition stays empty. When it is not (a server
+clock ahead dated an event months ahead, a job did not run), creating the month moves that
+month's events out of the default partition into the new one, unchanged.
 
 Retention drops whole months: `drop_partitions_before(month)` detaches and drops every month
 partition that ends on or before `month`. That is a catalogue operation: fast, no DELETE, no
@@ -13,12 +15,14 @@ months and leaves a gap at the start of each chain; per-organization retention, 
 the checkpoint a verifier needs, belong to the retention command, which calls this function.
 """
 
+import logging
 import re
 from datetime import UTC, date, datetime
 
+from django.db import DatabaseError, transaction
 from django.db import connection as default_connection
-from django.db import transaction
 
+from auditlogs.integrity.guards import granted_deletion
 from auditlogs.storage.backends import backend
 from auditlogs.storage.backends.postgresql import guard_new_partition
 from auditlogs.storage.tables import EVENT_TABLE
@@ -27,9 +31,20 @@ TABLE = EVENT_TABLE
 DEFAULT_PARTITION = f"{TABLE}_default"
 _MONTH_NAME = re.compile(rf"^{TABLE}_p(\d{{4}})_(\d{{2}})$")
 
+logger = logging.getLogger("auditlogs.partitions")
+
 
 class PartitionError(RuntimeError):
-    pass
+    """Some months could not get their partition; the others were created."""
+
+    def __init__(self, created: list[date], failed: dict[date, Exception]):
+        self.created, self.failed = created, failed  # failed: month -> the database's error
+        super().__init__(
+            "; ".join(
+                f"{partition_name(month)} ({month:%Y-%m}) could not be created: {error}"
+                for month, error in failed.items()
+            )
+        )
 
 
 def month_start(value: date | datetime) -> date:
@@ -59,7 +74,11 @@ def is_partitioned(connection=default_connection) -> bool:
     if not backend(connection).has_partitions:
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_partitioned_table WHERE partrelid = %s::regclass", [TABLE])
+        # to_regclass: before the first audit migration (migrate of another app) there is no
+        # table yet, and no partition to make.
+        cursor.execute(
+            "SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)", [TABLE]
+        )
         return cursor.fetchone() is not None
 
 
@@ -87,20 +106,26 @@ def ensure_partitions(
 ) -> list[date]:
     """Create the month partitions from `first` to `last` (inclusive) that do not exist yet.
 
-    Returns the months created. No-op off PostgreSQL. A month whose rows already sit in the
-    DEFAULT partition cannot get its own partition (PostgreSQL refuses); that is reported
-    as a PartitionError naming the month, since moving rows would mean deleting events.
+    Returns the months created. No-op off PostgreSQL. Events of a month that already sit in
+    the DEFAULT partition move into the month's new partition (`_create_month`). A month that
+    still cannot be created does not stop the ones after it: every month is tried, then a
+    PartitionError names each that failed (and the months that were created).
     """
     if not is_partitioned(connection):
         return []
     existing = set(month_partitions(connection))
-    created = []
+    created, failed = [], {}
     month = month_start(first)
     while month <= month_start(last):
         if month not in existing:
-            _create_month(month, connection)
-            created.append(month)
+            try:
+                if _create_month(month, connection):
+                    created.append(month)
+            except DatabaseError as error:
+                failed[month] = error
         month = add_months(month, 1)
+    if failed:
+        raise PartitionError(created, failed)
     return created
 
 
@@ -129,28 +154,94 @@ def drop_partitions_before(month: date, connection=default_connection) -> list[d
     return dropped
 
 
-def _create_month(month: date, connection) -> None:
+def lock_months_before(month: date, connection=default_connection) -> list[date]:
+    """Inside a transaction: lock the event table and every month partition that ends on or
+    before `month` against all reads and writes until the transaction ends; returns those
+    months. What is then counted in them stays true until `drop_partitions_before` drops
+    them: an insert still in flight into one of them is waited for (it holds the parent), and
+    no partition can be created or attached meanwhile. The parent first, as writers lock it."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("Partition locks must live inside one transaction.")
+    cutoff = month_start(month)
+    with connection.cursor() as cursor:
+        cursor.execute(f'LOCK TABLE ONLY "{TABLE}" IN ACCESS EXCLUSIVE MODE')
+        months = [existing for existing in month_partitions(connection) if existing < cutoff]
+        if months:
+            names = ", ".join(f'"{partition_name(existing)}"' for existing in months)
+            cursor.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+    return months
+
+
+def _create_month(month: date, connection) -> bool:
+    """Create one month's partition, moving in the month's events the DEFAULT partition holds;
+    False if another process has just created it.
+
+    The table is created alone, filled and attached, in one transaction. The move deletes
+    the rows from the DEFAULT partition under a deletion grant (auditlogs/integrity/guards.py)
+    and inserts exactly those rows, every column as it was (their links included), in one
+    statement; neither the grant nor the new table is visible to any other transaction, and
+    the table has its guards (the row triggers come from the parent when it is attached)
+    before anyone can see it."""
     name = partition_name(month)
-    start, end = month.isoformat(), add_months(month, 1).isoformat()
-    try:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            cursor.execute(
-                f'CREATE TABLE "{name}" PARTITION OF "{TABLE}" '
-                f"FOR VALUES FROM ('{start} 00:00:00+00') TO ('{end} 00:00:00+00')"
-            )
-            guard_new_partition(cursor, name)
-    except Exception as error:
-        if "would be violated by some row" in str(error):
-            raise PartitionError(
-                f"Events of {month:%Y-%m} already sit in the default partition "
-                f"{DEFAULT_PARTITION}; that month cannot get its own partition."
-            ) from error
-        raise
+    start = f"{month.isoformat()} 00:00:00+00"
+    end = f"{add_months(month, 1).isoformat()} 00:00:00+00"
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        # The whole table, as CREATE TABLE ... PARTITION OF would lock it, and not only
+        # against other partition changes (all ATTACH needs): an insert routed to the DEFAULT
+        # partition before the month existed would fail once it is attached ("violates
+        # partition constraint"); locked out, it waits and then goes to the new month. The
+        # parent first, as writers lock it, so none of them waits for us while we wait for it;
+        # two processes creating the same month take turns, and the second finds it made.
+        cursor.execute(f'LOCK TABLE ONLY "{TABLE}" IN ACCESS EXCLUSIVE MODE')
+        cursor.execute(f'LOCK TABLE ONLY "{DEFAULT_PARTITION}" IN ACCESS EXCLUSIVE MODE')
+        if name in backend(connection).child_tables(connection, TABLE):
+            return False
+        cursor.execute(
+            f'CREATE TABLE "{name}" (LIKE "{TABLE}" INCLUDING ALL EXCLUDING IDENTITY '
+            "EXCLUDING INDEXES)"  # ids come from the parent's identity; attach adds indexes
+        )
+        moved = _move_from_default(cursor, name, start, end, connection)
+        cursor.execute(
+            f'ALTER TABLE "{TABLE}" ATTACH PARTITION "{name}" '
+            f"FOR VALUES FROM ('{start}') TO ('{end}')"
+        )
+        guard_new_partition(cursor, name)
+    if moved:
+        logger.warning(
+            "Moved %d events of %s from %s into their new partition %s: they were recorded "
+            "before the month had its partition (a server clock ahead, or partitions not "
+            "created ahead).", moved, f"{month:%Y-%m}", DEFAULT_PARTITION, name,
+        )
+    return True
+
+
+def _move_from_default(cursor, name: str, start: str, end: str, connection) -> int:
+    """Move the DEFAULT partition's rows of [start, end) into the table `name`: how many."""
+    cursor.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum",
+        [TABLE],
+    )
+    columns = ", ".join(f'"{column}"' for (column,) in cursor.fetchall())
+    with granted_deletion(connection, None, 0):
+        cursor.execute(
+            f'WITH moved AS (DELETE FROM "{DEFAULT_PARTITION}" '
+            f"WHERE occurred_at >= %s AND occurred_at < %s RETURNING {columns}) "
+            f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM moved',
+            [start, end],
+        )
+        return cursor.rowcount
 
 
 def create_partitions_after_migrate(sender, using, **kwargs):
     """post_migrate: every deploy makes sure this month and the next have their partitions,
-    so the DEFAULT partition only ever catches what a missed month would otherwise lose."""
+    so the DEFAULT partition only ever catches what a missed month would otherwise lose. A
+    month that cannot be created is logged as an error, not raised: the deploy goes on (an
+    insert never needs a partition), and the worker's daily job tries again and fails
+    visibly until it succeeds."""
     from django.db import connections
 
-    ensure_partitions_ahead(1, connections[using])
+    try:
+        ensure_partitions_ahead(1, connections[using])
+    except PartitionError as error:
+        logger.error("post_migrate: %s", error)

@@ -22,10 +22,12 @@ from auditlogs.integrity import guards, retention, signing
 from auditlogs.integrity.checkpoints import RETENTION_CUT_TYPE, RetentionCut, SignedStatement
 from auditlogs.integrity.verification import verify
 from auditlogs.models import AuditEvent, Checkpoint
+from auditlogs.recording import sequencer
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.storage import partitions
 from orgs.models import Organization
 from tests.helpers.integrity import fill
+from tests.helpers.locks import CommitsOnceWaitedFor, backend_pid
 
 ROOT = Path(__file__).resolve().parents[2]
 postgresql_only = pytest.mark.skipif(
@@ -129,6 +131,37 @@ def test_a_month_holding_events_is_never_dropped(acme, initech):
     assert {date(2024, 1, 1), date(2024, 2, 1)} <= set(partitions.month_partitions())
     assert AuditEvent.objects.filter(occurred_at__lt=datetime(2024, 3, 1, tzinfo=UTC)).count() == 3
     assert verify(acme).ok and verify(initech).ok
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_an_event_committed_while_its_month_is_being_dropped_is_counted_not_dropped(
+    acme, monkeypatch
+):
+    """An import writing into an old month while the month is dropped: the drop counts only
+    under the locks it keeps, so it waits for the import, counts its event and refuses."""
+    # Left unlinked: a linker after the import's commit would only wait for the drop's locks.
+    monkeypatch.setattr(sequencer, "link_after_this_commit", lambda organization_id, event_id: None)
+    partitions.ensure_partitions(date(2024, 4, 1), date(2024, 4, 1))
+
+    def late_import():
+        with acting_as(Actor.system(), at=datetime(2024, 4, 10, tzinfo=UTC)):
+            fill(acme, 1)
+
+    with (
+        CommitsOnceWaitedFor(late_import, backend_pid()) as writer,
+        pytest.raises(retention.HistoryInMonths) as refused,
+    ):
+        retention.drop_months_before(date(2024, 5, 1), actor=Actor.system("test"))
+
+    assert writer.committed.is_set()
+    assert refused.value.holders == {acme.pk: 1}
+    assert date(2024, 4, 1) in partitions.month_partitions()
+    assert AuditEvent.objects.filter(
+        organization=acme, occurred_at__lt=datetime(2024, 5, 1, tzinfo=UTC)
+    ).count() == 1
+    with connection.cursor() as cursor:  # committed tests leave no month behind
+        cursor.execute(f'DROP TABLE "{partitions.partition_name(date(2024, 4, 1))}"')
 
 
 @postgresql_only
