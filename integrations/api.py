@@ -8,11 +8,14 @@ signed checkpoints let a customer keep its own witness of the log (docs/integrit
 
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Annotated
 
 from django.utils.cache import add_never_cache_headers
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from auditlogs import record_once_a_day
 from auditlogs.conf import app_settings
@@ -20,7 +23,7 @@ from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import Checkpoint
 from auditlogs.recording.context import Actor, ActorType
 from auditlogs.web.access import LogViewer
-from auditlogs.web.filters import AuditEventFilter
+from auditlogs.web.filters import AuditEventFilter, read_flag
 from auditlogs.web.paging import OLDER, Cursor, InvalidCursor
 from config import ratelimit
 from integrations.models import ApiToken
@@ -99,6 +102,17 @@ class EventPage(Schema):
     )
 
 
+def _flag(value) -> bool:
+    """A yes/no parameter read as the page reads it, so both accept the same words."""
+    try:
+        return read_flag(value)
+    except ValueError as error:  # its sentence as the 400's detail, without pydantic's prefix
+        raise PydanticCustomError("flag", str(error)) from None
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
 class EventQuery(Schema):
     severity: list[str] = Field(
         default_factory=list, description="info, warning or critical; may repeat."
@@ -112,7 +126,10 @@ class EventQuery(Schema):
     action: str | None = Field(None, description="A catalogue key such as project.deleted.")
     actor: str | None = Field(None, description="Part of the actor label (e-mail), any case.")
     actor_type: str | None = Field(None, description="user, api, staff or system.")
-    hide_views: bool = Field(False, description="Leave out reads (*.viewed events).")
+    hide_views: Flag = Field(
+        False, description="Leave out reads (*.viewed events): 1 or 0 (or true/false, on/off, "
+        "yes/no)."
+    )
     q: str | None = Field(
         None,
         description="Free text in the target, actor or event type, and the query language: "

@@ -9,7 +9,9 @@ unavailable for that filter: counting them would mean reading every match, which
 search term costs more than the whole page.
 
 Bars cover whole hours, days (in the viewer's time zone) or months; each is a link to the same
-filters narrowed to its dates.
+filters narrowed to its dates. Of a range longer than MAX_CHARTED (a URL may ask for ten
+thousand years) the chart draws the last MAX_CHARTED before now or the range's end, and says
+so: its bars stay a few hundred.
 """
 
 from calendar import monthrange
@@ -31,6 +33,8 @@ from auditlogs.storage import rollups
 HOUR, DAY, MONTH = "hour", "day", "month"
 MAX_HOURLY = timedelta(days=3)  # longer ranges are drawn by day
 MAX_DAILY = timedelta(days=400)  # and longer ones by month
+CHARTED_YEARS = 30
+MAX_CHARTED = timedelta(days=365 * CHARTED_YEARS)  # about 360 month bars at most
 # The filters the rollups answer, by their query parameter; any other one set needs the events.
 ROLLUP_FILTERS = {"severity", "project", "action", "range", "start", "end"}
 DATE_PARAMETERS = ("range", "start", "end", "cursor")
@@ -107,6 +111,7 @@ class VolumeChart:
     bars: list[Bar] = field(default_factory=list)
     source: str = "rollup"  # or "events" (the list's own rows)
     unavailable: str = ""  # why there is no chart for this filter
+    note: str = ""  # which part of the range the chart draws, when not all of it
     uncounted: int = 0  # newest events the rollups have not counted yet
 
     @property
@@ -195,9 +200,6 @@ def volume_chart(filters, viewer, query, page=None) -> VolumeChart:
         by_project=bool(project) or not viewer.sees_whole_organization,
         by_action=bool(action),
     )
-    if window_start is not None:
-        counted = counted.filter(hour__gte=_hour_floor(window_start))
-    counted = counted.filter(hour__lt=window_end)
     if not viewer.sees_whole_organization:
         counted = counted.filter(project_id__in=viewer.project_ids)
     if severities:
@@ -207,12 +209,16 @@ def volume_chart(filters, viewer, query, page=None) -> VolumeChart:
     if action:
         counted = counted.filter(action=action)
     if window_start is None:
-        window_start = counted.aggregate(first=Min("hour"))["first"]
+        window_start = counted.filter(hour__lt=window_end).aggregate(first=Min("hour"))["first"]
         if window_start is None:
             return chart
-    # Summed into the bars by the database: a few hundred rows come back, whatever the range.
-    chart.unit = _unit(window_start, window_end)
     tzinfo = viewer.tzinfo
+    start, end, chart.note = _charted_range(window_start, window_end, tzinfo)
+    if start >= end:  # no instant of the range has a date in the viewer's zone
+        return chart
+    counted = counted.filter(hour__gte=_hour_floor(start), hour__lt=end)
+    # Summed into the bars by the database: a few hundred rows come back, whatever the range.
+    chart.unit = _unit(start, end)
     bucket = {
         HOUR: F("hour"), DAY: TruncDay("hour", tzinfo=tzinfo),
         MONTH: TruncMonth("hour", tzinfo=tzinfo),
@@ -222,7 +228,7 @@ def volume_chart(filters, viewer, query, page=None) -> VolumeChart:
         .annotate(n=Sum("count")).order_by()
     )
     counts = [(row["bucket"], Severity(row["severity"]), row["n"]) for row in per_bar]
-    return _drawn(chart, counts, tzinfo, window_start, window_end, query)
+    return _drawn(chart, counts, tzinfo, start, end, query)
 
 
 def needs_events(filters) -> bool:
@@ -246,12 +252,57 @@ def _from_events(page, viewer, query, window_start, window_end) -> VolumeChart:
         if not events:
             return VolumeChart(source="events")
         window_start = events[-1][0]
+    start, end, note = _charted_range(window_start, window_end, viewer.tzinfo)
+    if start >= end:  # no instant of the range has a date in the viewer's zone
+        return VolumeChart(source="events")
     counts = defaultdict(int)
     for occurred_at, severity in events:
-        counts[(_hour_floor(occurred_at), Severity(severity))] += 1
-    chart = VolumeChart(source="events", unit=_unit(window_start, window_end))
+        hour = _hour_floor(occurred_at)
+        if _hour_floor(start) <= hour < end:  # the hours drawn, as the rollups are read
+            counts[(hour, Severity(severity))] += 1
+    chart = VolumeChart(source="events", unit=_unit(start, end), note=note)
     moments = [(hour, severity, n) for (hour, severity), n in counts.items()]
-    return _drawn(chart, moments, viewer.tzinfo, window_start, window_end, query)
+    return _drawn(chart, moments, viewer.tzinfo, start, end, query)
+
+
+def _charted_range(start: datetime, end: datetime, tzinfo) -> tuple[datetime, datetime, str]:
+    """The part of the range [start, end) the chart draws, and a note when it is not all of it:
+    only instants with a date in the viewer's zone, and at most MAX_CHARTED of them."""
+    first, last = _calendar(tzinfo)
+    start, end = max(start, first), min(end, last)  # `last` itself left out: one microsecond
+    if end - start <= MAX_CHARTED:
+        return start, end, ""
+    # Ten thousand years would be 120,000 month bars. Events do not lie ahead, so a range
+    # reaching past now is drawn up to now.
+    now = timezone.now()
+    if start < now:
+        end = min(end, now)
+    start = max(start, end - MAX_CHARTED)
+    shown_from = timezone.localtime(start, tzinfo)
+    shown_to = timezone.localtime(end - timedelta(microseconds=1), tzinfo)
+    note = (
+        f"This range is too long to chart whole: the chart draws {shown_from:%-d %b %Y} to "
+        f"{shown_to:%-d %b %Y} ({CHARTED_YEARS} years). Narrow the dates to chart another part."
+    )
+    return start, end, note
+
+
+def _calendar(tzinfo) -> tuple[datetime, datetime]:
+    """The instants the chart may localize, both in UTC and in the viewer's zone within years 1
+    to 9999: from the first whole UTC hour (bars and rollups are UTC hours, localized from their
+    start) to the last instant. A zone behind UTC starts its year 1 later than UTC does, even
+    within an hour (New York's historical offset, -4:56:02: at 04:56:02 UTC); one ahead of it
+    ends year 9999 earlier."""
+    try:
+        first = datetime.min.replace(tzinfo=tzinfo).astimezone(UTC)
+    except OverflowError:  # ahead of UTC: the zone's year 1 starts before UTC's
+        first = datetime.min.replace(tzinfo=UTC)
+    try:
+        last = datetime.max.replace(tzinfo=tzinfo).astimezone(UTC)
+    except OverflowError:  # behind UTC: the zone's year 9999 ends after UTC's
+        last = datetime.max.replace(tzinfo=UTC)
+    whole_hour = _hour_floor(first)
+    return (whole_hour if whole_hour == first else whole_hour + timedelta(hours=1)), last
 
 
 def _unit(window_start: datetime, window_end: datetime) -> str:
@@ -292,7 +343,8 @@ def _bucket(local: datetime, unit: str):
 
 
 def _bucket_starts(unit: str, start: datetime, end: datetime, tzinfo):
-    """The local start of every bucket that overlaps [start, end)."""
+    """The local start of every bucket that overlaps [start, end), a range _charted_range
+    has kept to the viewer's calendar."""
     if unit == HOUR:
         hour = _hour_floor(start)
         while hour < end:
@@ -323,7 +375,7 @@ def _narrowed(query, bar: Bar) -> str:
     """The page's query with its dates replaced by the bar's."""
     params = [(k, v) for k, values in query.lists() if k not in DATE_PARAMETERS for v in values]
     if bar.unit == HOUR:
-        start_text, end_text = f"{bar.start:%Y-%m-%dT%H:%M}", f"{bar.end:%Y-%m-%dT%H:%M}"
+        start_text, end_text = _local_minute(bar.start), _local_minute(bar.end)
     elif bar.unit == DAY:
         start_text = end_text = bar.start.date().isoformat()
     else:
@@ -331,6 +383,11 @@ def _narrowed(query, bar: Bar) -> str:
         first = bar.start.date()
         end_text = first.replace(day=monthrange(first.year, first.month)[1]).isoformat()
     return urlencode([*params, ("range", "custom"), ("start", start_text), ("end", end_text)])
+
+
+def _local_minute(moment: datetime) -> str:
+    """2026-11-27T14:00, as the From and To fields read it; "%Y" would write year 1 as "1"."""
+    return moment.replace(tzinfo=None).isoformat(timespec="minutes")
 
 
 def _number(n: int) -> str:

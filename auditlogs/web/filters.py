@@ -35,6 +35,11 @@ ACTOR_TYPES = [("user", "Person"), ("api", "API token"), ("staff", "Support staf
                ("system", "System")]
 # Reads: "Hide views" leaves them out.
 VIEW_ACTIONS = [key for key in CATALOGUE if key.endswith(".viewed")]
+# What a yes/no parameter (hide_views) may say, in any case: the words a boolean field takes.
+FLAG_WORDS = {
+    "1": True, "true": True, "on": True, "yes": True,
+    "0": False, "false": False, "off": False, "no": False,
+}
 
 
 class SeverityField(forms.MultipleChoiceField):
@@ -46,6 +51,52 @@ class SeverityField(forms.MultipleChoiceField):
 
 class SeverityFilter(django_filters.MultipleChoiceFilter):
     field_class = SeverityField
+
+
+def read_flag(value: str | bool | None) -> bool:
+    """A yes/no parameter, for the page and the API alike (integrations/api.py); absent or
+    blank means no. Anything else raises ValueError with a sentence for the person: read as
+    no, `hide_views=maybe` would quietly show what was asked to be hidden."""
+    if isinstance(value, bool):
+        return value
+    text = (value or "").strip()
+    if not text:
+        return False
+    try:
+        return FLAG_WORDS[text.lower()]
+    except KeyError:
+        raise ValueError(
+            f"“{text[:40]}” is neither yes nor no: use 1 or 0 (or true/false, on/off, yes/no)."
+        ) from None
+
+
+class FlagCheckbox(forms.CheckboxInput):
+    """A checkbox whose value FlagField reads: the checkbox's own reading takes any text but
+    "false" as checked (`hide_views=0` would hide views)."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class FlagField(forms.Field):
+    widget = FlagCheckbox
+
+    def to_python(self, value):
+        try:
+            return read_flag(value)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def prepare_value(self, value):
+        """What the page shows: checked for a yes only (the form's value is the query's text)."""
+        try:
+            return read_flag(value)
+        except ValueError:
+            return False
+
+
+class FlagFilter(django_filters.Filter):
+    field_class = FlagField
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -172,9 +223,7 @@ class AuditEventFilter(django_filters.FilterSet):
         choices=ACTOR_TYPES,
         error_messages={"invalid_choice": "Choose an actor type from the list."},
     )
-    hide_views = django_filters.BooleanFilter(
-        label="Hide views", method="filter_hide_views", widget=forms.CheckboxInput
-    )
+    hide_views = FlagFilter(label="Hide views", method="filter_hide_views")
     # Applied last, in filter_queryset, so that `unsearched` holds every other filter.
     q = django_filters.CharFilter(label="Search", method="filter_nothing", max_length=MAX_TEXT)
 
