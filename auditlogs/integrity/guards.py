@@ -22,6 +22,7 @@ from django.core.management.base import CommandError
 
 from auditlogs.conf import app_settings
 from auditlogs.storage.backends import backend
+from auditlogs.storage.grants import granted_deletion
 from auditlogs.storage.tables import GRANT_TABLE, GUARDED_TABLES, REFUSAL
 
 __all__ = [
@@ -41,33 +42,6 @@ def missing_triggers(connection) -> list[str]:
     database = backend(connection)
     present = database.present_triggers(connection)
     return [name for name in database.guard_trigger_names() if name not in present]
-
-
-class granted_deletion:  # noqa: N801  (used as a context manager, like transaction.atomic)
-    """Inside an open transaction: allow deleting one organization's events up to a sequence
-    (or, with organization_id None, every row of the guarded tables) until the block ends."""
-
-    def __init__(self, connection, organization_id: int | None, through_sequence: int):
-        self.connection = connection
-        self.organization_id = organization_id
-        self.through_sequence = through_sequence
-
-    def __enter__(self):
-        if not self.connection.in_atomic_block:
-            raise RuntimeError("A deletion grant must live inside one transaction.")
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f'INSERT INTO "{GRANT_TABLE}" (organization_id, through_sequence) VALUES (%s, %s)',
-                [self.organization_id, self.through_sequence],
-            )
-        return self
-
-    def __exit__(self, *exc_info):
-        if exc_info[0] is not None:
-            return False  # the enclosing transaction rolls back, grant included
-        with self.connection.cursor() as cursor:
-            cursor.execute(f'DELETE FROM "{GRANT_TABLE}"')
-        return False
 
 
 def may_erase_history() -> bool:

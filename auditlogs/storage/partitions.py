@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime
 from django.db import DatabaseError, transaction
 from django.db import connection as default_connection
 
-from auditlogs.integrity.guards import granted_deletion
 from auditlogs.storage.backends import backend
 from auditlogs.storage.backends.postgresql import guard_new_partition
+from auditlogs.storage.grants import granted_deletion
 from auditlogs.storage.tables import EVENT_TABLE
 
 TABLE = EVENT_TABLE

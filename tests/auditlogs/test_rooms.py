@@ -8,7 +8,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # room -> the packages it must not import (nor any module inside them)
 FORBIDDEN = {
     "auditlogs/recording": ("orgs", "projects", "integrations", "auditlogs.web"),
-    "auditlogs/storage": ("orgs", "projects", "integrations", "auditlogs.web"),
+    "auditlogs/storage": (
+        "orgs", "projects", "integrations", "auditlogs.web", "auditlogs.integrity",
+    ),
     "auditlogs/integrity": ("auditlogs.web",),
 }
 # Outside auditlogs/web itself, who may import the web room: URL and app wiring, and the
