@@ -12,7 +12,8 @@ keeps up, and answers 503 when any check fails (thresholds in README "Production
                      linked onto its chain (auditlogs/recording/sequencer.py)
     checkpoints      no event has waited longer than READYZ_MAX_UNSIGNED_SECONDS (default:
                      AUDITLOG_CHECKPOINT_MAX_AGE_HOURS) for a signed checkpoint
-    partitions       PostgreSQL: at least READYZ_MIN_PARTITION_MONTHS_AHEAD months ahead
+    partitions       PostgreSQL: at least READYZ_MIN_PARTITION_MONTHS_AHEAD months ahead, and
+                   no event in the default partition (`manage_audit_partitions --move-default`)
 """
 
 import uuid
@@ -104,7 +105,9 @@ def _linking() -> dict:
 def _partitions() -> dict:
     ahead = status.partition_months_ahead()
     minimum = settings.READYZ_MIN_PARTITION_MONTHS_AHEAD
-    return {"ok": ahead is None or ahead >= minimum, "months_ahead": ahead, "minimum": minimum}
+    in_default = status.partition_months_in_default()
+    return {"ok": (ahead is None or ahead >= minimum) and not in_default,
+            "months_ahead": ahead, "minimum": minimum, "months_in_default": in_default}
 
 
 def _round(seconds: float | None) -> float | None:

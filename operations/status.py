@@ -98,6 +98,11 @@ def partition_months_ahead() -> int | None:
     return ahead
 
 
+def partition_months_in_default() -> list[str]:
+    """The months whose events sit in the default partition (PostgreSQL), "YYYY-MM"."""
+    return [f"{month:%Y-%m}" for month in partitions.months_in_default()]
+
+
 def job_runs() -> list[JobRun]:
     return list(JobRun.objects.all())
 

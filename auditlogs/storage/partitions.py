@@ -129,6 +129,24 @@ def ensure_partitions(
     return created
 
 
+def months_in_default(connection=default_connection, limit: int = 24) -> list[date]:
+    """The months (UTC) of the events the DEFAULT partition holds, oldest first, at most
+    `limit` of them: each should have had a partition of its own. Empty (one cheap look) when
+    the default partition is, as it should be."""
+    if not is_partitioned(connection):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{DEFAULT_PARTITION}")')
+        if not cursor.fetchone()[0]:
+            return []
+        cursor.execute(
+            "SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date "
+            f'FROM "{DEFAULT_PARTITION}" ORDER BY 1 LIMIT %s',
+            [limit],
+        )
+        return [month for (month,) in cursor.fetchall()]
+
+
 def ensure_partitions_ahead(months_ahead: int = 1, connection=default_connection) -> list[date]:
     """The current month and `months_ahead` months after it."""
     this_month = month_start(datetime.now(UTC))

@@ -221,6 +221,33 @@ def test_a_month_that_cannot_be_created_does_not_stop_the_later_ones(db):
     assert later in partitions.month_partitions()
 
 
+
+@postgresql_only
+def test_the_command_says_which_month_it_could_not_create_without_a_traceback(db):
+    this_month = partitions.month_start(datetime.now(UTC))
+    blocked = partitions.add_months(this_month, 2)
+    with connection.cursor() as cursor:  # a table in the way, not a partition
+        cursor.execute(f'CREATE TABLE "{partitions.partition_name(blocked)}" (note text)')
+    with pytest.raises(CommandError, match=f"Refused: .*{blocked:%Y-%m}.* could not be created"):
+        manage("--months-ahead", "3")
+    assert partitions.add_months(this_month, 3) in partitions.month_partitions()
+
+
+@postgresql_only
+def test_move_default_gives_each_month_in_the_default_its_partition(acme):
+    months = [date(2033, 1, 1), date(2033, 4, 1)]
+    for month in months:
+        with acting_as(Actor.system(), at=in_month(month)):
+            record("organization.updated", organization=acme)
+    assert partitions.months_in_default() == months
+
+    out = manage("--months-ahead", "0", "--move-default")
+
+    assert all(f"Created {partitions.partition_name(month)}" in out for month in months)
+    assert partitions.months_in_default() == [] and default_partition_rows() == 0
+    assert verify(acme).ok
+
+
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_creating_the_same_month_take_turns():

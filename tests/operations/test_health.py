@@ -1,15 +1,19 @@
 """/healthz and /readyz: JSON for a load balancer, no secrets, 503 past a threshold."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from auditlogs import record
 from auditlogs.models import ChainHead
+from auditlogs.recording.context import Actor, acting_as
+from auditlogs.storage import partitions
 from integrations import services
 from integrations.models import DeliveryStatus, Destination
 from operations import jobs
@@ -121,6 +125,27 @@ def test_readyz_fails_without_enough_partitions_ahead(anonymous, personas, setti
     settings.READYZ_MIN_PARTITION_MONTHS_AHEAD = 12
     status, body = readyz(anonymous)
     assert status == 503 and body["checks"]["partitions"]["ok"] is False
+
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="partitions are PostgreSQL's")
+def test_readyz_names_months_whose_events_sit_in_the_default_partition(
+    anonymous, personas, acme
+):
+    """A server clock ahead put an event into a month beyond those made ahead: it is kept,
+    in the default partition, which retention's month drops never reach."""
+    worker_ran()
+    far = partitions.add_months(partitions.month_start(datetime.now(UTC)), 9)
+    with acting_as(Actor.system(), at=datetime(far.year, far.month, 15, tzinfo=UTC)):
+        record("organization.updated", organization=acme)
+    jobs.sign_checkpoints()
+    status, body = readyz(anonymous)
+    assert status == 503
+    assert body["checks"]["partitions"]["months_in_default"] == [f"{far:%Y-%m}"]
+
+    call_command("manage_audit_partitions", "--move-default", stdout=StringIO())
+    status, body = readyz(anonymous)
+    assert status == 200 and body["checks"]["partitions"]["months_in_default"] == []
 
 
 def test_readyz_reports_a_check_that_cannot_run_as_failed(anonymous, personas, monkeypatch):

@@ -3,8 +3,12 @@
     python manage.py manage_audit_partitions                      # this month and the next
     python manage.py manage_audit_partitions --months-ahead 3
     python manage.py manage_audit_partitions --drop-before 2025-12  # drops months up to 2025-11
+    python manage.py manage_audit_partitions --move-default        # months the default holds
 
 Run it daily or monthly (cron); a post_migrate hook also creates this month and the next.
+Events whose month had no partition yet sit in the default partition (`/readyz` names those
+months); `--move-default` gives each of them its partition, moving the events there unchanged,
+which holds writes of the event table while it moves (seconds per 100,000 events).
 Dropping a month would remove every organization's events of it at once (no row triggers), so
 it is refused while any organization still has events there (their own retention,
 `apply_audit_retention`, removes them with a signed retention cut); an allowed drop is recorded
@@ -27,20 +31,32 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--months-ahead", type=int, default=1)
         parser.add_argument(
+            "--move-default", action="store_true",
+            help="Give every month whose events sit in the default partition its own "
+            "partition, moving them there (writes wait meanwhile).",
+        )
+        parser.add_argument(
             "--drop-before", metavar="YYYY-MM",
             help="Drop every month partition before this month; refused while any "
             "organization still has events in them.",
         )
 
-    def handle(self, *args, months_ahead, drop_before, **options):
+    def handle(self, *args, months_ahead, drop_before, move_default, **options):
         if not partitions.is_partitioned():
             self.stdout.write("The event table is not partitioned here (PostgreSQL only).")
             return
         if months_ahead < 0:
             raise CommandError("--months-ahead must be 0 or more.")
-        created = partitions.ensure_partitions_ahead(months_ahead)
-        for month in created:
-            self.stdout.write(f"Created {partitions.partition_name(month)}")
+        self._created(lambda: partitions.ensure_partitions_ahead(months_ahead))
+        if move_default:
+            for month in partitions.months_in_default(limit=10_000):
+                self._created(lambda month=month: partitions.ensure_partitions(month, month))
+            left = partitions.months_in_default()
+            if left:
+                raise CommandError(
+                    "Events of " + ", ".join(f"{month:%Y-%m}" for month in left) + " are still in "
+                    "the default partition.", returncode=1,
+                )
         if drop_before:
             try:
                 cutoff = partitions.parse_month(drop_before)
@@ -63,6 +79,19 @@ class Command(BaseCommand):
                 f"Months with a partition: {months[0]:%Y-%m} to {months[-1]:%Y-%m} "
                 f"({len(months)})."
             )
+
+
+    def _created(self, create) -> None:
+        """Run `create` and name the months it created; a month the database refused is a
+        clear error (after the months that were created), not a traceback."""
+        try:
+            created = create()
+        except partitions.PartitionError as error:
+            for month in error.created:
+                self.stdout.write(f"Created {partitions.partition_name(month)}")
+            raise CommandError(f"Refused: {error}", returncode=1) from None
+        for month in created:
+            self.stdout.write(f"Created {partitions.partition_name(month)}")
 
 
 def _refusal(refused: retention.HistoryInMonths) -> str:
