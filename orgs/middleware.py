@@ -3,16 +3,18 @@
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
+from auditlogs.models import SupportAccess
 from orgs.tenancy import memberships_of
 from orgs.two_factor import has_two_factor
 
 
 class TwoFactorRequiredMiddleware:
     """Any page of an organization (a URL with `org_slug`) that requires two-factor sign-in
-    sends a member without it to the set-up page, and back once it is on. Non-members are
-    left to the view's 404."""
+    sends a member without it to the set-up page, and back once it is on; so does its log to
+    support staff reading it under a support access. Others are left to the view's 404."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -26,7 +28,7 @@ class TwoFactorRequiredMiddleware:
             return None
         requiring = next((m.organization for m in memberships_of(request)
                           if m.organization.slug == slug and m.organization.requires_two_factor),
-                         None)
+                         None) or _read_by_support(request.user, slug)
         if requiring is None or has_two_factor(request.user):
             return None
         messages.info(
@@ -34,3 +36,16 @@ class TwoFactorRequiredMiddleware:
             f"{requiring.name} requires two-factor sign-in: turn it on to continue.",
         )
         return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.path})}")
+
+
+def _read_by_support(user, slug: str):
+    """The organization `user`, as support staff, has an open access to and that requires
+    two-factor sign-in; None otherwise (the support access form refuses to open one without
+    it, and this covers a requirement turned on, or a device removed, meanwhile)."""
+    if not user.is_staff:
+        return None
+    access = SupportAccess.objects.filter(
+        user=user, organization__slug=slug, organization__requires_two_factor=True,
+        expires_at__gt=timezone.now(),
+    ).select_related("organization").first()
+    return access.organization if access else None

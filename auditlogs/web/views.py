@@ -113,7 +113,7 @@ def support_access(request):
     """Staff choose an organization and state why; the access is recorded in its own log."""
     if not request.user.is_staff:
         raise Http404
-    form = SupportAccessForm(request.POST or None)
+    form = SupportAccessForm(request.POST or None, staff=request.user)
     if request.method == "POST" and form.is_valid():
         organization = form.cleaned_data["organization"]
         minutes = app_settings.SUPPORT_ACCESS_MINUTES

@@ -8,6 +8,7 @@ from django.utils import timezone
 from auditlogs.models import SupportAccess
 from auditlogs.recording.catalogue import Severity
 from tests.helpers.clients import signed_in
+from tests.orgs.test_two_factor import turn_on
 
 LOG = "/orgs/acme/settings/audit-logs/"
 
@@ -71,3 +72,38 @@ def test_bad_support_input(staff, events, data, message):
     response = signed_in(staff).post("/support/", data)
     assert response.status_code == 200 and message in response.text
     assert SupportAccess.objects.count() == 0 and events() == []
+
+
+class TestTwoFactorRequired:
+    """An organization that requires two-factor sign-in of its people requires it of the staff
+    reading its log: otherwise its requirement would end where support begins."""
+
+    @pytest.fixture
+    def acme_requires_it(self, acme):
+        acme.requires_two_factor = True
+        acme.save(update_fields=["requires_two_factor"])
+
+    def test_staff_without_it_are_told_and_get_no_access(self, staff, acme, acme_requires_it,
+                                                         events):
+        response = grant(staff)
+        assert response.status_code == 200
+        assert "Acme requires two-factor sign-in" in response.text
+        assert not SupportAccess.objects.exists()
+        assert events(acme, action="support.access_granted") == []
+
+    def test_staff_with_it_open_the_log(self, staff, acme_requires_it):
+        turn_on(staff)
+        client = signed_in(staff)
+        assert grant(staff).status_code == 302
+        assert client.get(LOG).status_code == 200
+
+    def test_a_requirement_turned_on_during_an_access_sends_staff_to_set_it_up(
+        self, staff, acme
+    ):
+        client = signed_in(staff)
+        grant(staff)
+        acme.requires_two_factor = True
+        acme.save(update_fields=["requires_two_factor"])
+        response = client.get(LOG)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/two-factor/")
