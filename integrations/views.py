@@ -129,18 +129,30 @@ def settings_page(section: str, *, manage: bool = True):
     return decorator
 
 
+def _keep_for_next_page(request, name: str, value) -> None:
+    """Hand `value` to the next page of this organization that takes `name`: a form that creates
+    something redirects (a reload must not create it again), and what the page shows only once
+    never goes into the URL."""
+    request.session[f"{name}:{request.organization.pk}"] = value
+
+
+def _take_kept(request, name: str):
+    """What `_keep_for_next_page` kept under `name`, once: None on every later page."""
+    return request.session.pop(f"{name}:{request.organization.pk}", None)
+
+
 @settings_page("api_tokens")
 def api_tokens(request):
     form = forms.ApiTokenForm(_posted(request))
-    new_secret = None
     if request.method == "POST" and form.is_valid():
-        token, new_secret = services.api_token_create(
+        _, secret = services.api_token_create(
             organization=request.organization,
             name=form.cleaned_data["name"],
             created_by=request.user,
             expires_in_days=form.cleaned_data["expires_in"],
         )
-        form = forms.ApiTokenForm()
+        _keep_for_next_page(request, "new_api_token_secret", secret)
+        return redirect("settings_api_tokens", request.organization.slug)
     tokens = ApiToken.objects.filter(organization=request.organization).select_related(
         "created_by"
     ).annotate(creator_is_member=Exists(Membership.objects.filter(
@@ -149,7 +161,12 @@ def api_tokens(request):
     response = render(
         request,
         "integrations/api_tokens.html",
-        {"form": form, "tokens": tokens, "new_secret": new_secret, "section": "api_tokens"},
+        {
+            "form": form,
+            "tokens": tokens,
+            "new_secret": _take_kept(request, "new_api_token_secret"),
+            "section": "api_tokens",
+        },
     )
     response["Cache-Control"] = "no-store"  # the new secret must not linger in caches
     return response
@@ -167,18 +184,23 @@ def api_token_revoke(request, token_id: int):
 @settings_page("destinations")
 def destinations(request):
     form = forms.DestinationForm(_posted(request))
-    new_destination = None
     if request.method == "POST" and form.is_valid():
-        new_destination = services.destination_create(
+        destination = services.destination_create(
             organization=request.organization, created_by=request.user, **form.cleaned_data
         )
-        form = forms.DestinationForm()
+        # Its id, not its secret: the secret stays in the database, which delivery reads anyway.
+        _keep_for_next_page(request, "new_destination_id", destination.pk)
+        return redirect("settings_destinations", request.organization.slug)
+    organization_destinations = Destination.objects.filter(organization=request.organization)
+    new_destination = None
+    if (new_destination_id := _take_kept(request, "new_destination_id")) is not None:
+        new_destination = organization_destinations.filter(pk=new_destination_id).first()
     response = render(
         request,
         "integrations/destinations.html",
         {
             "form": form,
-            "destinations": Destination.objects.filter(organization=request.organization),
+            "destinations": organization_destinations,
             "new_destination": new_destination,
             "timestamp_header": webhooks.TIMESTAMP_HEADER,
             "signature_header": webhooks.SIGNATURE_HEADER,

@@ -250,19 +250,25 @@ def settings_member_edit(request, membership_id: int):
     )
 
 
-@require_POST
 @org_member_required
 def settings_member_remove(request, membership_id: int):
-    acting = request.membership
+    """A page that asks first, as deleting a project does; its POST removes."""
     member = _changeable_member(request, membership_id)
-    try:
-        if services.member_remove(membership=member):
-            messages.success(request, f"{member.user.email} was removed.")
-    except services.MembershipRefused as refusal:
-        messages.error(request, str(refusal))
-    if member.pk == acting.pk:
-        return redirect("home")
-    return redirect("settings_members", request.organization.slug)
+    removing_self = member.pk == request.membership.pk  # before delete() clears member.pk
+    if request.method == "POST":
+        try:
+            if services.member_remove(membership=member):
+                messages.success(request, f"{member.user.email} was removed.")
+        except services.MembershipRefused as refusal:
+            messages.error(request, str(refusal))
+        if removing_self:
+            return redirect("home")
+        return redirect("settings_members", request.organization.slug)
+    return render(
+        request,
+        "orgs/settings_member_remove.html",
+        {"member": member, "removing_self": removing_self, "section": "members"},
+    )
 
 
 def _changeable_member(request, membership_id: int) -> Membership:

@@ -1,5 +1,6 @@
 """A new colleague, in a real browser: invited by the owner, accepts, chooses a password,
-turns on two-factor sign-in and signs in with it. Every step shows in Acme's log."""
+turns on two-factor sign-in and signs in with it. Every step shows in Acme's log. And a
+colleague removed: the owner is asked first."""
 
 import re
 from base64 import b32decode
@@ -9,6 +10,7 @@ from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
 from auditlogs.models import AuditEvent
+from orgs.models import Membership
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -83,3 +85,32 @@ def test_invited_accepts_sets_password_turns_on_two_factor_and_signs_in(
     assert ("member.invitation_accepted", NEWCOMER) in actions
     assert ("user.two_factor_enabled", NEWCOMER) in actions
     assert actions[-1] == ("user.logged_in", NEWCOMER)
+
+
+def test_removing_a_colleague_asks_first_and_cancel_keeps_them(
+    page, sign_in, acme, member_membership, console, screenshot
+):
+    sign_in(page, "owner@acme.test")
+    account_menu(page, "Settings")
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Members").click()
+    page.get_by_role("row").filter(has_text="member@acme.test").get_by_role(
+        "link", name="Edit").click()
+
+    # The first click only asks; Cancel goes back with nothing changed.
+    page.get_by_role("link", name="Remove member@acme.test").click()
+    expect(page.get_by_role("heading", name="Remove “member@acme.test” from Acme?")).to_be_visible()
+    screenshot(page, "people-remove-confirmation")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("heading", name="member@acme.test")).to_be_visible()
+    assert Membership.objects.filter(pk=member_membership.pk).exists()
+
+    # Confirming removes them, says so, and the log has it.
+    page.get_by_role("link", name="Remove member@acme.test").click()
+    page.get_by_role("button", name="Remove", exact=True).click()
+    expect(page.get_by_text("member@acme.test was removed.")).to_be_visible()
+    expect(page.get_by_role("cell", name="member@acme.test", exact=True)).to_have_count(0)
+    assert not Membership.objects.filter(pk=member_membership.pk).exists()
+    assert console.errors() == [], console.messages
+    removals = AuditEvent.objects.filter(organization=acme, action="member.removed")
+    assert list(removals.values_list("actor_label", "target_label")) == [
+        ("owner@acme.test", "member@acme.test")]
