@@ -8,14 +8,17 @@ serialize on the chain head), so "sequence > cursor" never skips a committed eve
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from auditlogs.conf import app_settings
+from auditlogs.models import AuditEvent, Checkpoint
 
 TOKEN_PREFIX = "alk_"
 # Events (or checkpoints) per POST to a destination. At most 1,000: what common collectors
@@ -171,6 +174,38 @@ class Delivery(models.Model):
         return pausing
 
 
+@dataclass(frozen=True)
+class DeliveryGap:
+    """Events #first–#through that a destination never received: they were gone from the log
+    before its cursor got there. Retention does that, and must not wait for a dead receiver;
+    the receiver and the admins are told instead (docs/integrations.md, "Gaps").
+
+    `removed_at` is when retention removed the last of them, None when no retention cut
+    accounts for them; `cuts` are those retention cuts, oldest first (for the receiver, who
+    can check them); `reported_at` is when the receiver accepted the notice (None: not yet)."""
+
+    first_sequence: int
+    through_sequence: int
+    removed_at: datetime | None
+    cuts: tuple[Checkpoint, ...] = ()
+    reported_at: datetime | None = None
+
+    @property
+    def by_retention(self) -> bool:
+        return self.removed_at is not None
+
+    @property
+    def count(self) -> int:
+        return self.through_sequence - self.first_sequence + 1
+
+    @property
+    def events(self) -> str:
+        """The removed events in words: "events #6–#10", or "event #6" alone."""
+        if self.first_sequence == self.through_sequence:
+            return f"event #{self.first_sequence}"
+        return f"events #{self.first_sequence}–#{self.through_sequence}"
+
+
 class Destination(Delivery):
     """A customer's webhook (their SIEM) that receives every new event of the organization."""
 
@@ -194,6 +229,14 @@ class Destination(Delivery):
         "first, so the receiver keeps its own copy of every one).",
     )
     last_delivered_at = models.DateTimeField(null=True, blank=True)
+    # The latest gap told to the receiver (DeliveryGap), kept for the admins' page.
+    gap_first_sequence = models.BigIntegerField(null=True, blank=True)
+    gap_through_sequence = models.BigIntegerField(null=True, blank=True)
+    gap_removed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When retention removed them; empty when no retention cut accounts for them.",
+    )
+    gap_reported_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -220,6 +263,48 @@ class Destination(Delivery):
     def _succeeded(self, now, cursor_field: str) -> None:
         self.last_delivered_at = now
         self.save(update_fields=[cursor_field, "last_delivered_at", *self._healthy()])
+
+    def gap_before(self, sequence: int) -> DeliveryGap | None:
+        """The events between the cursor and `sequence`, the next one the log still has.
+
+        The chain has no holes, so any there are were removed; only a retention cut through
+        the last of them (which removed every event up to it) says retention did it."""
+        first, through = self.cursor + 1, sequence - 1
+        if through < first:
+            return None
+        cuts = tuple(Checkpoint.objects.filter(
+            organization_id=self.organization_id, retention_days__isnull=False,
+            sequence__gte=first, sequence__lte=through,
+        ).order_by("sequence"))
+        by_retention = bool(cuts) and cuts[-1].sequence == through
+        return DeliveryGap(first, through, cuts[-1].signed_at if by_retention else None, cuts)
+
+    @cached_property
+    def pending_gap(self) -> DeliveryGap | None:
+        """The gap the next delivery will tell the receiver about, if any."""
+        next_sequence = AuditEvent.objects.filter(
+            organization_id=self.organization_id, sequence__gt=self.cursor
+        ).aggregate(first=models.Min("sequence"))["first"]
+        return None if next_sequence is None else self.gap_before(next_sequence)
+
+    @property
+    def reported_gap(self) -> DeliveryGap | None:
+        if self.gap_first_sequence is None:
+            return None
+        return DeliveryGap(
+            self.gap_first_sequence, self.gap_through_sequence, self.gap_removed_at,
+            reported_at=self.gap_reported_at,
+        )
+
+    def gap_reported(self, gap: DeliveryGap, now) -> None:
+        """The receiver accepted a delivery that told it of `gap`."""
+        self.gap_first_sequence, self.gap_through_sequence = (
+            gap.first_sequence, gap.through_sequence
+        )
+        self.gap_removed_at, self.gap_reported_at = gap.removed_at, now
+        self.save(update_fields=[
+            "gap_first_sequence", "gap_through_sequence", "gap_removed_at", "gap_reported_at",
+        ])
 
 
 class AlertSubscription(Delivery):

@@ -9,6 +9,10 @@ receivers deduplicate on the event `id` (or organization and sequence). The sign
 checkpoints follow the same way with a cursor of their own, in payloads of their own type
 ("auditlogs.checkpoints"), so the customer keeps copies the operator cannot rewrite.
 
+Retention removes old events whether or not every destination has them (a legal policy must
+not wait on a dead receiver). A batch that starts after such a gap says so in its `gap`
+field, with the retention cuts that removed the events, so the loss is never silent.
+
 A pass gives each due destination a turn of up to TURN_SECONDS, batch after batch over one
 keep-alive connection, then the next destination its turn; the worker runs passes back to back
 while any destination is behind (operations/jobs.py), so a backlog never waits for the next
@@ -43,12 +47,13 @@ from auditlogs import record
 from auditlogs.conf import app_settings
 from auditlogs.integrity.checkpoints import SignedStatement
 from auditlogs.models import AuditEvent, ChainHead, Checkpoint
+from auditlogs.recording.chain import format_time
 from auditlogs.recording.changes import mask_url
 from auditlogs.recording.context import Actor, acting_as
 from auditlogs.storage.backends import backend
 from integrations import mailing, postgresql, ssrf
 from integrations.claiming import claimed
-from integrations.models import Destination
+from integrations.models import DeliveryGap, Destination
 from integrations.serializers import FIELDS, export_rows, ndjson_line, to_json
 from orgs.models import Plan
 
@@ -84,20 +89,32 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, tolerance=3
 
 
 @dataclass(frozen=True)
+class _Batch:
+    """What one POST carries: (cursor after it, item as JSON text), oldest first, and for
+    events the gap before them, if there is one."""
+
+    items: list[tuple[int, str]]
+    gap: DeliveryGap | None = None
+
+    @property
+    def cursor(self) -> int:
+        return self.items[-1][0]
+
+
+@dataclass(frozen=True)
 class _Outbox:
     """One kind of thing a destination receives, with its own cursor."""
 
     payload_type: str
     items_key: str
-    # (destination) -> [(cursor after it, item as JSON text)], oldest first, one batch
-    pending: Callable
+    pending: Callable  # (destination) -> its next _Batch
     cursor_method: str  # Destination's method that moves this cursor: (cursor, now)
 
 
 _SEQUENCE = FIELDS.index("sequence")
 
 
-def _pending_events(destination: Destination) -> list[tuple[int, str]]:
+def _pending_events(destination: Destination) -> _Batch:
     """The next batch in the JSON shape of the export and the API, read with one query. An
     event the sequencer has not linked yet (no sequence) is never among them.
 
@@ -105,13 +122,26 @@ def _pending_events(destination: Destination) -> list[tuple[int, str]]:
     bounding the range keeps the read to one batch whatever the planner believes of a fresh
     partition (without it, stale statistics sorted the whole backlog for every batch). Only
     where retention removed events this destination never received is that range empty; the
-    events after the gap come then."""
+    events after the gap come then, and the batch names the gap."""
     organization_id, after, size = (
         destination.organization_id, destination.cursor, destination.batch_size
     )
-    return _event_lines(organization_id, after, after + size, size) or _event_lines(
+    lines = _event_lines(organization_id, after, after + size, size) or _event_lines(
         organization_id, after, _NO_END, size
     )
+    if not lines:
+        return _Batch(lines)
+    return _Batch(_up_to_a_hole(lines), destination.gap_before(lines[0][0]))
+
+
+def _up_to_a_hole(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The lines up to a missing sequence, if one is missing: retention only ever removes
+    the oldest events, so a hole inside a batch was made otherwise, and the next batch, which
+    starts after it, names it as a gap instead of passing over it in silence."""
+    for index in range(1, len(lines)):
+        if lines[index][0] != lines[index - 1][0] + 1:
+            return lines[:index]
+    return lines
 
 
 _NO_END = 2**63 - 1  # the largest sequence a bigint holds
@@ -126,11 +156,11 @@ def _event_lines(organization_id: int, after: int, through: int, size: int) -> l
     return [(row[_SEQUENCE], ndjson_line(row)[:-1]) for row in export_rows(events)[:size]]
 
 
-def _pending_checkpoints(destination: Destination) -> list[tuple[int, str]]:
+def _pending_checkpoints(destination: Destination) -> _Batch:
     checkpoints = Checkpoint.objects.filter(
         organization_id=destination.organization_id, id__gt=destination.checkpoint_cursor,
     ).order_by("id")[: destination.batch_size]
-    return [(c.pk, to_json(SignedStatement.of(c).as_json())) for c in checkpoints]
+    return _Batch([(c.pk, to_json(SignedStatement.of(c).as_json())) for c in checkpoints])
 
 
 EVENTS = _Outbox(EVENTS_PAYLOAD, "events", _pending_events, "delivered")
@@ -227,25 +257,42 @@ def _deliver_batch(destination_id: int, now, outbox: _Outbox, connection: "Conne
         if destination is None or not destination.due(now):
             return 0
         batch = outbox.pending(destination)
-        if not batch:
+        if not batch.items:
             return 0
-        connection.post(destination.url, destination.secret,
-                        payload(destination, outbox, [item for _cursor, item in batch]))
-        getattr(destination, outbox.cursor_method)(batch[-1][0], now)
-        return len(batch)
+        connection.post(destination.url, destination.secret, payload(destination, outbox, batch))
+        if batch.gap is not None:
+            destination.gap_reported(batch.gap, now)
+        getattr(destination, outbox.cursor_method)(batch.cursor, now)
+        return len(batch.items)
 
 
 def _destinations():
     return Destination.objects.select_related("organization")
 
 
-def payload(destination: Destination, outbox: _Outbox, items: list[str]) -> bytes:
+def payload(destination: Destination, outbox: _Outbox, batch: _Batch) -> bytes:
     """The body of one POST (docs/integrations.md): the envelope, then the items as one list.
-    Each item is already JSON text; the envelope's keys are fixed, so joining is enough."""
-    envelope = to_json({"type": outbox.payload_type, "destination": destination.pk,
-                        "organization": destination.organization.slug})
-    items_json = ",".join(items)
-    return f'{envelope[:-1]},"{outbox.items_key}":[{items_json}]}}'.encode()
+    Each item is already JSON text, so joining is enough. The gap, when there is one, comes
+    before the events it precedes; receivers that ignore unknown keys are unaffected."""
+    envelope = {"type": outbox.payload_type, "destination": destination.pk,
+                "organization": destination.organization.slug}
+    if batch.gap is not None:
+        envelope["gap"] = gap_json(batch.gap)
+    items_json = ",".join(item for _cursor, item in batch.items)
+    return f'{to_json(envelope)[:-1]},"{outbox.items_key}":[{items_json}]}}'.encode()
+
+
+def gap_json(gap: DeliveryGap) -> dict:
+    """The gap as receivers read it (docs/integrations.md, "Gaps"): the signed retention cuts
+    let them check the claim, and the last cut's `head_hash` is the `prev_hash` of the first
+    event after the gap."""
+    return {
+        "first_sequence": gap.first_sequence,
+        "through_sequence": gap.through_sequence,
+        "reason": "retention" if gap.by_retention else "unexplained",
+        "removed_at": format_time(gap.removed_at) if gap.by_retention else None,
+        "retention_cuts": [SignedStatement.of(cut).as_json() for cut in gap.cuts],
+    }
 
 
 def _note_failure(destination_id: int, reason: str, now) -> None:
@@ -448,8 +495,21 @@ def _mail_pause(destination: Destination) -> None:
             f"({mask_url(destination.url)}) have failed since "
             f"{destination.failing_since:%Y-%m-%d %H:%M} UTC, so it was paused.\n\n"
             f"Last error: {destination.last_error}\n\n"
-            f"No event is lost: once you fix the receiver and resume the destination, it gets "
-            f"every event from where it stopped.\n\n{link}\n"
+            f"Once you fix the receiver and resume the destination, it gets every event still "
+            f"in the log from where it stopped (event #{destination.cursor + 1}). "
+            f"{_retention_meanwhile(organization)}\n\n{link}\n"
         ),
     )
     logger.warning("Paused destination %s: %s", destination.pk, destination.last_error)
+
+
+def _retention_meanwhile(organization) -> str:
+    """What a pause cannot hold back: retention is a policy that waits for no receiver."""
+    kept = ""
+    if organization.audit_retention_days:
+        kept = f" (this organization keeps events for {organization.audit_retention_days} days)"
+    return (
+        f"Events that retention removes meanwhile{kept} can no longer be delivered: the "
+        f"receiver is told which ones, as a gap before the next events it gets, and the "
+        f"Log destinations page shows it."
+    )

@@ -205,7 +205,8 @@ def test_the_batch_size_is_set_on_creation_and_changed_on_edit(admin, acme, publ
 
 def test_events_after_a_retention_gap_still_come(acme, owner, receiver):
     """Batches are read by sequence range (the chain is gapless); where retention removed
-    events a destination had not received, the events after the gap are sent."""
+    events a destination had not received, the events after the gap are sent, the first
+    batch naming the gap."""
     acme.audit_retention_days = 30
     acme.save()
     with acting_as(Actor.system(), at=timezone.now() - timedelta(days=40)):
@@ -221,3 +222,6 @@ def test_events_after_a_retention_gap_still_come(acme, owner, receiver):
                 .values_list("sequence", flat=True))
     assert kept[0] == 6
     assert [event["sequence"] for event in receiver.delivered] == kept
+    gaps = [json.loads(request["body"]).get("gap") for request in receiver.requests]
+    assert gaps[0]["first_sequence"] == 1 and gaps[0]["through_sequence"] == 5
+    assert gaps[0]["reason"] == "retention" and not any(gaps[1:])
