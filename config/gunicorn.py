@@ -21,6 +21,13 @@ keepalive = 65
 graceful_timeout = 20
 accesslog = None
 errorlog = "-"
+# The longest request line gunicorn takes (its default is 4094): a URL up to about 8 KB, e.g. a
+# huge filter value on the log page, reaches the app, whose form says what is wrong with it
+# (README, "The Audit Logs page"); only a longer one gets gunicorn's bare 414 URI Too Long.
+limit_request_line = 8190
+# htmx names the page's URL in HX-Current-URL when the filter form changes, so a header must fit
+# such a URL with its scheme and host (a longest host name is 253 characters).
+limit_request_field_size = limit_request_line + 512
 # Behind a proxy on another host, let it say who the client was (AUDITLOG_TRUSTED_PROXIES).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 UTC_NAME = "UTC"
+DAYS_SHOWN_RELATIVE = 7  # a week of "N days ago"; older events show their date
 
 
 def zone_name(user, organization=None) -> str:
@@ -34,20 +35,24 @@ def exact(moment: datetime, tzinfo) -> str:
 
 
 def relative(moment: datetime, tzinfo, now: datetime | None = None) -> str:
-    """"just now", "3 min ago", "5 h ago", "2 days ago"; after a week the local date and time."""
+    """How long ago, read on the calendar of the person's zone: within the hour by minutes
+    ("just now", "3 min ago", even just after midnight), the rest of today by hours ("5 h
+    ago"), an earlier day by the dates between ("yesterday" is the previous local date, "2
+    days ago" two local dates back, whatever the hours between), from seven local dates back
+    (and a time ahead of the clock) the local date and time. DST days have 23 or 25 hours, so
+    only dates, never durations, count days."""
     now = now or timezone.now()
+    local = moment.astimezone(tzinfo)
     age = now - moment
-    if age < timedelta(0):
-        local = moment.astimezone(tzinfo)
+    days = (now.astimezone(tzinfo).date() - local.date()).days
+    if age < timedelta(0) or days >= DAYS_SHOWN_RELATIVE:
         return f"{local.day} {local:%b %Y, %H:%M}"
     if age < timedelta(minutes=1):
         return "just now"
     if age < timedelta(hours=1):
         return f"{age // timedelta(minutes=1)} min ago"
-    if age < timedelta(days=1):
-        return f"{age // timedelta(hours=1)} h ago"
-    if age < timedelta(days=7):
-        days = age.days
-        return "yesterday" if days == 1 else f"{days} days ago"
-    local = moment.astimezone(tzinfo)
-    return f"{local.day} {local:%b %Y, %H:%M}"
+    if days == 1:
+        return "yesterday"
+    if days > 1:
+        return f"{days} days ago"
+    return f"{age // timedelta(hours=1)} h ago"
