@@ -2,8 +2,6 @@
 batch size, in sequence order, each event once, in one run of the worker's job, over one
 kept-alive connection; one slow or failing receiver does not hold the others back."""
 
-import hashlib
-import hmac
 import json
 from datetime import timedelta
 
@@ -22,6 +20,7 @@ from operations import jobs
 from tests.helpers.clients import signed_in
 from tests.helpers.events import as_stored
 from tests.helpers.integrity import fill
+from tests.helpers.receivers import is_signed
 
 SECRET = "s3cret-for-tests-only"
 
@@ -46,14 +45,6 @@ def items(request, key="events"):
     return json.loads(request["body"])[key]
 
 
-def is_signed(request) -> bool:
-    """The receiver's check, written out independently of the sender's code."""
-    timestamp = request["headers"]["X-AuditLogs-Timestamp"]
-    expected = hmac.new(
-        SECRET.encode(), timestamp.encode() + b"." + request["body"], hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(request["headers"]["X-AuditLogs-Signature"], f"v1={expected}")
-
 
 def test_a_backlog_arrives_in_signed_lists_in_one_run_of_the_job(acme, alpha, owner, receiver):
     destination = add_destination(acme, owner, receiver, "SIEM", batch_size=7)
@@ -63,7 +54,7 @@ def test_a_backlog_arrives_in_signed_lists_in_one_run_of_the_job(acme, alpha, ow
 
     requests = receiver.requests
     assert len(requests) == 8 and all(len(items(request)) <= 7 for request in requests)
-    assert all(is_signed(request) for request in requests)
+    assert all(is_signed(request, SECRET) for request in requests)
     sent = [event for request in requests for event in items(request)]
     expected = [destination.cursor + 1] + [event.sequence for event in made]
     assert [event["sequence"] for event in sent] == expected  # in order, each once
@@ -142,7 +133,7 @@ def test_checkpoints_go_in_batches_of_the_same_size(acme, alpha, owner, receiver
     assert [c["sequence"] for batch in batches for c in batch] == sorted(
         c["sequence"] for batch in batches for c in batch
     )
-    assert all(is_signed(request) for request in receiver.requests)
+    assert all(is_signed(request, SECRET) for request in receiver.requests)
 
 
 def test_a_new_origin_is_checked_again_before_anything_is_sent_to_it(

@@ -3,8 +3,6 @@ request tells the receiver which events were removed before they reached it (wit
 retention cuts that removed them), the destinations page names them, and the pause e-mail
 promises only what holds."""
 
-import hashlib
-import hmac
 import json
 from datetime import timedelta
 
@@ -20,6 +18,7 @@ from integrations import services, webhooks
 from integrations.models import Destination
 from tests.helpers.clients import signed_in
 from tests.helpers.integrity import EVENTS, fill, tamper
+from tests.helpers.receivers import is_signed
 
 SECRET = "s3cret-for-tests-only"
 PAGE = "/orgs/acme/settings/destinations/"
@@ -58,14 +57,6 @@ def sequences_in_log(organization, after: int = 0) -> list[int]:
     return list(AuditEvent.objects.filter(organization=organization, sequence__gt=after)
                 .order_by("sequence").values_list("sequence", flat=True))
 
-
-def is_signed(request) -> bool:
-    """The receiver's check of the whole body, written out independently of the sender's."""
-    timestamp = request["headers"]["X-AuditLogs-Timestamp"]
-    expected = hmac.new(
-        SECRET.encode(), timestamp.encode() + b"." + request["body"], hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(request["headers"]["X-AuditLogs-Signature"], f"v1={expected}")
 
 
 def cut_verifies(statement: dict) -> bool:
@@ -118,7 +109,8 @@ def test_a_resumed_destination_is_told_what_retention_removed_then_gets_the_rest
         "removed_at": SignedStatement.of(cut).as_json()["signed_at"],
         "retention_cuts": [SignedStatement.of(cut).as_json()],
     }
-    assert is_signed(receiver.requests[0]) and cut_verifies(first["gap"]["retention_cuts"][0])
+    assert is_signed(receiver.requests[0], SECRET)
+    assert cut_verifies(first["gap"]["retention_cuts"][0])
     delivered = first["events"] + [event for body in rest for event in body.get("events", [])]
     # Then every event still in the log, in order, the chain continuing from the signed cut.
     assert [event["sequence"] for event in delivered] == sequences_in_log(acme, stopped_at)
