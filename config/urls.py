@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from integrations.api import api as integrations_api
@@ -7,6 +9,13 @@ from orgs import profile
 from orgs import views as org_views
 
 handler500 = "config.unavailable.server_error"
+
+
+def favicon(request):
+    """What a browser asks for where a page names no icon (the JSON of /readyz, the API's).
+    Resolved per request: the hashed static name exists only once collectstatic has run."""
+    return redirect(static("img/favicon.svg"))
+
 
 urlpatterns = [
     path("", org_views.home, name="home"),
@@ -25,4 +34,5 @@ urlpatterns = [
     path("admin/login/", org_views.admin_login),
     path("admin/", admin.site.urls),
     path("", include("operations.urls")),
+    path("favicon.ico", favicon),
 ]

@@ -165,3 +165,9 @@ def with_old_event(acme, alpha, minutes):
 
     with acting_as(Actor.system(), at=timezone.now() - timedelta(minutes=minutes)):
         return record("project.viewed", organization=acme, project=alpha)
+
+
+def test_a_browser_asking_for_favicon_ico_gets_the_icon(db, anonymous):
+    """JSON pages such as this one name no icon, so browsers ask for /favicon.ico (a 404)."""
+    response = anonymous.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("img/favicon.svg")
