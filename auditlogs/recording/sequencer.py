@@ -97,11 +97,14 @@ class Linked:
     longest_delay: float | None = None
     busy: bool = False
     last_id: int = 0  # the highest id linked (ids are read in order)
+    # The look after the release found more, and the caller asked to link it later (not
+    # `chase`): from this id on (see link_pending).
+    more_from: int | None = None
 
     def __add__(self, other: "Linked") -> "Linked":
         delays = [d for d in (self.longest_delay, other.longest_delay) if d is not None]
         return Linked(self.linked + other.linked, max(delays, default=None), other.busy,
-                      max(self.last_id, other.last_id))
+                      max(self.last_id, other.last_id), other.more_from)
 
 
 def link_pending(
@@ -111,6 +114,7 @@ def link_pending(
     batch_size: int | None = None,
     seconds: float | None = None,
     since: int | None = None,
+    chase: bool = True,
 ) -> Linked:
     """Link the organization's committed, unlinked events, a batch per short transaction,
     until none is left (or `seconds` are spent; what is left waits for the next linker).
@@ -134,6 +138,14 @@ def link_pending(
 
     With `wait=True` (the sweep, the bulk paths) the lock is waited for, at most
     AUDITLOG_CHAIN_LOCK_TIMEOUT_MS, then ChainLockTimeout.
+
+    Without `chase` (a process's linker thread) what the look after the release finds is not
+    linked at once but returned as `more_from`, for the caller's next round: a linker that
+    went on at once chased the writers of its organization, a batch of one or two events at a
+    time, each costing what a batch costs (about 1.5 ms of CPU), and eight writers on eight
+    organizations linked at half the rate they inserted. The caller links it in its next
+    round, so what the look found is still linked by this process (or, should it die, by the
+    sweep).
     """
     batch_size = batch_size or app_settings.LINK_BATCH_SIZE
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -152,6 +164,8 @@ def link_pending(
         # The look after the release, over what this linker read from.
         if not backend().has_unlinked_events(organization_id, first_start):
             return done
+        if not chase:
+            return done + Linked(more_from=first_start)
         start = first_start
 
 
@@ -167,9 +181,13 @@ def link_after_commit(organization_id: int, since: int = 0) -> None:
         _link_logged(organization_id, since, seconds=AFTER_COMMIT_SECONDS)
 
 
-def _link_logged(organization_id: int, since: int, *, seconds: float | None) -> Linked:
+def _link_logged(
+    organization_id: int, since: int, *, seconds: float | None, chase: bool = True
+) -> Linked:
     try:
-        return link_pending(organization_id, wait=False, seconds=seconds, since=since)
+        return link_pending(
+            organization_id, wait=False, seconds=seconds, since=since, chase=chase
+        )
     except Exception:
         logger.exception(
             "Linking the audit events of organization %s after commit failed; the next "
@@ -183,12 +201,13 @@ class BackgroundLinker:
     right after their commits: the request returns as soon as its transaction has committed.
     Organizations submitted while the thread is linking, gathering (GATHER_SECONDS after
     each round) or pausing after a held lock are linked in its next round, so a busy process
-    links in larger batches instead of once per request. An organization whose chain lock
-    was held stays pending and is tried again (BUSY_PAUSE_SECONDS), so every event this
-    process recorded is linked by this process unless it exits first. The thread has its own
-    database connection (Django's are per thread). It is started on first use in each process
-    (after a fork too); at exit what is pending is linked before the process goes; whatever a
-    killed process leaves, the worker's sweep links."""
+    links in larger batches instead of once per request; so is what the look after a round's
+    last batch found committed meanwhile (link_pending without `chase`). An organization
+    whose chain lock was held stays pending and is tried again (BUSY_PAUSE_SECONDS), so every
+    event this process recorded is linked by this process unless it exits first. The thread
+    has its own database connection (Django's are per thread). It is started on first use in
+    each process (after a fork too); at exit what is pending is linked before the process
+    goes; whatever a killed process leaves, the worker's sweep links."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -248,14 +267,21 @@ class BackgroundLinker:
                     connection.close()
                     return
                 organizations, self._pending, self._busy = sorted(self._pending.items()), {}, True
-            held = {}
+            held, found = {}, {}
             try:
                 for organization_id, since in organizations:
-                    if _link_logged(organization_id, since, seconds=None).busy:
+                    # At exit, all of it now: there is no next round.
+                    step = _link_logged(organization_id, since, seconds=None,
+                                        chase=self._stopping)
+                    if step.busy:
                         held[organization_id] = since
+                    elif step.more_from is not None:
+                        found[organization_id] = step.more_from
             finally:
                 close_old_connections()
                 with self._lock:
+                    for organization_id, since in found.items():  # for the next round
+                        self._add(organization_id, since)
                     if not self._stopping:  # at exit the sweep links what a held lock kept
                         for organization_id, since in held.items():
                             self._add(organization_id, since)

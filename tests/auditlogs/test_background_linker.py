@@ -152,3 +152,38 @@ def test_a_linker_that_would_not_wait_tells_a_held_head_from_a_missing_one(acme,
     with transaction.atomic():  # no head yet: the linker makes it, at genesis
         head = sequencer.locked_head(initech.pk, wait=False)
         assert (head.sequence, head.hash) == (0, chain.GENESIS_HASH)
+
+
+def test_what_commits_during_a_round_waits_for_the_next_round_not_a_batch_of_its_own(
+    acme, in_background, monkeypatch
+):
+    """A linker that linked, at once, whatever its look after the release found chased its
+    organization's writers a batch of one or two events at a time (each batch about 1.5 ms of
+    CPU): the thread now leaves that to its next round, GATHER_SECONDS later, in one batch."""
+    rounds = []  # what each of the thread's link_pending calls linked
+    link_pending, link_batch = sequencer.link_pending, sequencer._link_batch
+
+    def a_writer_commits_after_the_first_batch(organization_id, **kwargs):
+        step, read_from = link_batch(organization_id, **kwargs)
+        if not rounds:
+            with transaction.atomic():  # committed while the thread is still in its round
+                record("organization.updated", organization=acme)
+                record("organization.updated", organization=acme)
+        return step, read_from
+
+    def counted(*args, **kwargs):
+        done = link_pending(*args, **kwargs)
+        rounds.append(done.linked)
+        return done
+
+    monkeypatch.setattr(sequencer, "_link_batch", a_writer_commits_after_the_first_batch)
+    monkeypatch.setattr(sequencer, "link_pending", counted)
+    with transaction.atomic():
+        record("organization.updated", organization=acme)
+    deadline = time.monotonic() + 10
+    while AuditEvent.objects.filter(organization=acme, sequence__isnull=True).exists():
+        assert time.monotonic() < deadline, "the events committed meanwhile were never linked"
+        time.sleep(0.01)
+    assert sequencer.background.wait_idle(10), rounds
+    assert rounds[:2] == [1, 2]  # not [3]: the second round took the two in one batch
+    assert verify(acme).ok
