@@ -1,6 +1,7 @@
 """Every page of the product at 1440 px and on a 390 px phone, checked with axe-core (zero
 violations) and for sideways scrolling; the log's phone layout; the branded error pages."""
 
+import re
 from unittest import mock
 
 import pytest
@@ -219,3 +220,49 @@ def test_settings_tables_fold_into_cards_on_a_phone(
             assert box["x"] + box["width"] <= card["x"] + card["width"], f"{name}: {box}"
         screenshot(page, f"{name}-cards-390")
     expect(page.locator("td[data-label=Role]").first).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440px", "390px"])
+def test_the_states_added_to_settings_and_support_pages_are_axe_clean(
+    page, live_server, timeline, acme, admin, staff, member_membership, viewport, screenshot
+):
+    """The member's page and its removal confirmation, a destination that retention left a gap
+    before, a range too long to chart whole, and the support form refusing an organization
+    that requires two-factor sign-in."""
+    from integrations import services
+    from integrations.models import Destination
+
+    destination = services.destination_create(
+        organization=acme, name="Archive SIEM", url="https://siem.example.com/hook",
+        secret="", created_by=admin,
+    )
+    Destination.objects.filter(pk=destination.pk).update(
+        gap_first_sequence=4, gap_through_sequence=8,
+        gap_removed_at=destination.created_at, gap_reported_at=destination.created_at,
+    )
+    page.set_viewport_size(viewport)
+    width = viewport["width"]
+    signed_in_as(page, live_server, ADMIN)
+    member = f"/orgs/acme/settings/members/{member_membership.pk}/"
+    for name, path in {
+        "member": member,
+        "member-remove": f"{member}remove/",
+        "destination-gap": "/orgs/acme/settings/destinations/",
+        "log-long-range": "/orgs/acme/settings/audit-logs/?start=0002-01-01&end=9999-12-30",
+    }.items():
+        page.goto(live_server.url + path)
+        checked(page, f"{name} at {width} px")
+        screenshot(page, f"{name}-{width}")
+    expect(page.get_by_text("too long to chart whole")).to_be_visible()
+
+    acme.requires_two_factor = True
+    acme.save(update_fields=["requires_two_factor"])
+    page.context.clear_cookies()
+    signed_in_as(page, live_server, staff.email)
+    page.goto(f"{live_server.url}/support/")
+    page.get_by_label("Organization").select_option("acme")
+    page.get_by_label("Reason").fill("Ticket #4411: who deleted Support Bot?")
+    page.get_by_role("button", name=re.compile("Open")).click()
+    expect(page.get_by_text("requires two-factor sign-in")).to_be_visible()
+    checked(page, f"support refused at {width} px")
+    screenshot(page, f"support-refused-{width}")
