@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from auditlogs import record
 from auditlogs.models import ChainHead
-from auditlogs.recording.changes import mask_url
 from integrations.models import (
     DEFAULT_BATCH_SIZE,
     AlertSubscription,
@@ -76,7 +75,7 @@ def destination_create(*, organization, name: str, url: str, secret: str, create
             "destination.created",
             organization=organization,
             target=destination,
-            metadata={"name": name, "url": mask_url(url), "batch_size": batch_size},
+            metadata={"name": name, "url": url, "batch_size": batch_size},  # masked by record()
         )
     return destination
 
@@ -92,8 +91,6 @@ def destination_update(*, destination: Destination, name: str, url: str, secret:
     changes = {
         field: [before[field], after[field]] for field in before if before[field] != after[field]
     }
-    if "url" in changes:
-        changes["url"] = [mask_url(url) for url in changes["url"]]
     if not changes:
         return False
     with transaction.atomic():
@@ -112,7 +109,7 @@ def destination_update(*, destination: Destination, name: str, url: str, secret:
             "destination.updated",
             organization=destination.organization,
             target=destination,
-            changes=changes,  # the secret is masked by record()
+            changes=changes,  # the secret and the URL's credentials are masked by record()
         )
     return True
 
@@ -123,7 +120,7 @@ def destination_delete(*, destination: Destination) -> None:
             "destination.deleted",
             organization=destination.organization,
             target=destination,
-            metadata={"name": destination.name, "url": mask_url(destination.url)},
+            metadata={"name": destination.name, "url": destination.url},
         )
         destination.delete()
 

@@ -33,6 +33,18 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+def redacted(field_name: str, value):
+    """A value as the log keeps it for good, decided by its field's name: a secret masked, a
+    URL (`url`, `*_url`) with what can carry a credential masked (mask_url), anything else as
+    it is. record() applies it to every key of an event's changes and metadata."""
+    name = str(field_name)
+    if is_secret(name):
+        return mask(name, value)
+    if (name == "url" or name.endswith("_url")) and isinstance(value, str):
+        return mask_url(value)
+    return value
+
+
 def _plain(value):
     """A JSON-friendly form of a field value, as it will be shown to people."""
     if isinstance(value, Decimal):

@@ -15,7 +15,7 @@ from auditlogs.conf import app_settings
 from auditlogs.models import AuditEvent, ChainHead
 from auditlogs.recording import chain, sequencer
 from auditlogs.recording.catalogue import Severity, event_type
-from auditlogs.recording.changes import is_secret, mask
+from auditlogs.recording.changes import redacted
 from auditlogs.recording.context import Actor, current_context
 from auditlogs.storage.backends import backend
 
@@ -202,9 +202,7 @@ def _clean_changes(changes: dict) -> dict:
         if not isinstance(values, list | tuple) or len(values) != 2:
             raise InvalidEventData(f"changes[{field!r}] must be a [before, after] pair.")
         before, after = values
-        if is_secret(field):
-            before, after = mask(field, before), mask(field, after)
-        cleaned[str(field)] = [before, after]
+        cleaned[str(field)] = [redacted(field, before), redacted(field, after)]
     _check_json(cleaned, "changes")
     return cleaned
 
@@ -212,10 +210,7 @@ def _clean_changes(changes: dict) -> dict:
 def _clean_metadata(metadata: dict) -> dict:
     if not isinstance(metadata, dict):
         raise InvalidEventData("metadata must be a dict.")
-    cleaned = {
-        str(key): (mask(key, value) if is_secret(str(key)) else value)
-        for key, value in metadata.items()
-    }
+    cleaned = {str(key): redacted(key, value) for key, value in metadata.items()}
     size = _check_json(cleaned, "metadata")
     if size > app_settings.METADATA_MAX_BYTES:
         raise InvalidEventData(
