@@ -176,6 +176,17 @@ class ChainHead(models.Model):
         return models.Q(**{f"{cursor_field}__lt": Subquery(head.values("sequence")[:1])})
 
 
+class SupportAccessQuerySet(models.QuerySet):
+    def open_to(self, user, org_slug: str):
+        """`user`'s accesses to the organization `org_slug` that have not expired, the one
+        lasting longest first, with their organization."""
+        return (
+            self.filter(user=user, organization__slug=org_slug, expires_at__gt=timezone.now())
+            .select_related("organization")
+            .order_by("-expires_at")
+        )
+
+
 class SupportAccess(models.Model):
     """Support staff's time-limited, reasoned, read-only access to one organization's log."""
 
@@ -188,6 +199,8 @@ class SupportAccess(models.Model):
     reason = models.TextField()
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+
+    objects = SupportAccessQuerySet.as_manager()
 
     class Meta:
         ordering = ["-granted_at"]

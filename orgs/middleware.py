@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 
 from auditlogs.models import SupportAccess
@@ -26,9 +25,7 @@ class TwoFactorRequiredMiddleware:
         slug = view_kwargs.get("org_slug")
         if slug is None or not request.user.is_authenticated:
             return None
-        requiring = next((m.organization for m in memberships_of(request)
-                          if m.organization.slug == slug and m.organization.requires_two_factor),
-                         None) or _read_by_support(request.user, slug)
+        requiring = _requiring_two_factor(request, slug)
         if requiring is None or has_two_factor(request.user):
             return None
         messages.info(
@@ -38,14 +35,22 @@ class TwoFactorRequiredMiddleware:
         return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.path})}")
 
 
+def _requiring_two_factor(request, slug: str):
+    """The organization `slug` if it requires two-factor sign-in of this person: as one of its
+    members, or (members of it never) as support staff reading its log."""
+    membership = next((m for m in memberships_of(request) if m.organization.slug == slug), None)
+    if membership is None:
+        return _read_by_support(request.user, slug)
+    return membership.organization if membership.organization.requires_two_factor else None
+
+
 def _read_by_support(user, slug: str):
     """The organization `user`, as support staff, has an open access to and that requires
     two-factor sign-in; None otherwise (the support access form refuses to open one without
     it, and this covers a requirement turned on, or a device removed, meanwhile)."""
     if not user.is_staff:
         return None
-    access = SupportAccess.objects.filter(
-        user=user, organization__slug=slug, organization__requires_two_factor=True,
-        expires_at__gt=timezone.now(),
-    ).select_related("organization").first()
+    access = SupportAccess.objects.open_to(user, slug).filter(
+        organization__requires_two_factor=True
+    ).first()
     return access.organization if access else None

@@ -10,7 +10,6 @@ from functools import cached_property
 
 from django.db import connection
 from django.http import Http404
-from django.utils import timezone
 
 from auditlogs.models import AuditEvent, SupportAccess
 from auditlogs.recording.context import Actor, ActorType
@@ -174,16 +173,7 @@ def _as_member(user, org_slug: str, request=None) -> LogViewer | None:
 def _as_support(user, org_slug: str) -> LogViewer | None:
     if not (user.is_staff and user.is_active):
         return None
-    access = (
-        SupportAccess.objects.select_related("organization")
-        .filter(
-            user=user,
-            organization__slug=org_slug,
-            expires_at__gt=timezone.now(),
-        )
-        .order_by("-expires_at")
-        .first()
-    )
+    access = SupportAccess.objects.open_to(user, org_slug).first()
     if access is None:
         return None
     return LogViewer(access.organization, user, None, access, None)
