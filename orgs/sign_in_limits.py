@@ -81,18 +81,12 @@ def begin_attempt(email: str, ip: str | None) -> Lock | Failure:
     the Lock that refuses it, or the window's counts with it (what it is, should it fail).
     Each attempt gets counts of its own (the cache's increment is atomic), so of many at once
     exactly one is the first of the window and one reaches the limit."""
-    window = settings.SIGN_IN_WINDOW_SECONDS
-    account = ratelimit.hit(_account(email), window)
-    address = ratelimit.hit(_address(ip), window) if ip is not None else None
-    lock = None
-    if account.over(settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT):
-        lock = Lock("account", account.retry_after)
-    elif address is not None and address.over(settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS):
-        lock = Lock("address", address.retry_after)
+    account, address = _hit(email, ip)
+    lock = _refusal(account, address, this_attempt=1)
     if lock is not None:  # refused unchecked: not a failure of the other's either
         give_back(email, ip)
         return lock
-    return Failure(account.count, address.count if address else 0)
+    return _failure(account, address)
 
 
 def give_back(email: str, ip: str | None) -> None:
@@ -108,21 +102,35 @@ def lock_for(email: str, ip: str | None) -> Lock | None:
     without a request, counts its failure afterwards: note_failure)."""
     window = settings.SIGN_IN_WINDOW_SECONDS
     account = ratelimit.peek(_account(email), window)
-    if account.count >= settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT:
-        return Lock("account", account.retry_after)
-    if ip is not None:
-        address = ratelimit.peek(_address(ip), window)
-        if address.count >= settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS:
-            return Lock("address", address.retry_after)
-    return None
+    address = ratelimit.peek(_address(ip), window) if ip is not None else None
+    return _refusal(account, address, this_attempt=0)
 
 
 def note_failure(email: str, ip: str | None) -> Failure:
     """Count a failure that no begin_attempt counted."""
+    return _failure(*_hit(email, ip))
+
+
+def _hit(email: str, ip: str | None) -> tuple[ratelimit.WindowCount, ratelimit.WindowCount | None]:
     window = settings.SIGN_IN_WINDOW_SECONDS
     account = ratelimit.hit(_account(email), window)
-    address = ratelimit.hit(_address(ip), window) if ip is not None else None
-    return Failure(account.count, address.count if address else 0)
+    return account, ratelimit.hit(_address(ip), window) if ip is not None else None
+
+
+def _refusal(account, address, *, this_attempt: int) -> Lock | None:
+    """The Lock when the failures before this attempt (its counts less `this_attempt`, the
+    attempt itself when it is counted already) reached a limit; None otherwise."""
+    if account.count - this_attempt >= settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT:
+        return Lock("account", account.retry_after)
+    if address is not None and (
+        address.count - this_attempt >= settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS
+    ):
+        return Lock("address", address.retry_after)
+    return None
+
+
+def _failure(account, address) -> Failure:
+    return Failure(account.count, address.count if address is not None else 0)
 
 
 def note_success(email: str) -> None:
