@@ -8,9 +8,11 @@ class AuditlogsConfig(AppConfig):
     verbose_name = "Audit Logs"
 
     def ready(self):
-        # System checks, sign-in hooks and the admin pages register themselves on import.
+        # System checks, sign-in hooks, the admin pages and the search lookup register
+        # themselves on import.
         from auditlogs.integrity import checks  # noqa: F401
         from auditlogs.integrity.guards import refuse_unapplying_migrations
+        from auditlogs.storage import search  # noqa: F401  (registers contains_any_case)
         from auditlogs.storage.networks import prepare_connection
         from auditlogs.storage.partitions import create_partitions_after_migrate
         from auditlogs.web import admin, sign_in  # noqa: F401

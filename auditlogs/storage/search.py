@@ -27,8 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import CharField, Q
-from django.db.models.lookups import IContains
+from django.db.models import CharField, Lookup, Q
 from psycopg import errors
 
 from auditlogs.recording.catalogue import actions_matching
@@ -41,22 +40,14 @@ Result = TypeVar("Result")
 
 
 @CharField.register_lookup
-class ContainsAnyCase(IContains):
+class ContainsAnyCase(Lookup):
     """`label__contains_any_case=text`: the label contains the text in any letter case, any
-    alphabet. PostgreSQL runs `icontains` (UPPER ... LIKE, the SQL the trigram indexes are
-    built for); SQLite's LIKE folds ASCII letters only ("éclair" missed "Éclair"), so there
-    both sides are case-folded by Python (a function each connection registers)."""
+    alphabet; each database says how (storage/backends: `contains_any_case_sql`)."""
 
     lookup_name = "contains_any_case"
 
     def as_sql(self, compiler, connection):
-        return IContains(self.lhs, self.rhs).as_sql(compiler, connection)
-
-    def as_sqlite(self, compiler, connection):
-        from auditlogs.storage.backends.sqlite import CASEFOLD
-
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"instr({CASEFOLD}({lhs}), {CASEFOLD}(%s)) > 0", [*lhs_params, str(self.rhs)]
+        return backend(connection).contains_any_case_sql(self, compiler, connection)
 
 
 def condition(text: str, actors: Sequence[str] = ()) -> Q | None:

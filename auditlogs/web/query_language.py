@@ -33,7 +33,6 @@ from django.db.models import Q
 
 from auditlogs.recording.catalogue import CATALOGUE, Severity
 from auditlogs.recording.context import ActorType
-from auditlogs.storage import search  # noqa: F401  (registers contains_any_case)
 
 MAX_TERMS = 20
 ACTOR_TYPES = {

@@ -1,6 +1,7 @@
 """The interface every database backend implements (see backends/__init__.py)."""
 
 from django.db import connection
+from django.db.models.lookups import IContains
 
 from auditlogs.recording.event_form import NAMES, rendered
 from auditlogs.storage.tables import CHAIN_HEAD_TABLE, EVENT_TABLE, GUARDED_TABLES
@@ -91,6 +92,11 @@ class DatabaseBackend:
     def in_network_sql(self, address_sql: str, network_sql: str) -> str:
         """SQL true when the address column is inside the network (text like 10.0.0.0/8)."""
         raise NotImplementedError
+
+    def contains_any_case_sql(self, lookup, compiler, connection) -> tuple[str, list]:
+        """SQL of `label__contains_any_case=text` (storage/search.py): Django's `icontains`
+        (UPPER ... LIKE, the SQL the trigram indexes are built for on PostgreSQL)."""
+        return IContains(lookup.lhs, lookup.rhs).as_sql(compiler, connection)
 
     def prepare_connection(self, connection) -> None:
         """Called for every new connection (what the database lacks, added per connection)."""
