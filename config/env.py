@@ -9,16 +9,23 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+def parse_bool(text: str) -> bool | None:
+    """Yes or no in the words a boolean setting or parameter takes, in any case (blank is no);
+    None for anything else."""
+    value = text.strip().lower()
+    return True if value in _TRUE else False if value in _FALSE else None
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean such as 'true' or 'false', not {raw!r}")
+    value = parse_bool(raw)
+    if value is None:
+        raise ImproperlyConfigured(
+            f"{name} must be a boolean such as 'true' or 'false', not {raw!r}"
+        )
+    return value
 
 
 def env_int(name: str, default: int) -> int:

@@ -255,10 +255,10 @@ def _from_events(page, viewer, query, window_start, window_end) -> VolumeChart:
     start, end, note = _charted_range(window_start, window_end, viewer.tzinfo)
     if start >= end:  # no instant of the range has a date in the viewer's zone
         return VolumeChart(source="events")
-    counts = defaultdict(int)
+    counts, first_hour = defaultdict(int), _hour_floor(start)
     for occurred_at, severity in events:
         hour = _hour_floor(occurred_at)
-        if _hour_floor(start) <= hour < end:  # the hours drawn, as the rollups are read
+        if first_hour <= hour < end:  # the hours drawn, as the rollups are read
             counts[(hour, Severity(severity))] += 1
     chart = VolumeChart(source="events", unit=_unit(start, end), note=note)
     moments = [(hour, severity, n) for (hour, severity), n in counts.items()]

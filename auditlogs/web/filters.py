@@ -19,6 +19,7 @@ from auditlogs.storage import search
 from auditlogs.templatetags.auditlog_tags import options
 from auditlogs.web import query_language
 from auditlogs.web.paging import Cursor, Page, keyset_page
+from config.env import parse_bool
 
 DATE_PRESETS = [
     ("24h", "Last 24 hours", timedelta(hours=24)),
@@ -35,11 +36,6 @@ ACTOR_TYPES = [("user", "Person"), ("api", "API token"), ("staff", "Support staf
                ("system", "System")]
 # Reads: "Hide views" leaves them out.
 VIEW_ACTIONS = [key for key in CATALOGUE if key.endswith(".viewed")]
-# What a yes/no parameter (hide_views) may say, in any case: the words a boolean field takes.
-FLAG_WORDS = {
-    "1": True, "true": True, "on": True, "yes": True,
-    "0": False, "false": False, "off": False, "no": False,
-}
 
 
 class SeverityField(forms.MultipleChoiceField):
@@ -60,14 +56,12 @@ def read_flag(value: str | bool | None) -> bool:
     if isinstance(value, bool):
         return value
     text = (value or "").strip()
-    if not text:
-        return False
-    try:
-        return FLAG_WORDS[text.lower()]
-    except KeyError:
+    flag = parse_bool(text)  # the words a boolean setting takes (config/env.py)
+    if flag is None:
         raise ValueError(
             f"“{text[:40]}” is neither yes nor no: use 1 or 0 (or true/false, on/off, yes/no)."
-        ) from None
+        )
+    return flag
 
 
 class FlagCheckbox(forms.CheckboxInput):
