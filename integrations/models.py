@@ -253,16 +253,20 @@ class Destination(Delivery):
         return "whsec_" + secrets.token_urlsafe(32)
 
     def delivered(self, sequence: int, now) -> None:
+        """The receiver accepted the events through `sequence`, and the gap before them if
+        the batch told it of one (note_gap): one UPDATE for both."""
         self.cursor = sequence
-        self._succeeded(now, "cursor")
+        self._succeeded(now, "cursor", *GAP_FIELDS)
 
     def checkpoints_delivered(self, checkpoint_id: int, now) -> None:
         self.checkpoint_cursor = checkpoint_id
         self._succeeded(now, "checkpoint_cursor")
 
-    def _succeeded(self, now, cursor_field: str) -> None:
+    def _succeeded(self, now, cursor_field: str, *more_fields: str) -> None:
         self.last_delivered_at = now
-        self.save(update_fields=[cursor_field, "last_delivered_at", *self._healthy()])
+        self.save(
+            update_fields=[cursor_field, "last_delivered_at", *self._healthy(), *more_fields]
+        )
 
     def gap_before(self, sequence: int) -> DeliveryGap | None:
         """The events between the cursor and `sequence`, the next one the log still has.
@@ -279,13 +283,25 @@ class Destination(Delivery):
         by_retention = bool(cuts) and cuts[-1].sequence == through
         return DeliveryGap(first, through, cuts[-1].signed_at if by_retention else None, cuts)
 
+    @staticmethod
+    def next_sequence_in_log():
+        """For `annotate(next_sequence=...)`: the first sequence the log still has after a
+        destination's cursor (None when it is up to date), read with the destinations, not
+        once per row."""
+        return models.Subquery(
+            AuditEvent.objects.filter(
+                organization_id=models.OuterRef("organization_id"),
+                sequence__gt=models.OuterRef("cursor"),
+            ).order_by("sequence").values("sequence")[:1]
+        )
+
     @cached_property
     def pending_gap(self) -> DeliveryGap | None:
-        """The gap the next delivery will tell the receiver about, if any."""
-        next_sequence = AuditEvent.objects.filter(
-            organization_id=self.organization_id, sequence__gt=self.cursor
-        ).aggregate(first=models.Min("sequence"))["first"]
-        return None if next_sequence is None else self.gap_before(next_sequence)
+        """The gap the next delivery will tell the receiver about, if any (on a destination
+        annotated with `next_sequence_in_log`; queried only where there is one)."""
+        if self.next_sequence is None or self.next_sequence == self.cursor + 1:
+            return None
+        return self.gap_before(self.next_sequence)
 
     @property
     def reported_gap(self) -> DeliveryGap | None:
@@ -296,15 +312,16 @@ class Destination(Delivery):
             reported_at=self.gap_reported_at,
         )
 
-    def gap_reported(self, gap: DeliveryGap, now) -> None:
-        """The receiver accepted a delivery that told it of `gap`."""
+    def note_gap(self, gap: DeliveryGap, now) -> None:
+        """The batch the receiver accepted told it of `gap` (saved by `delivered`)."""
         self.gap_first_sequence, self.gap_through_sequence = (
             gap.first_sequence, gap.through_sequence
         )
         self.gap_removed_at, self.gap_reported_at = gap.removed_at, now
-        self.save(update_fields=[
-            "gap_first_sequence", "gap_through_sequence", "gap_removed_at", "gap_reported_at",
-        ])
+
+
+# The latest gap told to a destination's receiver (Destination.note_gap).
+GAP_FIELDS = ("gap_first_sequence", "gap_through_sequence", "gap_removed_at", "gap_reported_at")
 
 
 class AlertSubscription(Delivery):

@@ -191,10 +191,12 @@ def destinations(request):
         # Its id, not its secret: the secret stays in the database, which delivery reads anyway.
         _keep_for_next_page(request, "new_destination_id", destination.pk)
         return redirect("settings_destinations", request.organization.slug)
-    organization_destinations = Destination.objects.filter(organization=request.organization)
-    new_destination = None
-    if (new_destination_id := _take_kept(request, "new_destination_id")) is not None:
-        new_destination = organization_destinations.filter(pk=new_destination_id).first()
+    organization_destinations = list(
+        Destination.objects.filter(organization=request.organization)
+        .annotate(next_sequence=Destination.next_sequence_in_log())
+    )
+    new_id = _take_kept(request, "new_destination_id")
+    new_destination = next((d for d in organization_destinations if d.pk == new_id), None)
     response = render(
         request,
         "integrations/destinations.html",

@@ -261,7 +261,7 @@ def _deliver_batch(destination_id: int, now, outbox: _Outbox, connection: "Conne
             return 0
         connection.post(destination.url, destination.secret, payload(destination, outbox, batch))
         if batch.gap is not None:
-            destination.gap_reported(batch.gap, now)
+            destination.note_gap(batch.gap, now)
         getattr(destination, outbox.cursor_method)(batch.cursor, now)
         return len(batch.items)
 
