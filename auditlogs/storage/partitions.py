@@ -111,19 +111,26 @@ def ensure_partitions(
     still cannot be created does not stop the ones after it: every month is tried, then a
     PartitionError names each that failed (and the months that were created).
     """
+    months, month = [], month_start(first)
+    while month <= month_start(last):
+        months.append(month)
+        month = add_months(month, 1)
+    return ensure_months(months, connection)
+
+
+def ensure_months(months: list[date], connection=default_connection) -> list[date]:
+    """`ensure_partitions` for the given months (first days), in their order."""
     if not is_partitioned(connection):
         return []
     existing = set(month_partitions(connection))
     created, failed = [], {}
-    month = month_start(first)
-    while month <= month_start(last):
+    for month in months:
         if month not in existing:
             try:
                 if _create_month(month, connection):
                     created.append(month)
             except DatabaseError as error:
                 failed[month] = error
-        month = add_months(month, 1)
     if failed:
         raise PartitionError(created, failed)
     return created
@@ -149,8 +156,13 @@ def months_in_default(connection=default_connection, limit: int = 24) -> list[da
 
 def ensure_partitions_ahead(months_ahead: int = 1, connection=default_connection) -> list[date]:
     """The current month and `months_ahead` months after it."""
+    return ensure_months(months_ahead_of_now(months_ahead), connection)
+
+
+def months_ahead_of_now(months_ahead: int) -> list[date]:
+    """This month (UTC) and the `months_ahead` after it."""
     this_month = month_start(datetime.now(UTC))
-    return ensure_partitions(this_month, add_months(this_month, months_ahead), connection)
+    return [add_months(this_month, n) for n in range(months_ahead + 1)]
 
 
 def drop_partitions_before(month: date, connection=default_connection) -> list[date]:

@@ -47,16 +47,10 @@ class Command(BaseCommand):
             return
         if months_ahead < 0:
             raise CommandError("--months-ahead must be 0 or more.")
-        self._created(lambda: partitions.ensure_partitions_ahead(months_ahead))
+        months = partitions.months_ahead_of_now(months_ahead)
         if move_default:
-            for month in partitions.months_in_default(limit=10_000):
-                self._created(lambda month=month: partitions.ensure_partitions(month, month))
-            left = partitions.months_in_default()
-            if left:
-                raise CommandError(
-                    "Events of " + ", ".join(f"{month:%Y-%m}" for month in left) + " are still in "
-                    "the default partition.", returncode=1,
-                )
+            months += partitions.months_in_default(limit=10_000)
+        self._ensure(months)
         if drop_before:
             try:
                 cutoff = partitions.parse_month(drop_before)
@@ -81,17 +75,18 @@ class Command(BaseCommand):
             )
 
 
-    def _created(self, create) -> None:
-        """Run `create` and name the months it created; a month the database refused is a
-        clear error (after the months that were created), not a traceback."""
+    def _ensure(self, months) -> None:
+        """Create the months' partitions and name those created; a month the database refused
+        is a clear error (after the months that were created), not a traceback."""
+        refused = None
         try:
-            created = create()
+            created = partitions.ensure_months(months)
         except partitions.PartitionError as error:
-            for month in error.created:
-                self.stdout.write(f"Created {partitions.partition_name(month)}")
-            raise CommandError(f"Refused: {error}", returncode=1) from None
+            created, refused = error.created, error
         for month in created:
             self.stdout.write(f"Created {partitions.partition_name(month)}")
+        if refused is not None:
+            raise CommandError(f"Refused: {refused}", returncode=1)
 
 
 def _refusal(refused: retention.HistoryInMonths) -> str:
