@@ -61,10 +61,15 @@ def refuse_unapplying_migrations(sender, plan=None, **kwargs) -> None:
         if is_backwards and migration.app_label == sender.label
     ]
     if backwards:
-        raise CommandError(
-            f"Unapplying {', '.join(backwards)} is refused: it would erase every "
-            "organization's audit log, signed checkpoints and chain heads. It runs only in "
-            f"tests or with {ALLOW_SETTING}=true (a development database you mean to empty). "
-            "Events are removed only by retention (apply_audit_retention).",
-            returncode=1,
-        )
+        raise erasing_refused(f"Unapplying {', '.join(backwards)}")
+
+
+def erasing_refused(what: str) -> CommandError:
+    """The refusal of a command that would erase history where may_erase_history() is false."""
+    return CommandError(
+        f"{what} is refused: it would erase every organization's audit log, signed "
+        "checkpoints and chain heads. It runs only in tests or with "
+        f"{ALLOW_SETTING}=true (a development database you mean to empty). Events are "
+        "removed only by retention (apply_audit_retention).",
+        returncode=1,
+    )

@@ -10,23 +10,16 @@ would erase every organization's history in one command, so it refuses before to
 anything.
 """
 
-from django.core.management.base import CommandError
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
-from auditlogs.integrity.guards import ALLOW_SETTING, granted_deletion, may_erase_history
+from auditlogs.integrity.guards import erasing_refused, granted_deletion, may_erase_history
 
 
 class Command(flush.Command):
     def handle(self, **options):
         if not may_erase_history():
-            raise CommandError(
-                "flush is refused: it would erase every organization's audit log, signed "
-                f"checkpoints and chain heads. It runs only in tests or with {ALLOW_SETTING}=true "
-                "(a development database you mean to empty). Events are removed only by "
-                "retention (apply_audit_retention).",
-                returncode=1,
-            )
+            raise erasing_refused("flush")
         connection = connections[options["database"]]
         with (
             transaction.atomic(using=connection.alias),
